@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/jackc/pgx/v5"
+)
+
+// Directory is a connected corporate directory. Its secret stays sealed in
+// the credentials table and is opened only by DirectorySecret.
+type Directory struct {
+	ID            string                   `json:"id"`
+	WorkspaceID   string                   `json:"workspace_id"`
+	Type          domain.DirectoryType     `json:"type"`
+	Name          string                   `json:"name"`
+	Settings      domain.DirectorySettings `json:"settings"`
+	CredentialID  string                   `json:"-"`
+	DeltaLink     string                   `json:"-"`
+	Status        domain.DirectoryStatus   `json:"status"`
+	StatusMessage string                   `json:"status_message,omitempty"`
+	LastSyncedAt  *time.Time               `json:"last_synced_at"`
+	CreatedAt     time.Time                `json:"created_at"`
+	UpdatedAt     time.Time                `json:"updated_at"`
+}
+
+// NewDirectory is what CreateDirectory needs.
+type NewDirectory struct {
+	WorkspaceID string
+	Type        domain.DirectoryType
+	Name        string
+	Settings    domain.DirectorySettings
+	Secret      []byte // Okta API token or Entra client secret
+	Actor       string
+}
+
+const directoryColumns = `id, workspace_id, type, name, settings, credential_id, coalesce(delta_link, ''), status, status_message, last_synced_at, created_at, updated_at`
+
+func scanDirectory(r pgx.Row) (Directory, error) {
+	var d Directory
+	err := r.Scan(&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink,
+		&d.Status, &d.StatusMessage, &d.LastSyncedAt, &d.CreatedAt, &d.UpdatedAt)
+	return d, err
+}
+
+// sealCredential stores secret encrypted, bound to its own row id.
+func (s *Store) sealCredential(ctx context.Context, tx pgx.Tx, workspaceID, kind string, secret []byte) (string, error) {
+	id := uuid.NewString()
+	sealed, keyID, err := s.keys.Seal(secrets.AtRest, secret, []byte(id))
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO credentials (id, workspace_id, kind, key_id, ciphertext) VALUES ($1, $2, $3, $4, $5)`,
+		id, workspaceID, kind, keyID, sealed)
+	return id, err
+}
+
+// OpenCredential decrypts a stored credential of a workspace.
+func (s *Store) OpenCredential(ctx context.Context, workspaceID, id string) ([]byte, error) {
+	var keyID string
+	var sealed []byte
+	err := s.pool.QueryRow(ctx, `SELECT key_id, ciphertext FROM credentials WHERE workspace_id = $1 AND id = $2`, workspaceID, id).
+		Scan(&keyID, &sealed)
+	if err != nil {
+		return nil, notFound(err, "credential")
+	}
+	return s.keys.Open(secrets.AtRest, keyID, sealed, []byte(id))
+}
+
+// CreateDirectory stores a directory with its sealed secret and an audit
+// event. beforeCommit runs inside the transaction (the API creates the
+// directory's Temporal Schedule there), so a failure leaves nothing behind.
+func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory, beforeCommit func(context.Context, Directory) error) (Directory, error) {
+	var d Directory
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		credID, err := s.sealCredential(ctx, tx, nd.WorkspaceID, string(nd.Type)+"_secret", nd.Secret)
+		if err != nil {
+			return err
+		}
+		d, err = scanDirectory(tx.QueryRow(ctx, `INSERT INTO directories (workspace_id, type, name, settings, credential_id)
+			VALUES ($1, $2, $3, $4, $5) RETURNING `+directoryColumns, nd.WorkspaceID, nd.Type, nd.Name, nd.Settings, credID))
+		if err != nil {
+			return err
+		}
+		err = insertAudit(ctx, tx, AuditEvent{WorkspaceID: nd.WorkspaceID, Actor: nd.Actor, Action: "directory.created",
+			SubjectType: "directory", SubjectID: d.ID, Details: map[string]any{"type": nd.Type, "name": nd.Name}})
+		if err != nil {
+			return err
+		}
+		if beforeCommit != nil {
+			return beforeCommit(ctx, d)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// Directory returns one directory of a workspace.
+func (s *Store) Directory(ctx context.Context, workspaceID, id string) (Directory, error) {
+	d, err := scanDirectory(s.pool.QueryRow(ctx, `SELECT `+directoryColumns+` FROM directories WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	return d, notFound(err, "directory")
+}
+
+// ListDirectories lists a workspace's directories in id order.
+func (s *Store) ListDirectories(ctx context.Context, workspaceID string, p Page) ([]Directory, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT `+directoryColumns+` FROM directories
+		WHERE workspace_id = $1 AND ($2 = '' OR id > $2::uuid) ORDER BY id LIMIT $3`, workspaceID, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	dirs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Directory, error) { return scanDirectory(r) })
+	if err != nil {
+		return nil, "", notFound(err, "directory")
+	}
+	next := ""
+	if len(dirs) > limit {
+		dirs = dirs[:limit]
+		next = encodeCursor(dirs[limit-1].ID)
+	}
+	return dirs, next, nil
+}
+
+// MarkDirectoryNeedsReauth flags a directory whose credential the provider
+// rejected, with the reason and an audit event.
+func (s *Store) MarkDirectoryNeedsReauth(ctx context.Context, d Directory, message, workflowID, runID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE directories SET status = 'needs_reauth', status_message = $2, updated_at = now() WHERE id = $1`, d.ID, message)
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: d.WorkspaceID, Actor: "system", Action: "directory.needs_reauth",
+			SubjectType: "directory", SubjectID: d.ID, WorkflowID: workflowID, RunID: runID, Details: map[string]any{"message": message}})
+	})
+}

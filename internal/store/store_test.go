@@ -1,0 +1,316 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/pgtest"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type fixture struct {
+	st  *store.Store
+	db  *pgx.Conn
+	ws  store.Workspace
+	dir store.Directory
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	spec, _ := secrets.NewKeySpec("test")
+	keys, err := secrets.ParseKeyring(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, url, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	db, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(ctx) })
+	ws, err := st.CreateWorkspace(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: ws.ID, Type: domain.DirectoryOkta, Name: "Okta",
+		Settings: domain.DirectorySettings{BaseURL: "https://acme.okta.com"}, Secret: []byte("00-okta-secret-token"), Actor: "test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{st: st, db: db, ws: ws, dir: dir}
+}
+
+func (f *fixture) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAPIKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	secret, key, err := f.st.CreateAPIKey(ctx, f.ws.ID, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.st.AuthenticateAPIKey(ctx, secret)
+	if err != nil || got.ID != key.ID || got.WorkspaceID != f.ws.ID {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM api_keys WHERE position($1::bytea in hash) > 0`, []byte(secret)); n != 0 {
+		t.Fatal("API key stored in clear")
+	}
+	for name, bad := range map[string]string{"ErrWrongKey": secret + "x", "ErrNoPrefix": "abc", "ErrEmpty": ""} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.st.AuthenticateAPIKey(ctx, bad); domain.ErrorCode(err) != domain.EUnauthorized {
+				t.Fatalf("err = %v, want unauthorized", err)
+			}
+		})
+	}
+}
+
+func TestDirectorySecretSealed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var sealed []byte
+	if err := f.db.QueryRow(ctx, `SELECT ciphertext FROM credentials WHERE id = $1`, f.dir.CredentialID).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("okta-secret")) {
+		t.Fatal("secret stored in clear")
+	}
+	got, err := f.st.OpenCredential(ctx, f.ws.ID, f.dir.CredentialID)
+	if err != nil || string(got) != "00-okta-secret-token" {
+		t.Fatalf("OpenCredential = %q, %v", got, err)
+	}
+	t.Run("ErrOtherWorkspace", func(t *testing.T) {
+		other, _ := f.st.CreateWorkspace(ctx, "Other")
+		if _, err := f.st.OpenCredential(ctx, other.ID, f.dir.CredentialID); domain.ErrorCode(err) != domain.ENotFound {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("RollbackWhenScheduleFails", func(t *testing.T) {
+		before := f.count(t, `SELECT count(*) FROM credentials`) + f.count(t, `SELECT count(*) FROM directories`)
+		_, err := f.st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: f.ws.ID, Type: domain.DirectoryOkta, Name: "X",
+			Secret: []byte("s")}, func(context.Context, store.Directory) error { return errors.New("temporal down") })
+		if err == nil {
+			t.Fatal("want error")
+		}
+		after := f.count(t, `SELECT count(*) FROM credentials`) + f.count(t, `SELECT count(*) FROM directories`)
+		if after != before {
+			t.Fatalf("rows before %d, after %d", before, after)
+		}
+	})
+}
+
+func user(id, email, name string, status domain.UserStatus) domain.DirectoryUser {
+	return domain.DirectoryUser{ExternalID: id, Email: email, DisplayName: name, Status: status,
+		ProviderStatus: string(status), Aliases: []string{}}
+}
+
+// importRun stages users in two pages (the second page twice, as a retried
+// activity would) and applies them.
+func (f *fixture) importRun(t *testing.T, runID string, full bool, users []domain.DirectoryUser) domain.SyncCounts {
+	t.Helper()
+	ctx := context.Background()
+	run, err := f.st.StartSyncRun(ctx, f.dir.ID, "test", "directory-sync/"+f.dir.ID, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(users) / 2
+	for _, page := range [][]domain.DirectoryUser{users[:half], users[half:], users[half:]} {
+		if err := f.st.StagePage(ctx, run.ID, page, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.st.FinishFetch(ctx, run.ID, full, "", 3); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := f.st.ApplyImport(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.st.ApplyImport(ctx, run.ID)
+	if err != nil || again != counts {
+		t.Fatalf("second apply = %+v, %v; want %+v", again, err, counts)
+	}
+	stored, _ := f.st.SyncRun(ctx, run.ID)
+	if stored.Status != domain.SyncSucceeded || stored.SyncCounts != counts {
+		t.Fatalf("stored run = %+v", stored)
+	}
+	return counts
+}
+
+func (f *fixture) userVersions(t *testing.T) string {
+	t.Helper()
+	var v string
+	err := f.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(external_id || ':' || xmin::text, ',' ORDER BY external_id), '')
+		FROM directory_users WHERE directory_id = $1`, f.dir.ID).Scan(&v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (f *fixture) statusOf(t *testing.T, id string) (string, bool) {
+	t.Helper()
+	var status string
+	var removed bool
+	err := f.db.QueryRow(context.Background(), `SELECT status, removed_at IS NOT NULL FROM directory_users WHERE directory_id = $1 AND external_id = $2`,
+		f.dir.ID, id).Scan(&status, &removed)
+	if err != nil {
+		t.Fatalf("user %s: %v", id, err)
+	}
+	return status, removed
+}
+
+func TestApplyImport(t *testing.T) {
+	f := newFixture(t)
+	base := []domain.DirectoryUser{
+		user("a", "ada@acme.test", "Ada", domain.UserActive),
+		user("b", "bob@acme.test", "Bob", domain.UserSuspended),
+		user("c", "cy@acme.test", "Cy", domain.UserDeprovisioned),
+		user("d", "dee@acme.test", "Dee", domain.UserActive),
+	}
+	if got := f.importRun(t, "r1", true, base); got != (domain.SyncCounts{Added: 4}) {
+		t.Fatalf("first import = %+v", got)
+	}
+
+	t.Run("NoChangesWritesNothing", func(t *testing.T) {
+		before := f.userVersions(t)
+		if got := f.importRun(t, "r2", true, base); got != (domain.SyncCounts{Unchanged: 4}) {
+			t.Fatalf("counts = %+v", got)
+		}
+		if after := f.userVersions(t); after != before {
+			t.Fatalf("rows rewritten:\n%s\n%s", before, after)
+		}
+	})
+
+	t.Run("ChangesAndMissingUsers", func(t *testing.T) {
+		next := []domain.DirectoryUser{
+			user("a", "ada@acme.test", "Ada Lovelace", domain.UserActive), // changed
+			user("b", "bob@acme.test", "Bob", domain.UserDeprovisioned),   // deprovisioned
+			user("e", "eve@acme.test", "Eve", domain.UserActive),          // added
+			// c (already deprovisioned) and d (active) are no longer listed.
+		}
+		got := f.importRun(t, "r3", true, next)
+		want := domain.SyncCounts{Added: 1, Changed: 2, Deprovisioned: 2}
+		if got != want {
+			t.Fatalf("counts = %+v, want %+v", got, want)
+		}
+		if s, removed := f.statusOf(t, "d"); s != "deprovisioned" || !removed {
+			t.Fatalf("d = %s removed=%v", s, removed)
+		}
+	})
+
+	t.Run("DeltaDoesNotSweep", func(t *testing.T) {
+		removedA := domain.DirectoryUser{ExternalID: "a", Removed: true}
+		got := f.importRun(t, "r4", false, []domain.DirectoryUser{removedA, user("f", "fay@acme.test", "Fay", domain.UserActive)})
+		if got != (domain.SyncCounts{Added: 1, Deprovisioned: 1}) {
+			t.Fatalf("counts = %+v", got)
+		}
+		if s, _ := f.statusOf(t, "e"); s != "active" {
+			t.Fatalf("e swept by a delta run: %s", s)
+		}
+	})
+
+	t.Run("ReturningUserIsActiveAgain", func(t *testing.T) {
+		got := f.importRun(t, "r5", false, []domain.DirectoryUser{user("d", "dee@acme.test", "Dee", domain.UserActive)})
+		if got != (domain.SyncCounts{Changed: 1}) {
+			t.Fatalf("counts = %+v", got)
+		}
+		if s, removed := f.statusOf(t, "d"); s != "active" || removed {
+			t.Fatalf("d = %s removed=%v", s, removed)
+		}
+	})
+
+	if n := f.count(t, `SELECT count(*) FROM directory_user_staging`); n != 0 {
+		t.Fatalf("%d staging rows left", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'directory.synced'`); n != 5 {
+		t.Fatalf("%d directory.synced audit events, want 5", n)
+	}
+}
+
+func TestListDirectoryUsers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var users []domain.DirectoryUser
+	for _, id := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		users = append(users, user(id, id+"@acme.test", "User "+id, domain.UserActive))
+	}
+	users[4].Status = domain.UserDeprovisioned
+	users[3].Aliases = []string{"alias_4@acme.test"}
+	f.importRun(t, "r1", true, users)
+
+	var all []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		got, next, err := f.st.ListDirectoryUsers(ctx, f.ws.ID, f.dir.ID, store.UserFilter{}, store.Page{Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range got {
+			all = append(all, u.ExternalID)
+			if u.LastSeenAt == nil {
+				t.Fatalf("%s has no last_seen_at", u.ExternalID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		cursor = next
+	}
+	if len(all) != 5 {
+		t.Fatalf("paged %v", all)
+	}
+	for _, tc := range []struct {
+		name   string
+		filter store.UserFilter
+		want   int
+	}{
+		{"Status", store.UserFilter{Status: domain.UserDeprovisioned}, 1},
+		{"QueryEmail", store.UserFilter{Query: "U2@ACME"}, 1},
+		{"QueryAlias", store.UserFilter{Query: "alias_4"}, 1},
+		{"QueryWildcardIsLiteral", store.UserFilter{Query: "%"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, err := f.st.ListDirectoryUsers(ctx, f.ws.ID, f.dir.ID, tc.filter, store.Page{})
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("got %d users, %v; want %d", len(got), err, tc.want)
+			}
+		})
+	}
+	t.Run("ErrBadCursor", func(t *testing.T) {
+		_, _, err := f.st.ListDirectoryUsers(ctx, f.ws.ID, f.dir.ID, store.UserFilter{}, store.Page{Cursor: "!!"})
+		if domain.ErrorCode(err) != domain.EInvalid {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("OtherWorkspaceSeesNothing", func(t *testing.T) {
+		other, _ := f.st.CreateWorkspace(ctx, "Other")
+		got, _, err := f.st.ListDirectoryUsers(ctx, other.ID, f.dir.ID, store.UserFilter{}, store.Page{})
+		if err != nil || len(got) != 0 {
+			t.Fatalf("got %d, %v", len(got), err)
+		}
+	})
+}

@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// SyncRun is one directory import: its progress while running, its counts after.
+type SyncRun struct {
+	ID          string               `json:"id"`
+	WorkspaceID string               `json:"workspace_id"`
+	DirectoryID string               `json:"directory_id"`
+	Trigger     string               `json:"trigger"`
+	WorkflowID  string               `json:"workflow_id"`
+	RunID       string               `json:"run_id"`
+	Status      domain.SyncRunStatus `json:"status"`
+	Stage       string               `json:"stage"`
+	Fetched     int                  `json:"fetched"`
+	Requests    int                  `json:"requests"`
+	domain.SyncCounts
+	Error      string     `json:"error,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+const syncRunColumns = `id, workspace_id, directory_id, trigger, workflow_id, run_id, status, stage, fetched, requests,
+	added, changed, deprovisioned, unchanged, error, started_at, finished_at`
+
+func scanSyncRun(r pgx.Row) (SyncRun, error) {
+	var s SyncRun
+	err := r.Scan(&s.ID, &s.WorkspaceID, &s.DirectoryID, &s.Trigger, &s.WorkflowID, &s.RunID, &s.Status, &s.Stage,
+		&s.Fetched, &s.Requests, &s.Added, &s.Changed, &s.Deprovisioned, &s.Unchanged, &s.Error, &s.StartedAt, &s.FinishedAt)
+	return s, err
+}
+
+// StartSyncRun records the start of a directory import for a workflow run.
+// It is idempotent: a retry for the same workflow run returns the same row.
+func (s *Store) StartSyncRun(ctx context.Context, directoryID, trigger, workflowID, runID string) (SyncRun, error) {
+	var run SyncRun
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		run, err = scanSyncRun(tx.QueryRow(ctx, `INSERT INTO sync_runs (workspace_id, directory_id, trigger, workflow_id, run_id)
+			SELECT workspace_id, id, $2, $3, $4 FROM directories WHERE id = $1
+			ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id
+			RETURNING `+syncRunColumns, directoryID, trigger, workflowID, runID))
+		return notFound(err, "directory")
+	})
+	return run, err
+}
+
+// SyncRun returns one sync run by id.
+func (s *Store) SyncRun(ctx context.Context, id string) (SyncRun, error) {
+	run, err := scanSyncRun(s.pool.QueryRow(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE id = $1`, id))
+	return run, notFound(err, "sync run")
+}
+
+// DirectoryForRun returns the directory a sync run imports.
+func (s *Store) DirectoryForRun(ctx context.Context, runID string) (Directory, error) {
+	d, err := scanDirectory(s.pool.QueryRow(ctx, `SELECT `+directoryColumns+` FROM directories
+		WHERE id = (SELECT directory_id FROM sync_runs WHERE id = $1)`, runID))
+	return d, notFound(err, "directory of sync run")
+}
+
+// StagePage lands one page of fetched users for a run and records progress.
+// Rows are upserted, so a retried page is not counted twice; the fetched
+// count is recomputed from what is staged.
+func (s *Store) StagePage(ctx context.Context, runID string, users []domain.DirectoryUser, requests int) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		if len(users) > 0 {
+			_, err := tx.Exec(ctx, `INSERT INTO directory_user_staging
+				(sync_run_id, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, removed)
+				SELECT $1, u.external_id, coalesce(u.email, ''), coalesce(u.aliases, '{}'), coalesce(u.display_name, ''),
+					coalesce(u.given_name, ''), coalesce(u.family_name, ''), coalesce(u.status, 'deprovisioned'),
+					coalesce(u.provider_status, ''), coalesce(u.removed, false)
+				FROM jsonb_to_recordset($2::jsonb) AS u(external_id text, email text, aliases text[], display_name text,
+					given_name text, family_name text, status text, provider_status text, removed boolean)
+				ON CONFLICT (sync_run_id, external_id) DO UPDATE SET
+					email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
+					given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
+					provider_status = EXCLUDED.provider_status, removed = EXCLUDED.removed`, runID, users)
+			if err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE sync_runs SET stage = 'fetching', requests = $2,
+			fetched = (SELECT count(*) FROM directory_user_staging WHERE sync_run_id = $1) WHERE id = $1`, runID, requests)
+		return err
+	})
+}
+
+// FinishFetch records how the fetch ended: whether it listed the whole
+// directory (so users missing from it are gone) and the provider's cursor
+// for the next run.
+func (s *Store) FinishFetch(ctx context.Context, runID string, fullListing bool, nextDeltaLink string, requests int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET stage = 'fetched', full_listing = $2, next_delta_link = nullif($3, ''), requests = $4
+		WHERE id = $1`, runID, fullListing, nextDeltaLink, requests)
+	return err
+}
+
+// ApplyImport merges a run's staged users into the directory in one
+// transaction: new users are added, changed ones updated, unchanged ones not
+// written at all; users the provider reported removed, or (after a full
+// listing) no longer listed, become deprovisioned. It records the counts,
+// the directory's cursor and an audit event. Applying a finished run again
+// returns its counts and changes nothing.
+func (s *Store) ApplyImport(ctx context.Context, runID string) (domain.SyncCounts, error) {
+	var counts domain.SyncCounts
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var (
+			dirID, workspaceID, workflowID, temporalRunID, status string
+			full                                                  bool
+			nextDelta                                             *string
+		)
+		err := tx.QueryRow(ctx, `SELECT directory_id, workspace_id, workflow_id, run_id, status, full_listing, next_delta_link
+			FROM sync_runs WHERE id = $1`, runID).Scan(&dirID, &workspaceID, &workflowID, &temporalRunID, &status, &full, &nextDelta)
+		if err != nil {
+			return notFound(err, "sync run")
+		}
+		// Imports of one directory apply one at a time.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('directory-import'), hashtext($1))`, dirID); err != nil {
+			return err
+		}
+		if status == string(domain.SyncSucceeded) {
+			return tx.QueryRow(ctx, `SELECT added, changed, deprovisioned, unchanged FROM sync_runs WHERE id = $1`, runID).
+				Scan(&counts.Added, &counts.Changed, &counts.Deprovisioned, &counts.Unchanged)
+		}
+		now := s.now()
+		var staged int
+		err = tx.QueryRow(ctx, `
+			WITH s AS (
+				SELECT * FROM directory_user_staging WHERE sync_run_id = $1 AND NOT removed
+			), prev AS (
+				SELECT d.external_id, d.status FROM directory_users d JOIN s USING (external_id) WHERE d.directory_id = $2
+			), up AS (
+				INSERT INTO directory_users AS d (directory_id, external_id, email, aliases, display_name, given_name, family_name,
+					status, provider_status, first_seen_at, status_changed_at, removed_at, updated_at)
+				SELECT $2, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, $3, $3, NULL, $3 FROM s
+				ON CONFLICT (directory_id, external_id) DO UPDATE SET
+					email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
+					given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
+					provider_status = EXCLUDED.provider_status, removed_at = NULL, updated_at = EXCLUDED.updated_at,
+					status_changed_at = CASE WHEN d.status = EXCLUDED.status THEN d.status_changed_at ELSE EXCLUDED.updated_at END
+				WHERE (d.email, d.aliases, d.display_name, d.given_name, d.family_name, d.status, d.provider_status, d.removed_at IS NULL)
+					IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.aliases, EXCLUDED.display_name, EXCLUDED.given_name,
+						EXCLUDED.family_name, EXCLUDED.status, EXCLUDED.provider_status, true)
+				RETURNING d.external_id, (xmax = 0) AS inserted, d.status
+			)
+			SELECT
+				count(*) FILTER (WHERE up.inserted),
+				count(*) FILTER (WHERE NOT up.inserted AND up.status = 'deprovisioned' AND prev.status <> 'deprovisioned'),
+				count(*) FILTER (WHERE NOT up.inserted AND NOT (up.status = 'deprovisioned' AND prev.status <> 'deprovisioned')),
+				(SELECT count(*) FROM s)
+			FROM up LEFT JOIN prev USING (external_id)`, runID, dirID, now).
+			Scan(&counts.Added, &counts.Deprovisioned, &counts.Changed, &staged)
+		if err != nil {
+			return err
+		}
+		counts.Unchanged = staged - counts.Added - counts.Deprovisioned - counts.Changed
+
+		// Users the provider reported deleted, and, after a full listing,
+		// users it no longer lists: they are gone from the directory.
+		var goneDeprovisioned, goneChanged int
+		err = tx.QueryRow(ctx, `
+			WITH gone AS (
+				SELECT d.external_id, d.status FROM directory_users d
+				WHERE d.directory_id = $2 AND d.removed_at IS NULL AND (
+					EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.removed AND g.external_id = d.external_id)
+					OR ($4 AND NOT EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.external_id = d.external_id)))
+			), upd AS (
+				UPDATE directory_users d SET status = 'deprovisioned', removed_at = $3, updated_at = $3,
+					status_changed_at = CASE WHEN d.status = 'deprovisioned' THEN d.status_changed_at ELSE $3 END
+				FROM gone WHERE d.directory_id = $2 AND d.external_id = gone.external_id
+				RETURNING gone.status AS old_status
+			)
+			SELECT count(*) FILTER (WHERE old_status <> 'deprovisioned'), count(*) FILTER (WHERE old_status = 'deprovisioned') FROM upd`,
+			runID, dirID, now, full).Scan(&goneDeprovisioned, &goneChanged)
+		if err != nil {
+			return err
+		}
+		counts.Deprovisioned += goneDeprovisioned
+		counts.Changed += goneChanged
+
+		if _, err := tx.Exec(ctx, `UPDATE directories SET last_synced_at = $2, updated_at = $2, status = 'ok', status_message = '',
+			delta_link = coalesce($3, delta_link) WHERE id = $1`, dirID, now, nextDelta); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'succeeded', stage = 'done', finished_at = $2,
+			added = $3, changed = $4, deprovisioned = $5, unchanged = $6 WHERE id = $1`,
+			runID, now, counts.Added, counts.Changed, counts.Deprovisioned, counts.Unchanged); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM directory_user_staging WHERE sync_run_id = $1`, runID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "directory.synced",
+			SubjectType: "directory", SubjectID: dirID, WorkflowID: workflowID, RunID: temporalRunID,
+			Details: map[string]any{"sync_run_id": runID, "added": counts.Added, "changed": counts.Changed,
+				"deprovisioned": counts.Deprovisioned, "unchanged": counts.Unchanged}})
+	})
+	return counts, err
+}
+
+// FailSyncRun ends a run as failed with a message safe to show, and drops its staged rows.
+func (s *Store) FailSyncRun(ctx context.Context, runID, message string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'failed', stage = 'failed', error = $2, finished_at = now()
+			WHERE id = $1 AND status = 'running'`, runID, message)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM directory_user_staging WHERE sync_run_id = $1`, runID)
+		return err
+	})
+}
+
+// ResetDeltaLink forgets a directory's delta cursor, so the next import is a full listing.
+func (s *Store) ResetDeltaLink(ctx context.Context, directoryID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE directories SET delta_link = NULL WHERE id = $1`, directoryID)
+	return err
+}
+
+// ListSyncRuns lists a directory's runs, newest first.
+func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, directoryID string, p Page) ([]SyncRun, string, error) {
+	type key struct {
+		T  time.Time `json:"t"`
+		ID string    `json:"id"`
+	}
+	var after key
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs
+		WHERE workspace_id = $1 AND directory_id = $2 AND ($3 = '' OR (started_at, id) < ($4, $3::uuid))
+		ORDER BY started_at DESC, id DESC LIMIT $5`, workspaceID, directoryID, after.ID, after.T, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncRun, error) { return scanSyncRun(r) })
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(runs) > limit {
+		runs = runs[:limit]
+		last := runs[limit-1]
+		next = encodeCursor(key{T: last.StartedAt, ID: last.ID})
+	}
+	return runs, next, nil
+}
+
+// StoredUser is a directory user as stored, with when it was first and last seen.
+type StoredUser struct {
+	domain.DirectoryUser
+	FirstSeenAt     time.Time  `json:"first_seen_at"`
+	LastSeenAt      *time.Time `json:"last_seen_at"`
+	StatusChangedAt time.Time  `json:"status_changed_at"`
+}
+
+// UserFilter narrows ListDirectoryUsers.
+type UserFilter struct {
+	Status domain.UserStatus
+	// Query matches e-mail, aliases and names, case-insensitively.
+	Query string
+}
+
+// ListDirectoryUsers lists a directory's users in external id order.
+func (s *Store) ListDirectoryUsers(ctx context.Context, workspaceID, directoryID string, f UserFilter, p Page) ([]StoredUser, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	q := ""
+	if f.Query != "" {
+		q = likePattern(f.Query)
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT u.external_id, u.email, u.aliases, u.display_name, u.given_name, u.family_name,
+			u.status, u.provider_status, u.first_seen_at, coalesce(u.removed_at, d.last_synced_at), u.status_changed_at
+		FROM directory_users u JOIN directories d ON d.id = u.directory_id
+		WHERE d.workspace_id = $1 AND u.directory_id = $2 AND ($3 = '' OR u.status = $3) AND u.external_id > $4
+			AND ($5 = '' OR u.email ILIKE $5 OR u.display_name ILIKE $5 OR u.given_name || ' ' || u.family_name ILIKE $5
+				OR EXISTS (SELECT 1 FROM unnest(u.aliases) a WHERE a ILIKE $5))
+		ORDER BY u.external_id LIMIT $6`, workspaceID, directoryID, string(f.Status), after, q, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredUser, error) {
+		var u StoredUser
+		return u, r.Scan(&u.ExternalID, &u.Email, &u.Aliases, &u.DisplayName, &u.GivenName, &u.FamilyName,
+			&u.Status, &u.ProviderStatus, &u.FirstSeenAt, &u.LastSeenAt, &u.StatusChangedAt)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = encodeCursor(users[limit-1].ExternalID)
+	}
+	return users, next, nil
+}

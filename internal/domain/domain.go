@@ -124,3 +124,17 @@ const (
 	EntraGraphBaseURL = "https://graph.microsoft.com"
 	EntraLoginBaseURL = "https://login.microsoftonline.com"
 )
+
+// PageFunc receives one page of users from a directory import, with the
+// cursor from which the import resumes after this page.
+type PageFunc func(users []DirectoryUser, resume string) error
+
+// ImportResult says how a directory import ended.
+type ImportResult struct {
+	// FullListing: every user was listed, so users not seen are gone.
+	FullListing bool
+	// DeltaLink is the provider's cursor for the next import ("" if none).
+	DeltaLink string
+	// Requests is how many HTTP requests the import made.
+	Requests int
+}

@@ -1,0 +1,324 @@
+// Package okta reads users from the Okta Users API.
+//
+// API: https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/listUsers
+package okta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/backoff"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+)
+
+// Endpoint and paging constants.
+const (
+	usersPath = "/api/v1/users"
+	// PageSize is the largest page Okta serves for /api/v1/users.
+	PageSize = 200
+	// DeprovisionedFilter lists the users the plain listing hides.
+	DeprovisionedFilter = `status eq "DEPROVISIONED"`
+)
+
+// Client talks to one Okta org with an SSWS API token.
+type Client struct {
+	base     *url.URL
+	token    string
+	http     *http.Client
+	policy   backoff.Policy
+	requests int
+	// pauseUntil is when Okta's rate-limit window resets after it reported
+	// no remaining calls.
+	pauseUntil time.Time
+}
+
+// Option adjusts a Client.
+type Option func(*Client)
+
+// WithHTTPClient replaces the HTTP client.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+
+// WithBackoff replaces the retry policy.
+func WithBackoff(p backoff.Policy) Option { return func(c *Client) { c.policy = p } }
+
+// New returns a client for the org at baseURL (https://acme.okta.com).
+func New(baseURL, token string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("okta: base URL must be an absolute http(s) URL")
+	}
+	if token == "" {
+		return nil, errors.New("okta: API token is required")
+	}
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 60 * time.Second}, policy: backoff.Default}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// User is the part of Okta's user object Hubkeeper reads.
+type User struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Profile struct {
+		Login       string `json:"login"`
+		Email       string `json:"email"`
+		SecondEmail string `json:"secondEmail"`
+		FirstName   string `json:"firstName"`
+		LastName    string `json:"lastName"`
+		DisplayName string `json:"displayName"`
+	} `json:"profile"`
+}
+
+// DirectoryUser maps an Okta user. Every status but SUSPENDED and
+// DEPROVISIONED (STAGED, PROVISIONED, ACTIVE, RECOVERY, LOCKED_OUT,
+// PASSWORD_EXPIRED) is an employee still in the company.
+func (u User) DirectoryUser() domain.DirectoryUser {
+	status := domain.UserActive
+	switch u.Status {
+	case "SUSPENDED":
+		status = domain.UserSuspended
+	case "DEPROVISIONED":
+		status = domain.UserDeprovisioned
+	}
+	email := domain.NormalizeEmail(u.Profile.Email)
+	if email == "" {
+		email = domain.NormalizeEmail(u.Profile.Login)
+	}
+	name := u.Profile.DisplayName
+	if name == "" {
+		name = strings.TrimSpace(u.Profile.FirstName + " " + u.Profile.LastName)
+	}
+	return domain.DirectoryUser{
+		ExternalID: u.ID, Email: email, Aliases: domain.NormalizeAliases(email, u.Profile.Login, u.Profile.SecondEmail),
+		DisplayName: name, GivenName: u.Profile.FirstName, FamilyName: u.Profile.LastName,
+		Status: status, ProviderStatus: u.Status,
+	}
+}
+
+// Page is one page of users and the URL of the next page ("" at the end).
+type Page struct {
+	Users []User
+	Next  string
+}
+
+// ListUsers fetches one page: the first page of the listing with filter
+// when pageURL is "", else the page at pageURL (a "next" link).
+func (c *Client) ListUsers(ctx context.Context, filter, pageURL string) (Page, error) {
+	target, err := c.pageURL(filter, pageURL)
+	if err != nil {
+		return Page{}, err
+	}
+	resp, err := c.get(ctx, target)
+	if err != nil {
+		return Page{}, err
+	}
+	defer resp.Body.Close()
+	var users []User
+	if err := json.NewDecoder(resp.Body).Decode(&users); err != nil {
+		return Page{}, &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Status: resp.StatusCode,
+			Message: "response is not a JSON list of users: " + err.Error()}
+	}
+	return Page{Users: users, Next: nextLink(resp.Header.Values("Link"))}, nil
+}
+
+func (c *Client) pageURL(filter, pageURL string) (string, error) {
+	if pageURL == "" {
+		q := url.Values{"limit": {strconv.Itoa(PageSize)}}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		return c.base.String() + usersPath + "?" + q.Encode(), nil
+	}
+	// The token goes only to the org it belongs to.
+	u, err := url.Parse(pageURL)
+	if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		return "", &domain.ProviderError{Provider: "okta", Kind: domain.Permanent,
+			Message: "next-page link points outside the Okta org; refusing to follow it"}
+	}
+	return pageURL, nil
+}
+
+// Cursor is where an import resumes: the listing phase and the next page.
+type Cursor struct {
+	Deprovisioned bool   `json:"deprovisioned"`
+	Next          string `json:"next"`
+}
+
+// ImportUsers lists every user, the deprovisioned ones included (the plain
+// listing hides them, so they are fetched with a filter), calling onPage for
+// each page with the cursor to resume after it. resume is a cursor from an
+// earlier onPage, or "" to start.
+func (c *Client) ImportUsers(ctx context.Context, resume string, onPage domain.PageFunc) (domain.ImportResult, error) {
+	var cur Cursor
+	if resume != "" {
+		if err := json.Unmarshal([]byte(resume), &cur); err != nil {
+			return domain.ImportResult{}, fmt.Errorf("okta: bad resume cursor: %w", err)
+		}
+	}
+	for {
+		filter := ""
+		if cur.Deprovisioned {
+			filter = DeprovisionedFilter
+		}
+		page, err := c.ListUsers(ctx, filter, cur.Next)
+		if err != nil {
+			return domain.ImportResult{Requests: c.requests}, err
+		}
+		users := make([]domain.DirectoryUser, len(page.Users))
+		for i, u := range page.Users {
+			users[i] = u.DirectoryUser()
+		}
+		done := false
+		switch {
+		case page.Next != "":
+			cur.Next = page.Next
+		case !cur.Deprovisioned:
+			cur = Cursor{Deprovisioned: true}
+		default:
+			done = true
+		}
+		b, _ := json.Marshal(cur)
+		if err := onPage(users, string(b)); err != nil {
+			return domain.ImportResult{Requests: c.requests}, err
+		}
+		if done {
+			return domain.ImportResult{FullListing: true, Requests: c.requests}, nil
+		}
+	}
+}
+
+// Requests is how many HTTP requests the client has sent.
+func (c *Client) Requests() int { return c.requests }
+
+func (c *Client) get(ctx context.Context, target string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		if wait := time.Until(c.pauseUntil); wait > 0 && wait <= c.policy.MaxWait {
+			if err := backoff.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "SSWS "+c.token)
+		req.Header.Set("Accept", "application/json")
+		c.requests++
+		resp, err := c.http.Do(req)
+		var perr *domain.ProviderError
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			perr = &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Message: "request failed: " + redact(err)}
+		} else {
+			c.notePacing(resp.Header)
+			if resp.StatusCode < 300 {
+				return resp, nil
+			}
+			perr = classify(resp)
+		}
+		if !c.policy.Wait(ctx, perr, attempt) {
+			return nil, perr
+		}
+	}
+}
+
+// notePacing remembers when to resume after Okta reported no calls left.
+func (c *Client) notePacing(h http.Header) {
+	if h.Get("X-Rate-Limit-Remaining") != "0" {
+		return
+	}
+	if reset, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
+		c.pauseUntil = time.Unix(reset, 0)
+	}
+}
+
+// oktaError is Okta's error body.
+type oktaError struct {
+	ErrorCode    string `json:"errorCode"`
+	ErrorSummary string `json:"errorSummary"`
+	ErrorID      string `json:"errorId"`
+	ErrorCauses  []struct {
+		ErrorSummary string `json:"errorSummary"`
+	} `json:"errorCauses"`
+}
+
+// classify turns an error response into a ProviderError, once.
+func classify(resp *http.Response) *domain.ProviderError {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var oe oktaError
+	_ = json.Unmarshal(body, &oe)
+	msg := oe.ErrorSummary
+	for _, c := range oe.ErrorCauses {
+		msg += "; " + c.ErrorSummary
+	}
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	pe := &domain.ProviderError{Provider: "okta", Status: resp.StatusCode, Code: oe.ErrorCode, Message: msg, TraceID: oe.ErrorID}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || oe.ErrorCode == "E0000047":
+		pe.Kind = domain.RateLimited
+		pe.RetryAfter = resetWait(resp.Header)
+	case resp.StatusCode == http.StatusUnauthorized || oe.ErrorCode == "E0000011":
+		pe.Kind = domain.AuthBroken
+		pe.Message = "Okta rejected the API token: " + msg + " (issue a new token and update the directory)"
+	case resp.StatusCode == http.StatusForbidden:
+		pe.Kind = domain.AuthBroken
+		pe.Message = "the API token lacks permission to list users: " + msg
+	case resp.StatusCode >= 500:
+		pe.Kind = domain.Transient
+	default:
+		pe.Kind = domain.Permanent
+	}
+	return pe
+}
+
+// resetWait reads how long until the rate-limit window resets, from
+// X-Rate-Limit-Reset (epoch seconds) or Retry-After.
+func resetWait(h http.Header) time.Duration {
+	if reset, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
+		return max(time.Until(time.Unix(reset, 0)), time.Second)
+	}
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}
+
+var linkRE = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
+
+// nextLink finds the rel="next" URL among Link headers.
+func nextLink(links []string) string {
+	for _, l := range links {
+		for _, part := range strings.Split(l, ",") {
+			if m := linkRE.FindStringSubmatch(part); m != nil {
+				return m[1]
+			}
+		}
+	}
+	return ""
+}
+
+// redact drops the URL from a transport error: it may carry query cursors,
+// and errors end up in logs.
+func redact(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}

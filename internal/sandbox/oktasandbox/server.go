@@ -1,0 +1,406 @@
+// Package oktasandbox is a faithful stand-in for the Okta Users API: SSWS
+// auth, DEPROVISIONED users hidden unless a status filter asks for them,
+// Link-header paging, Okta's filter grammar and error bodies, rate-limit
+// headers and 429 E0000047, and the lifecycle endpoints that change a
+// user's status. Fault injection lives under /_sandbox/.
+package oktasandbox
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+)
+
+// MaxLimit is the largest page size the users listing serves.
+const MaxLimit = 200
+
+// Profile is an Okta user profile.
+type Profile struct {
+	Login       string `json:"login"`
+	Email       string `json:"email"`
+	SecondEmail string `json:"secondEmail,omitempty"`
+	FirstName   string `json:"firstName"`
+	LastName    string `json:"lastName"`
+}
+
+// User is an Okta user object.
+type User struct {
+	ID              string    `json:"id"`
+	Status          string    `json:"status"`
+	Created         time.Time `json:"created"`
+	Activated       time.Time `json:"activated"`
+	StatusChanged   time.Time `json:"statusChanged"`
+	LastUpdated     time.Time `json:"lastUpdated"`
+	PasswordChanged time.Time `json:"passwordChanged"`
+	Type            struct {
+		ID string `json:"id"`
+	} `json:"type"`
+	Profile Profile `json:"profile"`
+}
+
+// Server is the sandbox Okta org.
+type Server struct {
+	mu    sync.Mutex
+	token string
+	users map[string]*User
+	// Latency is added to every request.
+	Latency time.Duration
+	// RateLimit is the number of calls per Window (0: unlimited).
+	RateLimit   int
+	Window      time.Duration
+	windowStart time.Time
+	windowCalls int
+	faults      []fault
+	requests    int
+	now         func() time.Time
+}
+
+type fault struct {
+	status     int
+	retryAfter int
+}
+
+// New returns an org that accepts token and holds people.
+func New(token string, people []seed.Person) *Server {
+	s := &Server{token: token, users: map[string]*User{}, Window: time.Minute, now: time.Now}
+	created := time.Date(2023, 1, 9, 8, 0, 0, 0, time.UTC)
+	for i, p := range people {
+		u := &User{ID: OktaID(p.Key), Status: oktaStatus(p.Status), Created: created, Activated: created,
+			StatusChanged: created.Add(time.Duration(i) * time.Hour), LastUpdated: created.Add(time.Duration(i) * time.Hour),
+			PasswordChanged: created,
+			Profile:         Profile{Login: p.Email, Email: p.Email, SecondEmail: p.Alias, FirstName: p.GivenName, LastName: p.FamilyName}}
+		u.Type.ID = "oty1defaultusertype0"
+		s.users[u.ID] = u
+	}
+	return s
+}
+
+// OktaID is the sandbox's Okta id for a seed person's key.
+func OktaID(key string) string { return "00u" + fmt.Sprintf("%017s", key) }
+
+func oktaStatus(s domain.UserStatus) string {
+	switch s {
+	case domain.UserSuspended:
+		return "SUSPENDED"
+	case domain.UserDeprovisioned:
+		return "DEPROVISIONED"
+	}
+	return "ACTIVE"
+}
+
+// InjectFaults makes the next count API requests fail with status (429
+// answers carry rate-limit headers resetting after retryAfter seconds).
+func (s *Server) InjectFaults(status, count, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range count {
+		s.faults = append(s.faults, fault{status: status, retryAfter: retryAfter})
+	}
+}
+
+// Requests is how many API requests the server has answered.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// SetStatus changes a user's status as an Okta admin would.
+func (s *Server) SetStatus(id, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return fmt.Errorf("no user %s", id)
+	}
+	s.setStatus(u, status)
+	return nil
+}
+
+func (s *Server) setStatus(u *User, status string) {
+	now := s.now().UTC()
+	u.Status, u.StatusChanged, u.LastUpdated = status, now, now
+}
+
+// Handler serves the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/users", s.api(s.listUsers))
+	mux.HandleFunc("POST /api/v1/users", s.api(s.createUser))
+	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.getUser))
+	mux.HandleFunc("DELETE /api/v1/users/{id}", s.api(s.deleteUser))
+	mux.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.api(s.lifecycle))
+	mux.HandleFunc("POST /_sandbox/faults", s.postFaults)
+	return mux
+}
+
+// api wraps an endpoint with latency, auth, rate limiting and injected faults.
+func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Latency > 0 {
+			time.Sleep(s.Latency)
+		}
+		s.mu.Lock()
+		s.requests++
+		auth := r.Header.Get("Authorization")
+		if auth != "SSWS "+s.token || s.token == "" {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+			return
+		}
+		limited, reset := s.countCall(w)
+		var f *fault
+		if len(s.faults) > 0 {
+			f = &s.faults[0]
+			s.faults = s.faults[1:]
+		}
+		s.mu.Unlock()
+		switch {
+		case f != nil && f.status == http.StatusTooManyRequests:
+			w.Header().Set("X-Rate-Limit-Remaining", "0")
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Duration(f.retryAfter)*time.Second).Unix(), 10))
+			writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		case f != nil:
+			writeError(w, f.status, "E0000009", "Internal Server Error")
+		case limited:
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+			writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		default:
+			h(w, r)
+		}
+	}
+}
+
+// countCall applies the per-window rate limit and sets Okta's headers. Caller holds mu.
+func (s *Server) countCall(w http.ResponseWriter) (limited bool, reset time.Time) {
+	if s.RateLimit <= 0 {
+		return false, time.Time{}
+	}
+	now := s.now()
+	if now.Sub(s.windowStart) >= s.Window {
+		s.windowStart, s.windowCalls = now, 0
+	}
+	// Okta reports the reset in whole epoch seconds, rounded up.
+	reset = s.windowStart.Add(s.Window).Add(time.Second - 1).Truncate(time.Second)
+	s.windowCalls++
+	remaining := max(s.RateLimit-s.windowCalls, 0)
+	w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(s.RateLimit))
+	w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
+	w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	return s.windowCalls > s.RateLimit, reset
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Has("search") || q.Has("q") {
+		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "the sandbox serves filter only")
+		return
+	}
+	limit := MaxLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: limit", "limit: must be a positive integer")
+			return
+		}
+		limit = min(n, MaxLimit)
+	}
+	var expr *filterExpr
+	if f := q.Get("filter"); f != "" {
+		var err error
+		if expr, err = parseFilter(f); err != nil {
+			writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", err.Error())
+			return
+		}
+	}
+	after := q.Get("after")
+	s.mu.Lock()
+	var matched []User
+	for _, u := range s.users {
+		if u.ID <= after {
+			continue
+		}
+		if u.Status == "DEPROVISIONED" && !expr.mentionsStatus() || expr != nil && !expr.match(u) {
+			continue
+		}
+		matched = append(matched, *u)
+	}
+	s.mu.Unlock()
+	sort.Slice(matched, func(i, j int) bool { return matched[i].ID < matched[j].ID })
+
+	base := "http://" + r.Host + "/api/v1/users"
+	self := url.Values{"limit": {strconv.Itoa(limit)}}
+	if expr != nil {
+		self.Set("filter", q.Get("filter"))
+	}
+	w.Header().Add("Link", fmt.Sprintf(`<%s?%s>; rel="self"`, base, self.Encode()))
+	if len(matched) > limit {
+		matched = matched[:limit]
+		next := url.Values{"limit": {strconv.Itoa(limit)}, "after": {matched[limit-1].ID}}
+		if expr != nil {
+			next.Set("filter", q.Get("filter"))
+		}
+		w.Header().Add("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, base, next.Encode()))
+	}
+	if matched == nil {
+		matched = []User{}
+	}
+	writeJSON(w, http.StatusOK, matched)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.findUser(r.PathValue("id"))
+	if u == nil {
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// findUser looks a user up by id or login, as Okta does. Caller holds mu.
+func (s *Server) findUser(idOrLogin string) *User {
+	if u, ok := s.users[idOrLogin]; ok {
+		return u
+	}
+	for _, u := range s.users {
+		if strings.EqualFold(u.Profile.Login, idOrLogin) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Profile Profile `json:"profile"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "E0000003", "The request body was not well-formed.")
+		return
+	}
+	p := body.Profile
+	if p.Login == "" || p.Email == "" || p.FirstName == "" || p.LastName == "" {
+		writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: login", "login, email, firstName and lastName are required")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.findUser(p.Login) != nil {
+		writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: login", "login: An object with this field already exists in the current organization")
+		return
+	}
+	now := s.now().UTC()
+	status := "ACTIVE"
+	if r.URL.Query().Get("activate") == "false" {
+		status = "STAGED"
+	}
+	u := &User{ID: "00u" + randomID(17), Status: status, Created: now, Activated: now, StatusChanged: now, LastUpdated: now, Profile: p}
+	u.Type.ID = "oty1defaultusertype0"
+	s.users[u.ID] = u
+	writeJSON(w, http.StatusOK, u)
+}
+
+// lifecycle implements deactivate (→ DEPROVISIONED), suspend, unsuspend and activate.
+func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.findUser(r.PathValue("id"))
+	if u == nil {
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
+		return
+	}
+	from := map[string][]string{
+		"deactivate": {"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED"},
+		"suspend":    {"ACTIVE"},
+		"unsuspend":  {"SUSPENDED"},
+		"activate":   {"STAGED", "PROVISIONED", "DEPROVISIONED"},
+	}
+	to := map[string]string{"deactivate": "DEPROVISIONED", "suspend": "SUSPENDED", "unsuspend": "ACTIVE", "activate": "ACTIVE"}
+	op := r.PathValue("op")
+	allowed, ok := from[op]
+	if !ok {
+		writeError(w, http.StatusNotFound, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	valid := false
+	for _, st := range allowed {
+		valid = valid || st == u.Status
+	}
+	if !valid {
+		writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: status", "cannot "+op+" a user in status "+u.Status)
+		return
+	}
+	s.setStatus(u, to[op])
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// deleteUser: the first DELETE deactivates, a second one on a DEPROVISIONED user deletes it.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.findUser(r.PathValue("id"))
+	if u == nil {
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
+		return
+	}
+	if u.Status == "DEPROVISIONED" {
+		delete(s.users, u.ID)
+	} else {
+		s.setStatus(u, "DEPROVISIONED")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status     int `json:"status"`
+		Count      int `json:"count"`
+		RetryAfter int `json:"retry_after"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Status < 400 || body.Count < 1 {
+		writeError(w, http.StatusBadRequest, "E0000003", "want {\"status\": >=400, \"count\": >=1, \"retry_after\": seconds}")
+		return
+	}
+	s.InjectFaults(body.Status, body.Count, body.RetryAfter)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, summary string, causes ...string) {
+	type cause struct {
+		ErrorSummary string `json:"errorSummary"`
+	}
+	cs := []cause{}
+	for _, c := range causes {
+		cs = append(cs, cause{c})
+	}
+	writeJSON(w, status, map[string]any{"errorCode": code, "errorSummary": summary, "errorLink": code,
+		"errorId": "oae" + randomID(19), "errorCauses": cs})
+}
+
+func randomID(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

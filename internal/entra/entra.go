@@ -278,13 +278,13 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			perr = &domain.ProviderError{Provider: "entra", Kind: domain.Transient, Message: "token request failed: " + redact(err)}
 		} else {
 			var tok struct {
-				AccessToken      string   `json:"access_token"`
-				ExpiresIn        int      `json:"expires_in"`
-				Error            string   `json:"error"`
-				ErrorDescription string   `json:"error_description"`
-				ErrorCodes       []int    `json:"error_codes"`
-				TraceID          string   `json:"trace_id"`
-				CorrelationID    string   `json:"correlation_id"`
+				AccessToken      string `json:"access_token"`
+				ExpiresIn        int    `json:"expires_in"`
+				Error            string `json:"error"`
+				ErrorDescription string `json:"error_description"`
+				ErrorCodes       []int  `json:"error_codes"`
+				TraceID          string `json:"trace_id"`
+				CorrelationID    string `json:"correlation_id"`
 			}
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()

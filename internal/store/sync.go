@@ -64,9 +64,10 @@ func (s *Store) DirectoryForRun(ctx context.Context, runID string) (Directory, e
 	return d, notFound(err, "directory of sync run")
 }
 
-// StagePage lands one page of fetched users for a run and records progress.
-// Rows are upserted, so a retried page is not counted twice; the fetched
-// count is recomputed from what is staged.
+// StagePage lands one page of fetched users for a run and records progress:
+// requests is how many provider requests the page took. Rows are upserted,
+// so a retried page is not counted twice; the fetched count is recomputed
+// from what is staged.
 func (s *Store) StagePage(ctx context.Context, runID string, users []domain.DirectoryUser, requests int) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		if len(users) > 0 {
@@ -85,17 +86,17 @@ func (s *Store) StagePage(ctx context.Context, runID string, users []domain.Dire
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE sync_runs SET stage = 'fetching', requests = $2,
+		_, err := tx.Exec(ctx, `UPDATE sync_runs SET stage = 'fetching', requests = requests + $2,
 			fetched = (SELECT count(*) FROM directory_user_staging WHERE sync_run_id = $1) WHERE id = $1`, runID, requests)
 		return err
 	})
 }
 
 // FinishFetch records how the fetch ended: whether it listed the whole
-// directory (so users missing from it are gone) and the provider's cursor
-// for the next run.
+// directory (so users missing from it are gone), the provider's cursor for
+// the next run, and requests not yet counted by StagePage.
 func (s *Store) FinishFetch(ctx context.Context, runID string, fullListing bool, nextDeltaLink string, requests int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET stage = 'fetched', full_listing = $2, next_delta_link = nullif($3, ''), requests = $4
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET stage = 'fetched', full_listing = $2, next_delta_link = nullif($3, ''), requests = requests + $4
 		WHERE id = $1`, runID, fullListing, nextDeltaLink, requests)
 	return err
 }

@@ -1,0 +1,69 @@
+// Package activities holds the Temporal activities: the only code that
+// touches providers, secrets and Postgres on behalf of workflows. Every
+// activity is idempotent, and provider errors are mapped to retry behaviour
+// here, once.
+package activities
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hubkeeper/hubkeeper/internal/backoff"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	Store *store.Store
+	// HTTP is the client provider calls go through.
+	HTTP *http.Client
+	// Backoff bounds the in-place retries of provider clients.
+	Backoff backoff.Policy
+}
+
+// Error types of failures, as the workflows' retry policies see them.
+const (
+	ErrRateLimited = "RateLimited"
+	ErrTransient   = "Transient"
+	ErrPermanent   = "Permanent"
+	ErrAuthBroken  = "AuthBroken"
+	ErrNotFound    = "NotFound"
+	ErrInvalid     = "Invalid"
+)
+
+// NonRetryable lists the error types that no retry can fix.
+var NonRetryable = []string{ErrPermanent, ErrAuthBroken, ErrNotFound, ErrInvalid}
+
+// failure maps an error to a Temporal application error: rate limits retry
+// after the server's hint, transient faults retry, the rest do not. The
+// message is the provider's, which never holds a secret.
+func failure(err error) error {
+	if err == nil {
+		return nil
+	}
+	if pe, ok := domain.AsProviderError(err); ok {
+		switch pe.Kind {
+		case domain.RateLimited:
+			return temporal.NewApplicationErrorWithOptions(pe.Error(), ErrRateLimited,
+				temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
+		case domain.Transient:
+			return temporal.NewApplicationError(pe.Error(), ErrTransient)
+		case domain.AuthBroken:
+			return temporal.NewNonRetryableApplicationError(pe.Error(), ErrAuthBroken, nil)
+		default:
+			return temporal.NewNonRetryableApplicationError(pe.Error(), ErrPermanent, nil)
+		}
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		switch de.Code {
+		case domain.ENotFound:
+			return temporal.NewNonRetryableApplicationError(de.Message, ErrNotFound, nil)
+		case domain.EInvalid:
+			return temporal.NewNonRetryableApplicationError(de.Message, ErrInvalid, nil)
+		}
+	}
+	return err
+}

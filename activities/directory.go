@@ -1,0 +1,145 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/entra"
+	"github.com/hubkeeper/hubkeeper/internal/okta"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/activity"
+)
+
+// StartDirectorySyncInput identifies the workflow run a sync run belongs to.
+type StartDirectorySyncInput struct {
+	DirectoryID string
+	Trigger     string
+	WorkflowID  string
+	RunID       string
+}
+
+// StartDirectorySync records a sync run and returns its id; a retry for the
+// same workflow run returns the same id.
+func (a *Activities) StartDirectorySync(ctx context.Context, in StartDirectorySyncInput) (string, error) {
+	run, err := a.Store.StartSyncRun(ctx, in.DirectoryID, in.Trigger, in.WorkflowID, in.RunID)
+	return run.ID, failure(err)
+}
+
+// FetchResult is how much a fetch read.
+type FetchResult struct {
+	Fetched  int
+	Requests int
+}
+
+// directoryImporter is what every directory client provides.
+type directoryImporter interface {
+	ImportUsers(ctx context.Context, resume string, onPage domain.PageFunc) (domain.ImportResult, error)
+	Requests() int
+}
+
+// entraImporter starts Entra rounds from the directory's stored deltaLink.
+type entraImporter struct {
+	client    *entra.Client
+	deltaLink string
+}
+
+func (e entraImporter) Requests() int { return e.client.Requests() }
+
+func (e entraImporter) ImportUsers(ctx context.Context, resume string, onPage domain.PageFunc) (domain.ImportResult, error) {
+	return e.client.ImportUsers(ctx, e.deltaLink, resume, onPage)
+}
+
+// importer builds the client for a directory, with its secret opened here
+// and nowhere else.
+func (a *Activities) importer(ctx context.Context, d store.Directory) (directoryImporter, error) {
+	secret, err := a.Store.OpenCredential(ctx, d.WorkspaceID, d.CredentialID)
+	if err != nil {
+		return nil, fmt.Errorf("open directory credential: %w", err)
+	}
+	switch d.Type {
+	case domain.DirectoryOkta:
+		c, err := okta.New(d.Settings.BaseURL, string(secret), okta.WithHTTPClient(a.HTTP), okta.WithBackoff(a.Backoff))
+		if err != nil {
+			return nil, domain.Errorf(domain.EInvalid, "%v", err)
+		}
+		return c, nil
+	case domain.DirectoryEntra:
+		c, err := entra.New(entra.Config{TenantID: d.Settings.TenantID, ClientID: d.Settings.ClientID, ClientSecret: string(secret),
+			GraphBaseURL: d.Settings.GraphBaseURL, LoginBaseURL: d.Settings.LoginBaseURL},
+			entra.WithHTTPClient(a.HTTP), entra.WithBackoff(a.Backoff))
+		if err != nil {
+			return nil, domain.Errorf(domain.EInvalid, "%v", err)
+		}
+		return entraImporter{client: c, deltaLink: d.DeltaLink}, nil
+	}
+	return nil, domain.Errorf(domain.EInvalid, "unknown directory type %q", d.Type)
+}
+
+// FetchDirectoryUsers reads every page of the directory into the run's
+// staging rows. It heartbeats the provider cursor after each page and, when
+// retried, resumes from the last one; pages land idempotently. A rejected
+// credential marks the directory needs_reauth and fails without retries.
+func (a *Activities) FetchDirectoryUsers(ctx context.Context, syncRunID string) (FetchResult, error) {
+	d, err := a.Store.DirectoryForRun(ctx, syncRunID)
+	if err != nil {
+		return FetchResult{}, failure(err)
+	}
+	imp, err := a.importer(ctx, d)
+	if err != nil {
+		return FetchResult{}, failure(err)
+	}
+	resume := ""
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &resume); err != nil {
+			resume = ""
+		}
+	}
+	counted := 0
+	res, err := imp.ImportUsers(ctx, resume, func(users []domain.DirectoryUser, cursor string) error {
+		if err := a.Store.StagePage(ctx, syncRunID, users, imp.Requests()-counted); err != nil {
+			return err
+		}
+		counted = imp.Requests()
+		activity.RecordHeartbeat(ctx, cursor)
+		return nil
+	})
+	if err != nil {
+		if pe, ok := domain.AsProviderError(err); ok && pe.Kind == domain.AuthBroken {
+			info := activity.GetInfo(ctx)
+			if merr := a.Store.MarkDirectoryNeedsReauth(ctx, d, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID); merr != nil {
+				return FetchResult{}, merr
+			}
+		}
+		return FetchResult{}, failure(err)
+	}
+	if err := a.Store.FinishFetch(ctx, syncRunID, res.FullListing, res.DeltaLink, imp.Requests()-counted); err != nil {
+		return FetchResult{}, err
+	}
+	run, err := a.Store.SyncRun(ctx, syncRunID)
+	if err != nil {
+		return FetchResult{}, failure(err)
+	}
+	return FetchResult{Fetched: run.Fetched, Requests: run.Requests}, nil
+}
+
+// ApplyResult is what an import changed.
+type ApplyResult = domain.SyncCounts
+
+// ApplyDirectoryImport merges the staged users into the directory in one
+// transaction; applying a finished run again returns its counts.
+func (a *Activities) ApplyDirectoryImport(ctx context.Context, syncRunID string) (ApplyResult, error) {
+	counts, err := a.Store.ApplyImport(ctx, syncRunID)
+	return counts, failure(err)
+}
+
+// FailDirectorySyncInput says which run failed and why.
+type FailDirectorySyncInput struct {
+	SyncRunID string
+	Message   string
+}
+
+// FailDirectorySync ends a run as failed.
+func (a *Activities) FailDirectorySync(ctx context.Context, in FailDirectorySyncInput) error {
+	return failure(a.Store.FailSyncRun(ctx, in.SyncRunID, in.Message))
+}

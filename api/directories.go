@@ -1,0 +1,184 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"github.com/labstack/echo/v4"
+)
+
+type createDirectoryRequest struct {
+	Type  string         `json:"type"`
+	Name  string         `json:"name"`
+	Okta  *oktaSettings  `json:"okta"`
+	Entra *entraSettings `json:"entra"`
+}
+
+type oktaSettings struct {
+	BaseURL  string `json:"base_url"`
+	APIToken string `json:"api_token"`
+}
+
+type entraSettings struct {
+	TenantID     string `json:"tenant_id"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	GraphBaseURL string `json:"graph_base_url"`
+	LoginBaseURL string `json:"login_base_url"`
+}
+
+// validate checks the request and returns the directory to store.
+func (r createDirectoryRequest) validate() (store.NewDirectory, error) {
+	nd := store.NewDirectory{Type: domain.DirectoryType(r.Type), Name: r.Name}
+	if err := required("name", r.Name); err != nil {
+		return nd, err
+	}
+	switch nd.Type {
+	case domain.DirectoryOkta:
+		if r.Okta == nil || r.Entra != nil {
+			return nd, domain.Errorf(domain.EInvalid, `a directory of type "okta" needs an "okta" object and no "entra" object`)
+		}
+		if err := firstErr(required("okta.base_url", r.Okta.BaseURL), checkURL("okta.base_url", r.Okta.BaseURL),
+			required("okta.api_token", r.Okta.APIToken)); err != nil {
+			return nd, err
+		}
+		nd.Settings = domain.DirectorySettings{BaseURL: r.Okta.BaseURL}
+		nd.Secret = []byte(r.Okta.APIToken)
+	case domain.DirectoryEntra:
+		if r.Entra == nil || r.Okta != nil {
+			return nd, domain.Errorf(domain.EInvalid, `a directory of type "entra" needs an "entra" object and no "okta" object`)
+		}
+		e := r.Entra
+		if err := firstErr(required("entra.tenant_id", e.TenantID), required("entra.client_id", e.ClientID),
+			required("entra.client_secret", e.ClientSecret)); err != nil {
+			return nd, err
+		}
+		for field, v := range map[string]string{"entra.graph_base_url": e.GraphBaseURL, "entra.login_base_url": e.LoginBaseURL} {
+			if v != "" {
+				if err := checkURL(field, v); err != nil {
+					return nd, err
+				}
+			}
+		}
+		nd.Settings = domain.DirectorySettings{TenantID: e.TenantID, ClientID: e.ClientID, GraphBaseURL: e.GraphBaseURL, LoginBaseURL: e.LoginBaseURL}
+		nd.Secret = []byte(e.ClientSecret)
+	case "":
+		return nd, domain.Errorf(domain.EInvalid, `type is required: "okta" or "entra"`)
+	default:
+		return nd, domain.Errorf(domain.EInvalid, `type %q is not supported: use "okta" or "entra"`, r.Type)
+	}
+	return nd, nil
+}
+
+func syncInput(d store.Directory, trigger string) workflows.DirectorySyncInput {
+	return workflows.DirectorySyncInput{WorkspaceID: d.WorkspaceID, DirectoryID: d.ID, Provider: string(d.Type), Trigger: trigger}
+}
+
+// createDirectory stores a directory and its daily Schedule together: if
+// Temporal cannot take the Schedule, nothing is stored.
+func (s *Server) createDirectory(c echo.Context) error {
+	var req createDirectoryRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	nd, err := req.validate()
+	if err != nil {
+		return err
+	}
+	key := apiKey(c)
+	nd.WorkspaceID, nd.Actor = key.WorkspaceID, "api_key:"+key.ID
+	d, err := s.Store.CreateDirectory(c.Request().Context(), nd, func(ctx context.Context, d store.Directory) error {
+		if err := workflows.EnsureDirectorySyncSchedule(ctx, s.Temporal, s.TaskQueue, s.DirectorySyncEvery, syncInput(d, "schedule")); err != nil {
+			s.Logger.Error("creating directory schedule", "directory", d.ID, "error", err)
+			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the directory was not created, try again")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
+}
+
+func (s *Server) listDirectories(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	dirs, next, err := s.Store.ListDirectories(c.Request().Context(), apiKey(c).WorkspaceID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(dirs, next))
+}
+
+func (s *Server) getDirectory(c echo.Context) error {
+	d, err := s.Store.Directory(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+type syncStarted struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// syncDirectory starts an import, or returns the one already running.
+func (s *Server) syncDirectory(c echo.Context) error {
+	d, err := s.Store.Directory(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	run, err := workflows.StartDirectorySync(c.Request().Context(), s.Temporal, s.TaskQueue, syncInput(d, "api"))
+	if err != nil {
+		s.Logger.Error("starting directory sync", "directory", d.ID, "error", err)
+		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+	}
+	return c.JSON(http.StatusAccepted, syncStarted{WorkflowID: run.GetID(), RunID: run.GetRunID()})
+}
+
+func (s *Server) listDirectoryUsers(c echo.Context) error {
+	ctx := c.Request().Context()
+	d, err := s.Store.Directory(ctx, apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := store.UserFilter{Status: domain.UserStatus(c.QueryParam("status")), Query: c.QueryParam("q")}
+	if f.Status != "" && !f.Status.Valid() {
+		return domain.Errorf(domain.EInvalid, "status must be active, suspended or deprovisioned")
+	}
+	if len(f.Query) > 200 {
+		return domain.Errorf(domain.EInvalid, "q is longer than 200 characters")
+	}
+	users, next, err := s.Store.ListDirectoryUsers(ctx, d.WorkspaceID, d.ID, f, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(users, next))
+}
+
+func (s *Server) listSyncRuns(c echo.Context) error {
+	ctx := c.Request().Context()
+	d, err := s.Store.Directory(ctx, apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	runs, next, err := s.Store.ListSyncRuns(ctx, d.WorkspaceID, d.ID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(runs, next))
+}

@@ -1,0 +1,245 @@
+// Package api is Hubkeeper's HTTP API: it reads Postgres, starts workflows
+// and serves the Temporal UI's codec endpoint. Every error is JSON
+// {"error":{"code","message"}}; nothing a client sends causes a 500.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/process"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// Options are the server's dependencies.
+type Options struct {
+	Store    *store.Store
+	Temporal client.Client
+	// TaskQueue is where workflows are started.
+	TaskQueue string
+	// DirectorySyncEvery is the interval of each directory's Schedule.
+	DirectorySyncEvery time.Duration
+	// Codec serves /codec/encode and /codec/decode for the Temporal web UI.
+	Codec  http.Handler
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Options
+	echo *echo.Echo
+}
+
+// New builds the API and its routes.
+func New(o Options) *Server {
+	s := &Server{Options: o, echo: echo.New()}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
+	codec := echo.WrapHandler(o.Codec)
+	e.POST("/codec/encode", codec)
+	e.POST("/codec/decode", codec)
+	e.OPTIONS("/codec/encode", codec)
+	e.OPTIONS("/codec/decode", codec)
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.GET("/directories", s.listDirectories)
+	v1.POST("/directories", s.createDirectory)
+	v1.GET("/directories/:id", s.getDirectory)
+	v1.POST("/directories/:id/sync", s.syncDirectory)
+	v1.GET("/directories/:id/users", s.listDirectoryUsers)
+	v1.GET("/directories/:id/sync-runs", s.listSyncRuns)
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists method and path of every route, for the OpenAPI check.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// errorBody is the one error shape of the API.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+var statusOf = map[string]int{
+	domain.EInvalid:      http.StatusBadRequest,
+	domain.ENotFound:     http.StatusNotFound,
+	domain.EConflict:     http.StatusConflict,
+	domain.EUnauthorized: http.StatusUnauthorized,
+	domain.EUnavailable:  http.StatusServiceUnavailable,
+}
+
+// handleError maps errors to statuses once: domain errors by code, echo's
+// own (unknown route, wrong method, body too large) by status; anything
+// else is our fault, logged with the request id and answered without detail.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var body errorBody
+	status := http.StatusInternalServerError
+	var de *domain.Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &de):
+		status, body.Error.Code, body.Error.Message = statusOf[de.Code], de.Code, de.Message
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+	case errors.As(err, &he):
+		status = he.Code
+		body.Error.Code = map[int]string{404: domain.ENotFound, 405: "method_not_allowed", 413: "too_large",
+			401: domain.EUnauthorized, 400: domain.EInvalid}[status]
+		if body.Error.Code == "" {
+			body.Error.Code = http.StatusText(status)
+		}
+		body.Error.Message, _ = he.Message.(string)
+		if body.Error.Message == "" {
+			body.Error.Message = http.StatusText(status)
+		}
+	case errors.Is(err, context.Canceled):
+		status, body.Error.Code, body.Error.Message = 499, "canceled", "request canceled"
+	}
+	if status >= 500 && body.Error.Code == "" {
+		s.Logger.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+		body.Error.Code, body.Error.Message = domain.EInternal, "internal error; see the server log for request "+
+			c.Response().Header().Get(echo.HeaderXRequestID)
+	}
+	if err := c.JSON(status, body); err != nil {
+		s.Logger.Warn("writing error response", "error", err)
+	}
+}
+
+// logRequests logs one line per request: method, route, status, duration,
+// request id. Query strings are left out: they can hold search terms.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.Logger.Info("http", "method", c.Request().Method, "route", c.Path(), "status", c.Response().Status,
+			"duration", time.Since(start).Round(time.Microsecond), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether Postgres and Temporal answer.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"checks": checks})
+}
+
+type ctxKey struct{}
+
+// authenticate accepts "Authorization: Bearer <key>" and scopes the request to the key's workspace.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get("Authorization")
+		const prefix = "Bearer "
+		if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="hubkeeper"`)
+			return domain.Errorf(domain.EUnauthorized, "send an API key as Authorization: Bearer <key>")
+		}
+		key, err := s.Store.AuthenticateAPIKey(c.Request().Context(), h[len(prefix):])
+		if err != nil {
+			return err
+		}
+		c.Set("api_key", key)
+		return next(c)
+	}
+}
+
+func apiKey(c echo.Context) store.APIKey { return c.Get("api_key").(store.APIKey) }
+
+// list is the shape of every list response.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, NextCursor: next}
+}
+
+// Run serves the API until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.API) error {
+	logger := cfg.Logger()
+	logger.Info("api starting", "config", config.Redacted(&cfg))
+	d, err := process.Open(ctx, cfg.Common, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("api listening", "url", "http://"+l.Addr().String())
+	return Serve(ctx, l, NewFromDeps(d, cfg))
+}
+
+// NewFromDeps builds the API over a process's dependencies.
+func NewFromDeps(d *process.Deps, cfg config.API) *Server {
+	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, DirectorySyncEvery: cfg.DirectorySyncEvery,
+		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger})
+}
+
+// Serve serves h on l until ctx ends, then gives requests ten seconds to finish.
+func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}

@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+func countStatus(people []seed.Person, status domain.UserStatus) int {
+	n := 0
+	for _, p := range people {
+		if p.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+func TestOktaImportEndToEnd(t *testing.T) {
+	people := seed.Company(emailDomain, 450, 1)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+
+	first, err := s.sync(dir.ID)
+	if err != nil {
+		t.Fatalf("first import: %v", err)
+	}
+	if first.WorkflowID != "directory-sync/"+dir.ID {
+		t.Fatalf("workflow id = %s", first.WorkflowID)
+	}
+	users := s.users(dir.ID, "")
+	if len(users) != len(people) {
+		t.Fatalf("API lists %d users, want %d", len(users), len(people))
+	}
+	deprov := s.users(dir.ID, "&status=deprovisioned")
+	if want := countStatus(people, domain.UserDeprovisioned); len(deprov) != want || want == 0 {
+		t.Fatalf("deprovisioned = %d, want %d", len(deprov), want)
+	}
+	if found := s.users(dir.ID, "&q="+people[3].Email); len(found) != 1 || found[0].Email != people[3].Email {
+		t.Fatalf("search by e-mail found %v", found)
+	}
+
+	// Someone leaves: Okta deactivates them; the next import sees it.
+	var leaver seed.Person
+	for _, p := range people {
+		if p.Status == domain.UserActive {
+			leaver = p
+			break
+		}
+	}
+	if err := s.okta.SetStatus(oktasandbox.OktaID(leaver.Key), "DEPROVISIONED"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatalf("second import: %v", err)
+	}
+	var runs struct {
+		Items []store.SyncRun `json:"items"`
+	}
+	if code := s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs); code != http.StatusOK || len(runs.Items) != 2 {
+		t.Fatalf("sync runs: %d %d", code, len(runs.Items))
+	}
+	latest, earliest := runs.Items[0], runs.Items[1]
+	if earliest.Added != len(people) || earliest.Status != domain.SyncSucceeded {
+		t.Fatalf("first run = %+v", earliest)
+	}
+	want := domain.SyncCounts{Deprovisioned: 1, Unchanged: len(people) - 1}
+	if latest.SyncCounts != want || latest.Status != domain.SyncSucceeded || latest.Requests == 0 {
+		t.Fatalf("second run = %+v, want %+v", latest, want)
+	}
+
+	assertNoSecrets(t, s, first.WorkflowID, first.RunID, oktaToken)
+	exportHistory(t, s, first.WorkflowID, first.RunID, "directory_sync_okta.json")
+}
+
+func TestEntraImportEndToEnd(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 2)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.entraDirectoryBody())
+	first, err := s.sync(dir.ID)
+	if err != nil {
+		t.Fatalf("first import: %v", err)
+	}
+	live := len(people) - countStatus(people, domain.UserDeprovisioned)
+	if users := s.users(dir.ID, ""); len(users) != live {
+		t.Fatalf("API lists %d users, want %d", len(users), live)
+	}
+	if n := len(s.users(dir.ID, "&status=suspended")); n != countStatus(people, domain.UserSuspended) {
+		t.Fatalf("suspended = %d", n)
+	}
+
+	// An admin deletes one user in Entra: the delta round reports it removed.
+	var gone seed.Person
+	for _, p := range people {
+		if p.Status == domain.UserActive {
+			gone = p
+			break
+		}
+	}
+	req, _ := http.NewRequest("DELETE", s.entraURL+"/v1.0/users/"+entrasandbox.EntraID(gone.Key), nil)
+	req.Header.Set("Authorization", "Bearer "+graphToken(t, s))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete in Entra: %v", err)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatalf("delta import: %v", err)
+	}
+	var runs struct {
+		Items []store.SyncRun `json:"items"`
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs)
+	if got := runs.Items[0].SyncCounts; got != (domain.SyncCounts{Deprovisioned: 1}) {
+		t.Fatalf("delta round counts = %+v (only the change should be fetched)", got)
+	}
+	found := s.users(dir.ID, "&q="+gone.Email)
+	if len(found) != 1 || found[0].Status != domain.UserDeprovisioned {
+		t.Fatalf("deleted user = %+v", found)
+	}
+	assertNoSecrets(t, s, first.WorkflowID, first.RunID, entraSecret)
+}
+
+func graphToken(t *testing.T, s *stack) string {
+	t.Helper()
+	resp, err := http.PostForm(s.entraURL+"/"+entraTenant+"/oauth2/v2.0/token", map[string][]string{"client_id": {entraClient},
+		"client_secret": {entraSecret}, "scope": {"https://graph.microsoft.com/.default"}, "grant_type": {"client_credentials"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := jsonDecode(resp.Body, &tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}
+
+func TestBadTokenNeedsReauth(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 20, 3))
+	const wrong = "00WRONG-token-never-logged-Kp2"
+	dir := s.createDirectory(s.oktaDirectoryBody(wrong))
+	started, err := s.sync(dir.ID)
+	if err == nil || !strings.Contains(err.Error(), "E0000011") {
+		t.Fatalf("import with a bad token: %v", err)
+	}
+	if n := s.okta.Requests(); n != 1 {
+		t.Fatalf("Okta got %d requests: an auth failure must not be retried", n)
+	}
+	var got store.Directory
+	s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &got)
+	if got.Status != domain.DirectoryNeedsReauth || !strings.Contains(got.StatusMessage, "Okta rejected the API token") {
+		t.Fatalf("directory = %+v", got)
+	}
+	var runs struct {
+		Items []store.SyncRun `json:"items"`
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs)
+	if len(runs.Items) != 1 || runs.Items[0].Status != domain.SyncFailed || runs.Items[0].Error == "" {
+		t.Fatalf("runs = %+v", runs.Items)
+	}
+	events, _, err := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "directory.needs_reauth"}, store.Page{})
+	if err != nil || len(events) != 1 || events[0].WorkflowID != started.WorkflowID {
+		t.Fatalf("audit = %+v, %v", events, err)
+	}
+	assertNoSecrets(t, s, started.WorkflowID, started.RunID, wrong)
+}
+
+// assertNoSecrets checks a run's history — as stored, and with every
+// payload decrypted — and the logs for secret, in clear and in base64.
+func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
+	t.Helper()
+	hist := history(t, s, workflowID, runID)
+	raw, err := protojson.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := [][]byte{[]byte(secret), []byte(base64.StdEncoding.EncodeToString([]byte(secret)))}
+	for _, f := range forms {
+		if bytes.Contains(raw, f) {
+			t.Fatalf("history contains the secret")
+		}
+		if strings.Contains(s.logs.String(), string(f)) {
+			t.Fatalf("logs contain the secret")
+		}
+	}
+	keys, _ := secrets.ParseKeyring(testKeySpec)
+	codec := &temporalclient.Codec{Keys: keys}
+	payloads := collectPayloads(hist.ProtoReflect())
+	if len(payloads) == 0 {
+		t.Fatal("history has no payloads to check")
+	}
+	for _, p := range payloads {
+		if string(p.Metadata["encoding"]) != "binary/encrypted" {
+			t.Fatalf("payload stored unencrypted: %s", p.Metadata["encoding"])
+		}
+		dec, err := codec.Decode([]*commonpb.Payload{p})
+		if err != nil {
+			t.Fatalf("decode payload: %v", err)
+		}
+		if bytes.Contains(dec[0].Data, []byte(secret)) {
+			t.Fatalf("decrypted history payload contains the secret: %s", dec[0].Data)
+		}
+	}
+}
+
+func history(t *testing.T, s *stack, workflowID, runID string) *historypb.History {
+	t.Helper()
+	it := s.temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// collectPayloads finds every codec-encoded Payload in a message, wherever
+// it is nested. Search attributes are skipped: Temporal keeps them
+// unencrypted by design (the raw-history check covers them).
+func collectPayloads(m protoreflect.Message) []*commonpb.Payload {
+	switch v := m.Interface().(type) {
+	case *commonpb.Payload:
+		return []*commonpb.Payload{v}
+	case *commonpb.SearchAttributes:
+		return nil
+	}
+	var out []*commonpb.Payload
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			for i := range v.List().Len() {
+				out = append(out, collectPayloads(v.List().Get(i).Message())...)
+			}
+		case fd.IsMap() && fd.MapValue().Message() != nil:
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				out = append(out, collectPayloads(mv.Message())...)
+				return true
+			})
+		case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+			out = append(out, collectPayloads(v.Message())...)
+		}
+		return true
+	})
+	return out
+}
+
+// exportHistory writes a run's history for the replay test when
+// HUBKEEPER_UPDATE_TESTDATA=1.
+func exportHistory(t *testing.T, s *stack, workflowID, runID, name string) {
+	t.Helper()
+	if os.Getenv("HUBKEEPER_UPDATE_TESTDATA") != "1" {
+		return
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true}.Marshal(history(t, s, workflowID, runID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

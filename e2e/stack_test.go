@@ -1,0 +1,230 @@
+// Package e2e drives the whole system — real Postgres, the Temporal dev
+// server, the worker, the HTTP API and the sandbox providers — through the
+// HTTP API, as a client would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/backoff"
+	"github.com/hubkeeper/hubkeeper/internal/pgtest"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
+	"github.com/hubkeeper/hubkeeper/worker"
+	"go.temporal.io/sdk/client"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testKeySpec is a fixed, test-only key, so exported histories can be
+// replayed by the workflows package. Never used outside tests.
+var testKeySpec = "e2e:" + base64.StdEncoding.EncodeToString([]byte("hubkeeper-e2e-test-key-00000000!"))
+
+// Sandbox credentials. The tests check that they never show up in history or logs.
+const (
+	oktaToken   = "00SANDBOX-okta-token-e2e-Zx81"
+	entraTenant = "6a1e9c40-1111-4222-8333-944455556666"
+	entraClient = "b0c1d2e3-aaaa-4bbb-8ccc-dddddddddddd"
+	entraSecret = "SANDBOX~entra~secret~e2e~Qw77"
+	taskQueue   = "hubkeeper-e2e"
+	emailDomain = "acme.test"
+)
+
+// lockedBuffer collects logs from several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type stack struct {
+	t        testing.TB
+	store    *store.Store
+	temporal client.Client
+	api      *httptest.Server
+	okta     *oktasandbox.Server
+	oktaURL  string
+	entra    *entrasandbox.Server
+	entraURL string
+	people   []seed.Person
+	ws       store.Workspace
+	apiKey   string
+	logs     *lockedBuffer
+}
+
+// newStack starts everything for one test. The worker runs in-process on a
+// dev server of its own.
+func newStack(t testing.TB, people []seed.Person) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{t: t, people: people, logs: &lockedBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	keys, err := secrets.ParseKeyring(testKeySpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.store, err = store.Open(ctx, pgtest.URL(t), keys); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.store.Close)
+
+	s.okta = oktasandbox.New(oktaToken, people)
+	oktaSrv := httptest.NewServer(s.okta.Handler())
+	t.Cleanup(oktaSrv.Close)
+	s.oktaURL = oktaSrv.URL
+	s.entra = entrasandbox.New(entraTenant, entraClient, entraSecret, people)
+	entraSrv := httptest.NewServer(s.entra.Handler())
+	t.Cleanup(entraSrv.Close)
+	s.entraURL = entraSrv.URL
+
+	hostPort := temporaltest.DevServer(t)
+	if s.temporal, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: hostPort, Namespace: "default", Keys: keys, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.temporal.Close)
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
+		Backoff: backoff.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond}}
+	w := worker.New(s.temporal, taskQueue, acts, 10)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	srv := api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, DirectorySyncEvery: 24 * time.Hour,
+		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, ""), Logger: logger})
+	s.api = httptest.NewServer(srv)
+	t.Cleanup(s.api.Close)
+
+	if s.ws, err = s.store.CreateWorkspace(ctx, "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if s.apiKey, _, err = s.store.CreateAPIKey(ctx, s.ws.ID, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// call sends a request to the API and decodes a JSON answer into out (if not nil).
+func (s *stack) call(method, path, key string, body any, out any) int {
+	s.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, s.api.URL+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *stack) oktaDirectoryBody(token string) map[string]any {
+	return map[string]any{"type": "okta", "name": "Okta", "okta": map[string]any{"base_url": s.oktaURL, "api_token": token}}
+}
+
+func (s *stack) entraDirectoryBody() map[string]any {
+	return map[string]any{"type": "entra", "name": "Entra ID", "entra": map[string]any{"tenant_id": entraTenant,
+		"client_id": entraClient, "client_secret": entraSecret, "graph_base_url": s.entraURL, "login_base_url": s.entraURL}}
+}
+
+func (s *stack) createDirectory(body map[string]any) store.Directory {
+	s.t.Helper()
+	var d store.Directory
+	if code := s.call("POST", "/v1/directories", s.apiKey, body, &d); code != http.StatusCreated {
+		s.t.Fatalf("create directory: %d", code)
+	}
+	return d
+}
+
+type syncStarted struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// sync triggers an import through the API and waits for its workflow.
+func (s *stack) sync(dirID string) (syncStarted, error) {
+	s.t.Helper()
+	var started syncStarted
+	if code := s.call("POST", "/v1/directories/"+dirID+"/sync", s.apiKey, nil, &started); code != http.StatusAccepted {
+		s.t.Fatalf("sync: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return started, s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil)
+}
+
+type userPage struct {
+	Items      []store.StoredUser `json:"items"`
+	NextCursor string             `json:"next_cursor"`
+}
+
+// users lists every user of a directory through the API, page by page.
+func (s *stack) users(dirID, query string) []store.StoredUser {
+	s.t.Helper()
+	var all []store.StoredUser
+	cursor := ""
+	for {
+		var page userPage
+		path := fmt.Sprintf("/v1/directories/%s/users?limit=500&cursor=%s%s", dirID, cursor, query)
+		if code := s.call("GET", path, s.apiKey, nil, &page); code != http.StatusOK {
+			s.t.Fatalf("list users: %d", code)
+		}
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -1,0 +1,127 @@
+// Package config reads each process's settings from the environment with
+// go-envconfig. Fields tagged secret:"true" never reach a log.
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Common settings of every Hubkeeper process.
+type Common struct {
+	DatabaseURL        string        `env:"DATABASE_URL, required" secret:"true"`
+	EncryptionKeys     string        `env:"HUBKEEPER_ENCRYPTION_KEYS, required" secret:"true"`
+	TemporalAddress    string        `env:"TEMPORAL_ADDRESS, default=localhost:7233"`
+	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE, default=default"`
+	TaskQueue          string        `env:"HUBKEEPER_TASK_QUEUE, default=hubkeeper"`
+	DirectorySyncEvery time.Duration `env:"HUBKEEPER_DIRECTORY_SYNC_INTERVAL, default=24h"`
+	LogLevel           slog.Level    `env:"HUBKEEPER_LOG_LEVEL, default=info"`
+	LogFormat          string        `env:"HUBKEEPER_LOG_FORMAT, default=text"`
+	MetricsAddr        string        `env:"HUBKEEPER_METRICS_ADDR"`
+}
+
+// API is the HTTP API's configuration.
+type API struct {
+	Common
+	Addr             string   `env:"HUBKEEPER_API_ADDR, default=:8080"`
+	CodecCORSOrigins []string `env:"HUBKEEPER_CODEC_CORS_ORIGINS, default=http://localhost:8233"`
+	CodecAccessToken string   `env:"HUBKEEPER_CODEC_ACCESS_TOKEN" secret:"true"`
+}
+
+// Worker is the worker's configuration.
+type Worker struct {
+	Common
+	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
+}
+
+// Load fills cfg (a pointer to one of the structs above) from lookuper,
+// or from the process environment when lookuper is nil.
+func Load(ctx context.Context, cfg any, lookuper envconfig.Lookuper) error {
+	if lookuper == nil {
+		lookuper = envconfig.OsLookuper()
+	}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: cfg, Lookuper: lookuper}); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return validate(cfg)
+}
+
+func validate(cfg any) error {
+	var c *Common
+	switch v := cfg.(type) {
+	case *API:
+		c = &v.Common
+	case *Worker:
+		c = &v.Common
+		if v.MaxConcurrentActivities < 1 {
+			return fmt.Errorf("configuration: HUBKEEPER_WORKER_MAX_ACTIVITIES must be at least 1")
+		}
+	case *Common:
+		c = v
+	default:
+		return nil
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("configuration: HUBKEEPER_LOG_FORMAT must be text or json")
+	}
+	if c.DirectorySyncEvery < time.Minute {
+		return fmt.Errorf("configuration: HUBKEEPER_DIRECTORY_SYNC_INTERVAL must be at least 1m")
+	}
+	return nil
+}
+
+// Logger builds the process logger.
+func (c Common) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// Redacted returns cfg's fields as log attributes, with every secret
+// replaced by "[set]" or "[unset]".
+func Redacted(cfg any) slog.Value {
+	var attrs []slog.Attr
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f, fv := t.Field(i), v.Field(i)
+			if f.Anonymous && fv.Kind() == reflect.Struct {
+				walk(fv)
+				continue
+			}
+			env := f.Tag.Get("env")
+			if env == "" {
+				continue
+			}
+			name := env
+			if j := strings.IndexByte(env, ','); j >= 0 {
+				name = env[:j]
+			}
+			if f.Tag.Get("secret") == "true" {
+				state := "[unset]"
+				if !fv.IsZero() {
+					state = "[set]"
+				}
+				attrs = append(attrs, slog.String(name, state))
+				continue
+			}
+			attrs = append(attrs, slog.Any(name, fv.Interface()))
+		}
+	}
+	v := reflect.ValueOf(cfg)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	walk(v)
+	return slog.GroupValue(attrs...)
+}

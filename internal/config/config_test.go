@@ -1,0 +1,67 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func TestLoadDefaultsAndRedaction(t *testing.T) {
+	env := envconfig.MapLookuper(map[string]string{
+		"DATABASE_URL":                 "postgres://u:db-password@h/db",
+		"HUBKEEPER_ENCRYPTION_KEYS":    "k1:c2VjcmV0LWtleS1tYXRlcmlhbA==",
+		"HUBKEEPER_CODEC_ACCESS_TOKEN": "codec-token",
+	})
+	var cfg API
+	if err := Load(context.Background(), &cfg, env); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8080" || cfg.TemporalAddress != "localhost:7233" || cfg.TaskQueue != "hubkeeper" ||
+		cfg.DirectorySyncEvery != 24*time.Hour || cfg.CodecCORSOrigins[0] != "http://localhost:8233" {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", Redacted(&cfg))
+	out := buf.String()
+	for _, secret := range []string{"db-password", "c2VjcmV0", "codec-token"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log contains a secret: %s", out)
+		}
+	}
+	if !strings.Contains(out, `"DATABASE_URL":"[set]"`) || !strings.Contains(out, `"HUBKEEPER_API_ADDR":":8080"`) {
+		t.Fatalf("log lacks settings: %s", out)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x"}
+	for name, change := range map[string]map[string]string{
+		"ErrMissingDatabase":  {"DATABASE_URL": ""},
+		"ErrBadDuration":      {"HUBKEEPER_DIRECTORY_SYNC_INTERVAL": "daily"},
+		"ErrTooFrequent":      {"HUBKEEPER_DIRECTORY_SYNC_INTERVAL": "1s"},
+		"ErrLogFormat":        {"HUBKEEPER_LOG_FORMAT": "xml"},
+		"ErrWorkerActivities": {"HUBKEEPER_WORKER_MAX_ACTIVITIES": "0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range change {
+				env[k] = v
+				if v == "" {
+					delete(env, k)
+				}
+			}
+			var cfg Worker
+			if err := Load(context.Background(), &cfg, envconfig.MapLookuper(env)); err == nil {
+				t.Fatal("want error")
+			}
+		})
+	}
+}

@@ -1,0 +1,59 @@
+// Package worker runs Hubkeeper's Temporal worker: every workflow and
+// activity on one task queue.
+package worker
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/backoff"
+	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/process"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+)
+
+// Register registers every workflow and activity.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.DirectorySync)
+	r.RegisterActivity(acts)
+}
+
+// NewActivities builds the activities over the process's dependencies.
+func NewActivities(d *process.Deps) *activities.Activities {
+	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: backoff.Default}
+}
+
+// New builds a worker with every workflow and activity registered.
+// Stopping it waits up to a minute for running activities.
+func New(c client.Client, taskQueue string, acts *activities.Activities, maxActivities int) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: maxActivities,
+		WorkerStopTimeout:                  time.Minute,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Run runs a worker until ctx ends, then stops it gracefully.
+func Run(ctx context.Context, cfg config.Worker) error {
+	logger := cfg.Logger()
+	logger.Info("worker starting", "config", config.Redacted(&cfg))
+	d, err := process.Open(ctx, cfg.Common, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	w := New(d.Temporal, cfg.TaskQueue, NewActivities(d), cfg.MaxConcurrentActivities)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	logger.Info("worker running", "task_queue", cfg.TaskQueue)
+	<-ctx.Done()
+	logger.Info("worker stopping")
+	w.Stop()
+	return nil
+}

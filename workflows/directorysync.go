@@ -1,0 +1,100 @@
+// Package workflows holds Hubkeeper's Temporal workflows. Each family has a
+// contract file (IDs, inputs, results, how to start it) and a workflow file.
+// Workflows carry ids only: secrets and user lists stay in Postgres.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// a refers to the activities; the SDK calls them by name.
+var a *activities.Activities
+
+// DirectorySync imports one directory: record a sync run, fetch every page
+// into Postgres (heartbeating, resumable), apply the import in one
+// transaction, and mark the run failed if anything gives up.
+func DirectorySync(ctx workflow.Context, in DirectorySyncInput) (DirectorySyncResult, error) {
+	s := &directorySync{in: in}
+	return s.run(ctx)
+}
+
+type directorySync struct {
+	in     DirectorySyncInput
+	result DirectorySyncResult
+}
+
+func (s *directorySync) stage(ctx workflow.Context, stage, details string) {
+	workflow.SetCurrentDetails(ctx, details)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage)); err != nil {
+		workflow.GetLogger(ctx).Warn("stage search attribute", "error", err)
+	}
+}
+
+func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
+	info := workflow.GetInfo(ctx)
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		temporalclient.WorkspaceID.ValueSet(s.in.WorkspaceID),
+		temporalclient.DirectoryID.ValueSet(s.in.DirectoryID),
+		temporalclient.Provider.ValueSet(s.in.Provider)); err != nil {
+		return s.result, err
+	}
+	s.stage(ctx, StageStarting, "Recording the sync run")
+
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable},
+	})
+	err := workflow.ExecuteActivity(short, a.StartDirectorySync, activities.StartDirectorySyncInput{
+		DirectoryID: s.in.DirectoryID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+	}).Get(ctx, &s.result.SyncRunID)
+	if err != nil {
+		s.stage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		return s.result, err
+	}
+
+	if err := s.fetchAndApply(ctx, short); err != nil {
+		s.stage(ctx, StageFailed, "Import failed: "+err.Error())
+		cleanup, _ := workflow.NewDisconnectedContext(short)
+		if ferr := workflow.ExecuteActivity(cleanup, a.FailDirectorySync, activities.FailDirectorySyncInput{
+			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
+			workflow.GetLogger(ctx).Error("recording the failure", "error", ferr)
+		}
+		return s.result, err
+	}
+	s.stage(ctx, StageDone, fmt.Sprintf("Imported: %d added, %d changed, %d deprovisioned, %d unchanged (%d requests)",
+		s.result.Added, s.result.Changed, s.result.Deprovisioned, s.result.Unchanged, s.result.Requests))
+	return s.result, nil
+}
+
+func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
+	s.stage(ctx, StageFetching, "Fetching users from the directory (progress: GET /v1/directories/"+s.in.DirectoryID+"/sync-runs)")
+	fetchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
+			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
+	})
+	var fetched activities.FetchResult
+	if err := workflow.ExecuteActivity(fetchCtx, a.FetchDirectoryUsers, s.result.SyncRunID).Get(ctx, &fetched); err != nil {
+		return err
+	}
+	s.result.Requests = fetched.Requests
+
+	s.stage(ctx, StageApplying, fmt.Sprintf("Applying %d fetched users", fetched.Fetched))
+	applyCtx := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}})
+	var counts activities.ApplyResult
+	if err := workflow.ExecuteActivity(applyCtx, a.ApplyDirectoryImport, s.result.SyncRunID).Get(ctx, &counts); err != nil {
+		return err
+	}
+	s.result.Added, s.result.Changed, s.result.Deprovisioned, s.result.Unchanged = counts.Added, counts.Changed, counts.Deprovisioned, counts.Unchanged
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/config"
@@ -46,6 +47,9 @@ type Server struct {
 
 // New builds the API and its routes.
 func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	s := &Server{Options: o, echo: echo.New()}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -54,6 +58,7 @@ func New(o Options) *Server {
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
+	e.Use(rejectBadQuery)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -64,13 +69,15 @@ func New(o Options) *Server {
 	e.OPTIONS("/codec/encode", codec)
 	e.OPTIONS("/codec/decode", codec)
 
-	v1 := e.Group("/v1", s.authenticate)
-	v1.GET("/directories", s.listDirectories)
-	v1.POST("/directories", s.createDirectory)
-	v1.GET("/directories/:id", s.getDirectory)
-	v1.POST("/directories/:id/sync", s.syncDirectory)
-	v1.GET("/directories/:id/users", s.listDirectoryUsers)
-	v1.GET("/directories/:id/sync-runs", s.listSyncRuns)
+	// Authentication is per route: group middleware would add catch-all
+	// routes that answer 404 where 405 is right.
+	v1 := e.Group("/v1")
+	v1.GET("/directories", s.listDirectories, s.authenticate)
+	v1.POST("/directories", s.createDirectory, s.authenticate)
+	v1.GET("/directories/:id", s.getDirectory, s.authenticate)
+	v1.POST("/directories/:id/sync", s.syncDirectory, s.authenticate)
+	v1.GET("/directories/:id/users", s.listDirectoryUsers, s.authenticate)
+	v1.GET("/directories/:id/sync-runs", s.listSyncRuns, s.authenticate)
 	return s
 }
 
@@ -171,7 +178,16 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(status, map[string]any{"checks": checks})
 }
 
-type ctxKey struct{}
+// rejectBadQuery answers 400 for a query string that does not decode,
+// instead of silently dropping the parameters it garbles.
+func rejectBadQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+			return domain.Errorf(domain.EInvalid, "query string is not valid URL encoding")
+		}
+		return next(c)
+	}
+}
 
 // authenticate accepts "Authorization: Bearer <key>" and scopes the request to the key's workspace.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {

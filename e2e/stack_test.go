@@ -69,6 +69,7 @@ func (b *lockedBuffer) String() string {
 
 type stack struct {
 	t        testing.TB
+	dbURL    string
 	store    *store.Store
 	temporal client.Client
 	api      *httptest.Server
@@ -94,7 +95,8 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.store, err = store.Open(ctx, pgtest.URL(t), keys); err != nil {
+	s.dbURL = pgtest.URL(t)
+	if s.store, err = store.Open(ctx, s.dbURL, keys); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.store.Close)
@@ -228,3 +230,15 @@ func (s *stack) users(dirID, query string) []store.StoredUser {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// recorder is a minimal http.ResponseWriter for handler-only checks.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder                    { return &recorder{header: http.Header{}, code: 200} }
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(code int)        { r.code = code }

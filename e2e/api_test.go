@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/jackc/pgx/v5"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.yaml.in/yaml/v3"
+)
+
+// rowCounts counts the rows a request could write.
+func (s *stack) rowCounts() map[string]int {
+	s.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	counts := map[string]int{}
+	for _, table := range []string{"directories", "credentials", "audit_events", "sync_runs", "directory_users", "workspaces", "api_keys"} {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			s.t.Fatal(err)
+		}
+		counts[table] = n
+	}
+	return counts
+}
+
+func TestBadInput(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 5, 4))
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	other, err := s.store.CreateWorkspace(context.Background(), "Other company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey, _, err := s.store.CreateAPIKey(context.Background(), other.ID, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	okta := func(fields string) string {
+		return `{"type":"okta","name":"Okta","okta":{"base_url":"` + s.oktaURL + `","api_token":"t"` + fields + `}}`
+	}
+	const missing = "00000000-0000-4000-8000-000000000000"
+	cases := []struct {
+		name, method, path, key, body string
+		want                          int
+	}{
+		{"MalformedJSON", "POST", "/v1/directories", s.apiKey, `{"type":`, 400},
+		{"EmptyBody", "POST", "/v1/directories", s.apiKey, ``, 400},
+		{"ArrayBody", "POST", "/v1/directories", s.apiKey, `[]`, 400},
+		{"TrailingData", "POST", "/v1/directories", s.apiKey, okta("") + `{}`, 400},
+		{"UnknownField", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","extra":1}`, 400},
+		{"UnknownNestedField", "POST", "/v1/directories", s.apiKey, okta(`,"org":"x"`), 400},
+		{"WrongTypeName", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":5}`, 400},
+		{"WrongTypeObject", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":"https://x"}`, 400},
+		{"MissingName", "POST", "/v1/directories", s.apiKey, `{"type":"okta","okta":{"base_url":"https://a.okta.com","api_token":"t"}}`, 400},
+		{"MissingType", "POST", "/v1/directories", s.apiKey, `{"name":"x"}`, 400},
+		{"UnknownDirectoryType", "POST", "/v1/directories", s.apiKey, `{"type":"ldap","name":"x"}`, 400},
+		{"MissingToken", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":{"base_url":"https://a.okta.com"}}`, 400},
+		{"MissingSettingsBlock", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x"}`, 400},
+		{"BothSettingsBlocks", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":{"base_url":"https://a.okta.com","api_token":"t"},"entra":{}}`, 400},
+		{"BadURLScheme", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":{"base_url":"ftp://a.okta.com","api_token":"t"}}`, 400},
+		{"BadURLRelative", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":{"base_url":"a.okta.com","api_token":"t"}}`, 400},
+		{"BadURLCredentials", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"x","okta":{"base_url":"https://u:p@a.okta.com","api_token":"t"}}`, 400},
+		{"BadEntraURL", "POST", "/v1/directories", s.apiKey, `{"type":"entra","name":"x","entra":{"tenant_id":"t","client_id":"c","client_secret":"s","graph_base_url":"nope"}}`, 400},
+		{"MissingEntraSecret", "POST", "/v1/directories", s.apiKey, `{"type":"entra","name":"x","entra":{"tenant_id":"t","client_id":"c"}}`, 400},
+		{"NotJSONContentType", "POST", "/v1/directories", s.apiKey, "type=okta", 400},
+		{"TooLarge", "POST", "/v1/directories", s.apiKey, `{"name":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+		{"NoKey", "GET", "/v1/directories", "", ``, 401},
+		{"WrongKey", "GET", "/v1/directories", "hk_not-a-real-key", ``, 401},
+		{"NoKeyCreate", "POST", "/v1/directories", "", okta(""), 401},
+		{"OtherWorkspaceDirectory", "GET", "/v1/directories/" + dir.ID, otherKey, ``, 404},
+		{"OtherWorkspaceSync", "POST", "/v1/directories/" + dir.ID + "/sync", otherKey, ``, 404},
+		{"OtherWorkspaceUsers", "GET", "/v1/directories/" + dir.ID + "/users", otherKey, ``, 404},
+		{"OtherWorkspaceRuns", "GET", "/v1/directories/" + dir.ID + "/sync-runs", otherKey, ``, 404},
+		{"UnknownDirectory", "GET", "/v1/directories/" + missing, s.apiKey, ``, 404},
+		{"MalformedID", "POST", "/v1/directories/not-a-uuid/sync", s.apiKey, ``, 404},
+		{"LimitZero", "GET", "/v1/directories?limit=0", s.apiKey, ``, 400},
+		{"LimitText", "GET", "/v1/directories/" + dir.ID + "/users?limit=ten", s.apiKey, ``, 400},
+		{"LimitTooLarge", "GET", "/v1/directories/" + dir.ID + "/sync-runs?limit=501", s.apiKey, ``, 400},
+		{"BadCursor", "GET", "/v1/directories/" + dir.ID + "/users?cursor=%%%21", s.apiKey, ``, 400},
+		{"ForgedCursor", "GET", "/v1/directories?cursor=bm90LWpzb24", s.apiKey, ``, 400},
+		{"BadStatus", "GET", "/v1/directories/" + dir.ID + "/users?status=gone", s.apiKey, ``, 400},
+		{"LongQuery", "GET", "/v1/directories/" + dir.ID + "/users?q=" + strings.Repeat("a", 201), s.apiKey, ``, 400},
+		{"UnknownRoute", "GET", "/v1/nope", s.apiKey, ``, 404},
+		{"WrongMethod", "DELETE", "/v1/directories", s.apiKey, ``, 405},
+	}
+	before := s.rowCounts()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, s.api.URL+tc.path, strings.NewReader(tc.body))
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+				if tc.name == "NotJSONContentType" {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+			}
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(raw, &body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
+				t.Fatalf("status %d, body %q is not a JSON error", resp.StatusCode, raw)
+			}
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, raw, tc.want)
+			}
+		})
+	}
+	after := s.rowCounts()
+	for table, n := range before {
+		if after[table] != n {
+			t.Errorf("bad requests changed %s: %d rows before, %d after", table, n, after[table])
+		}
+	}
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	raw, err := os.ReadFile("../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented, served []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+strings.ReplaceAll(path, "{id}", ":id"))
+		}
+	}
+	srv := api.New(api.Options{})
+	for _, r := range srv.Routes() {
+		served = append(served, r.Method+" "+r.Path)
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
+		t.Fatalf("openapi.yaml and the routes differ:\ndocumented:\n%s\n\nserved:\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestCodecEndpoint(t *testing.T) {
+	s := newStack(t, nil)
+	keys, _ := secrets.ParseKeyring(testKeySpec)
+	encoded, err := (&temporalclient.Codec{Keys: keys}).Encode([]*commonpb.Payload{{
+		Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`{"DirectoryID":"d1"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"payloads": encoded})
+	req, _ := http.NewRequest("POST", s.api.URL+"/codec/decode", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Namespace", "default")
+	req.Header.Set("Origin", "http://localhost:8233")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(out), "eyJEaXJlY3RvcnlJRCI6ImQxIn0") || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
+		t.Fatalf("decode: %d %s (CORS %q)", resp.StatusCode, out, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+
+	preflight, _ := http.NewRequest("OPTIONS", s.api.URL+"/codec/decode", nil)
+	preflight.Header.Set("Origin", "http://evil.example")
+	resp, err = http.DefaultClient.Do(preflight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS allowed an unknown origin")
+	}
+
+	t.Run("ErrNoAccessToken", func(t *testing.T) {
+		h := temporalclient.CodecHandler(keys, nil, "operator-token")
+		srv := api.New(api.Options{Codec: h, Logger: nil})
+		rec := newRecorder()
+		r, _ := http.NewRequest("POST", "/codec/decode", strings.NewReader(string(body)))
+		srv.ServeHTTP(rec, r)
+		if rec.code != http.StatusUnauthorized {
+			t.Fatalf("status %d", rec.code)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	"github.com/jackc/pgx/v5"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.yaml.in/yaml/v3"
@@ -166,7 +167,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 func TestCodecEndpoint(t *testing.T) {
 	s := newStack(t, nil)
-	keys, _ := secrets.ParseKeyring(testKeySpec)
+	keys, _ := secrets.ParseKeyring(temporaltest.KeySpec)
 	encoded, err := (&temporalclient.Codec{Keys: keys}).Encode([]*commonpb.Payload{{
 		Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`{"DirectoryID":"d1"}`)}})
 	if err != nil {

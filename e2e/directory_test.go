@@ -17,6 +17,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -202,7 +203,7 @@ func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
 			t.Fatalf("logs contain the secret")
 		}
 	}
-	keys, _ := secrets.ParseKeyring(testKeySpec)
+	keys, _ := secrets.ParseKeyring(temporaltest.KeySpec)
 	codec := &temporalclient.Codec{Keys: keys}
 	payloads := collectPayloads(hist.ProtoReflect())
 	if len(payloads) == 0 {

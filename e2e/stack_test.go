@@ -6,7 +6,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,10 +33,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// testKeySpec is a fixed, test-only key, so exported histories can be
-// replayed by the workflows package. Never used outside tests.
-var testKeySpec = "e2e:" + base64.StdEncoding.EncodeToString([]byte("hubkeeper-e2e-test-key-00000000!"))
 
 // Sandbox credentials. The tests check that they never show up in history or logs.
 const (
@@ -91,7 +86,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	s := &stack{t: t, people: people, logs: &lockedBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	keys, err := secrets.ParseKeyring(testKeySpec)
+	keys, err := secrets.ParseKeyring(temporaltest.KeySpec)
 	if err != nil {
 		t.Fatal(err)
 	}

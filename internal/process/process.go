@@ -32,18 +32,24 @@ type Deps struct {
 	meters   *sdkmetric.MeterProvider
 }
 
-// Open migrates and opens Postgres, starts the metrics endpoint when
-// configured and dials Temporal.
+// OpenStore parses the keyring, applies pending migrations and opens Postgres.
+func OpenStore(ctx context.Context, c config.Common) (*secrets.Keyring, *store.Store, error) {
+	keys, err := secrets.ParseKeyring(c.EncryptionKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HUBKEEPER_ENCRYPTION_KEYS: %w", err)
+	}
+	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, c.DatabaseURL, keys)
+	return keys, st, err
+}
+
+// Open opens the store, starts the metrics endpoint when configured and dials Temporal.
 func Open(ctx context.Context, c config.Common, logger *slog.Logger) (*Deps, error) {
 	d := &Deps{Logger: logger}
 	var err error
-	if d.Keys, err = secrets.ParseKeyring(c.EncryptionKeys); err != nil {
-		return nil, fmt.Errorf("HUBKEEPER_ENCRYPTION_KEYS: %w", err)
-	}
-	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
-		return nil, err
-	}
-	if d.Store, err = store.Open(ctx, c.DatabaseURL, d.Keys); err != nil {
+	if d.Keys, d.Store, err = OpenStore(ctx, c); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()

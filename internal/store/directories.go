@@ -104,6 +104,12 @@ func (s *Store) Directory(ctx context.Context, workspaceID, id string) (Director
 	return d, notFound(err, "directory")
 }
 
+// DirectoryByID returns a directory of any workspace, for operators.
+func (s *Store) DirectoryByID(ctx context.Context, id string) (Directory, error) {
+	d, err := scanDirectory(s.pool.QueryRow(ctx, `SELECT `+directoryColumns+` FROM directories WHERE id = $1`, id))
+	return d, notFound(err, "directory")
+}
+
 // ListDirectories lists a workspace's directories in id order.
 func (s *Store) ListDirectories(ctx context.Context, workspaceID string, p Page) ([]Directory, string, error) {
 	after := ""

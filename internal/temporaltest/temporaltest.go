@@ -4,6 +4,7 @@ package temporaltest
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"testing"
 
@@ -34,3 +35,8 @@ func DevServer(t testing.TB) string {
 	t.Cleanup(func() { _ = srv.Stop() })
 	return srv.FrontendHostPort()
 }
+
+// KeySpec is a fixed, test-only keyring: histories exported by the
+// end-to-end tests are encrypted with it, so replay tests can decode them.
+// Never used outside tests.
+var KeySpec = "e2e:" + base64.StdEncoding.EncodeToString([]byte("hubkeeper-e2e-test-key-00000000!"))

@@ -1,0 +1,417 @@
+// Package devstack brings the whole system up on one machine for a
+// newcomer: Postgres under .data/ (unless DATABASE_URL is set), the Temporal
+// dev server with its web UI, the sandbox providers, the worker and the API;
+// then it seeds a demo workspace, imports its directories and prints where
+// to look. Ctrl-C stops everything it started; a second run reuses .data/.
+package devstack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/pgserver"
+	"github.com/hubkeeper/hubkeeper/internal/process"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"github.com/hubkeeper/hubkeeper/worker"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"go.temporal.io/sdk/client"
+)
+
+// Options say where the stack keeps its state and listens.
+type Options struct {
+	DataDir      string
+	APIAddr      string
+	TemporalPort int
+	UIPort       int
+	OktaAddr     string
+	EntraAddr    string
+	// DatabaseURL, when set, is used instead of a local cluster.
+	DatabaseURL string
+}
+
+// DefaultOptions are the README's.
+func DefaultOptions() Options {
+	return Options{DataDir: ".data", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
+		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", DatabaseURL: os.Getenv("DATABASE_URL")}
+}
+
+const demoWorkspace = "Acme (demo)"
+
+// Run starts the stack and blocks until ctx ends.
+func Run(ctx context.Context, o Options, out io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return err
+	}
+	state, err := loadEnvFile(filepath.Join(o.DataDir, "secrets.env"), map[string]func() (string, error){
+		"HUBKEEPER_ENCRYPTION_KEYS": func() (string, error) { return secrets.NewKeySpec("dev1") },
+		"SANDBOX_OKTA_TOKEN":        func() (string, error) { return randomToken("00sbx") },
+		"SANDBOX_ENTRA_SECRET":      func() (string, error) { return randomToken("sbx~") },
+	})
+	if err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(o.DataDir, "hubkeeper.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	logger := slog.New(slog.NewTextHandler(logFile, nil))
+
+	// Postgres.
+	dbURL := o.DatabaseURL
+	if dbURL == "" {
+		say("starting Postgres in %s", filepath.Join(o.DataDir, "postgres"))
+		pgLog, err := os.OpenFile(filepath.Join(o.DataDir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer pgLog.Close()
+		pg, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(o.DataDir, "postgres"), Durable: true, Log: pgLog})
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		defer pg.Stop()
+		dbURL = pg.URL
+	}
+
+	// The API listens first, so the Temporal UI can be pointed at its codec endpoint.
+	apiListener, err := net.Listen("tcp", o.APIAddr)
+	if err != nil {
+		return fmt.Errorf("API address %s: %w (is another stack running?)", o.APIAddr, err)
+	}
+	apiURL := "http://" + apiListener.Addr().String()
+
+	// Temporal dev server with the web UI.
+	cli, err := temporalclient.FindCLI()
+	if err != nil {
+		return err
+	}
+	temporalPort, uiPort := freeOr(o.TemporalPort), freeOr(o.UIPort)
+	uiURL := fmt.Sprintf("http://localhost:%d", uiPort)
+	say("starting the Temporal dev server (UI %s)", uiURL)
+	tLog, err := os.OpenFile(filepath.Join(o.DataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer tLog.Close()
+	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(temporalPort),
+		"--ui-port", strconv.Itoa(uiPort), "--db-filename", filepath.Join(o.DataDir, "temporal.db"),
+		"--ui-codec-endpoint", apiURL + "/codec", "--log-level", "warn"}, temporalclient.DevServerArgs()...)
+	tcmd := exec.Command(cli, args...)
+	tcmd.Stdout, tcmd.Stderr = tLog, tLog
+	tcmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := tcmd.Start(); err != nil {
+		return fmt.Errorf("temporal dev server: %w", err)
+	}
+	defer func() {
+		_ = tcmd.Process.Signal(syscall.SIGINT)
+		_ = tcmd.Wait()
+	}()
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
+
+	// Sandbox providers.
+	sb, err := sandbox.Start(ctx, sandbox.Options{OktaAddr: o.OktaAddr, EntraAddr: o.EntraAddr,
+		OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"]})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer sb.Close()
+	say("sandbox Okta at %s, sandbox Entra ID at %s", sb.OktaURL, sb.EntraURL)
+
+	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
+		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", DirectorySyncEvery: 24 * time.Hour},
+		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}}
+	deps, err := openWhenReady(ctx, cfg.Common, logger)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+
+	w := worker.New(deps.Temporal, cfg.TaskQueue, worker.NewActivities(deps), 20)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	apiDone := make(chan error, 1)
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer func() { stopServing(); <-apiDone }()
+	go func() { apiDone <- api.Serve(serveCtx, apiListener, api.NewFromDeps(deps, cfg)) }()
+
+	demo, err := seedDemo(ctx, deps.Store, apiURL, o.DataDir, sb, state)
+	if err != nil {
+		return fmt.Errorf("demo workspace: %w", err)
+	}
+	for _, dir := range demo.directories {
+		say("importing %s through workflow directory-sync/%s", dir.name, dir.id)
+		res, err := syncAndWait(ctx, deps.Temporal, apiURL, demo.apiKey, dir.id)
+		if err != nil {
+			return fmt.Errorf("import %s: %w", dir.name, err)
+		}
+		say("  %d added, %d changed, %d deprovisioned, %d unchanged", res.Added, res.Changed, res.Deprovisioned, res.Unchanged)
+	}
+	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "TEMPORAL_UI_URL": uiURL,
+		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID}
+	for _, dir := range demo.directories {
+		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
+	}
+	if err := writeEnvFile(filepath.Join(o.DataDir, "demo.env"), env); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+Hubkeeper is running. Ctrl-C stops everything.
+
+  API            %s   (OpenAPI: %s/openapi.yaml)
+  API key        %s
+  Temporal UI    %s   (payloads decoded through %s/codec)
+  Temporal       %s
+  Postgres       %s
+  Okta sandbox   %s
+  Entra sandbox  %s
+  Logs           %s/*.log
+  These values   %s/demo.env
+
+Try:
+  curl -H "Authorization: Bearer %s" %s/v1/directories
+  curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
+`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, o.DataDir, o.DataDir,
+		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id)
+
+	select {
+	case <-ctx.Done():
+		say("stopping")
+		return nil
+	case err := <-apiDone:
+		apiDone <- err
+		return fmt.Errorf("API stopped: %w", err)
+	}
+}
+
+// openWhenReady opens the process dependencies, waiting for the freshly
+// started Temporal dev server to accept connections.
+func openWhenReady(ctx context.Context, c config.Common, logger *slog.Logger) (*process.Deps, error) {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		d, err := process.Open(ctx, c, logger)
+		if err == nil {
+			return d, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("%w (see the logs in .data/)", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+type demoDirectory struct{ key, name, id string }
+
+type demoState struct {
+	workspaceID string
+	apiKey      string
+	directories []demoDirectory
+}
+
+// seedDemo makes sure the demo workspace exists with an API key and its
+// sandbox directories, created through the API as a client would.
+func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *sandbox.Sandbox, state map[string]string) (demoState, error) {
+	var demo demoState
+	prev, _ := readEnvFile(filepath.Join(dataDir, "demo.env"))
+	all, err := st.ListWorkspaces(ctx)
+	if err != nil {
+		return demo, err
+	}
+	for _, ws := range all {
+		if ws.Name == demoWorkspace {
+			demo.workspaceID = ws.ID
+		}
+	}
+	if demo.workspaceID == "" {
+		ws, err := st.CreateWorkspace(ctx, demoWorkspace)
+		if err != nil {
+			return demo, err
+		}
+		demo.workspaceID = ws.ID
+	}
+	if key := prev["HUBKEEPER_API_KEY"]; key != "" && prev["WORKSPACE_ID"] == demo.workspaceID {
+		if _, err := st.AuthenticateAPIKey(ctx, key); err == nil {
+			demo.apiKey = key
+		}
+	}
+	if demo.apiKey == "" {
+		if demo.apiKey, _, err = st.CreateAPIKey(ctx, demo.workspaceID, "dev stack"); err != nil {
+			return demo, err
+		}
+	}
+	existing, _, err := st.ListDirectories(ctx, demo.workspaceID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return demo, err
+	}
+	wanted := []struct {
+		key, name string
+		body      map[string]any
+	}{
+		{"okta", "Okta (sandbox)", map[string]any{"type": "okta", "name": "Okta (sandbox)",
+			"okta": map[string]any{"base_url": sb.OktaURL, "api_token": state["SANDBOX_OKTA_TOKEN"]}}},
+		{"entra", "Entra ID (sandbox)", map[string]any{"type": "entra", "name": "Entra ID (sandbox)",
+			"entra": map[string]any{"tenant_id": sandbox.DemoEntraTenant, "client_id": sandbox.DemoEntraClient,
+				"client_secret": state["SANDBOX_ENTRA_SECRET"], "graph_base_url": sb.EntraURL, "login_base_url": sb.EntraURL}}},
+	}
+	for _, want := range wanted {
+		id := ""
+		for _, d := range existing {
+			if d.Name == want.name {
+				id = d.ID
+			}
+		}
+		if id == "" {
+			var created store.Directory
+			if err := callAPI(ctx, "POST", apiURL+"/v1/directories", demo.apiKey, want.body, &created); err != nil {
+				return demo, err
+			}
+			id = created.ID
+		}
+		demo.directories = append(demo.directories, demoDirectory{key: want.key, name: want.name, id: id})
+	}
+	return demo, nil
+}
+
+// syncAndWait triggers an import through the API and waits for its workflow.
+func syncAndWait(ctx context.Context, c client.Client, apiURL, key, dirID string) (workflows.DirectorySyncResult, error) {
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	var res workflows.DirectorySyncResult
+	if err := callAPI(ctx, "POST", apiURL+"/v1/directories/"+dirID+"/sync", key, nil, &started); err != nil {
+		return res, err
+	}
+	err := c.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, &res)
+	return res, err
+}
+
+func callAPI(ctx context.Context, method, url, key string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s", method, url, raw)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// freeOr returns port if nothing listens on it, else a free one.
+func freeOr(port int) int {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return port
+		}
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomToken(prefix string) (string, error) {
+	spec, err := secrets.NewKeySpec("x")
+	if err != nil {
+		return "", err
+	}
+	return prefix + strings.NewReplacer("+", "", "/", "", "=", "").Replace(spec[2:30]), nil
+}
+
+func redactURL(u string) string {
+	if i, j := strings.Index(u, "://"), strings.LastIndex(u, "@"); i >= 0 && j > i {
+		if k := strings.Index(u[i+3:j], ":"); k >= 0 {
+			return u[:i+3+k] + ":***" + u[j:]
+		}
+	}
+	return u
+}
+
+// loadEnvFile reads KEY=VALUE lines, generating and saving missing keys.
+func loadEnvFile(path string, generate map[string]func() (string, error)) (map[string]string, error) {
+	env, err := readEnvFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	changed := false
+	for k, gen := range generate {
+		if env[k] == "" {
+			if env[k], err = gen(); err != nil {
+				return nil, err
+			}
+			changed = true
+		}
+	}
+	if changed {
+		return env, writeEnvFile(path, env)
+	}
+	return env, nil
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	env := map[string]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return env, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	return env, sc.Err()
+}
+
+func writeEnvFile(path string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# Written by `hubkeeper dev`. Keep private: it holds keys and tokens.\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}

@@ -1,0 +1,82 @@
+// Package sandbox runs the simulated providers together, seeded with one
+// demo company, so Hubkeeper can be seen working without real accounts.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+)
+
+// Demo company and app registration of the sandbox.
+const (
+	DemoDomain      = "acme.example"
+	DemoSize        = 400
+	DemoSeed        = 42
+	DemoEntraTenant = "7d3f2a10-5c1b-4e8a-9f00-acbe00000001"
+	DemoEntraClient = "c0ffee00-1234-4abc-8def-acbe00000002"
+)
+
+// Options configure the sandbox servers.
+type Options struct {
+	OktaAddr    string
+	EntraAddr   string
+	OktaToken   string
+	EntraSecret string
+}
+
+// Sandbox is the running providers.
+type Sandbox struct {
+	Okta     *oktasandbox.Server
+	Entra    *entrasandbox.Server
+	OktaURL  string
+	EntraURL string
+	servers  []*http.Server
+}
+
+// Start serves the sandbox Okta org and Entra tenant until ctx ends.
+func Start(ctx context.Context, o Options) (*Sandbox, error) {
+	if o.OktaToken == "" || o.EntraSecret == "" {
+		return nil, errors.New("sandbox: an Okta token and an Entra client secret are required")
+	}
+	people := seed.Company(DemoDomain, DemoSize, DemoSeed)
+	s := &Sandbox{Okta: oktasandbox.New(o.OktaToken, people),
+		Entra: entrasandbox.New(DemoEntraTenant, DemoEntraClient, o.EntraSecret, people)}
+	var err error
+	if s.OktaURL, err = s.serve(ctx, o.OktaAddr, s.Okta.Handler()); err != nil {
+		return nil, err
+	}
+	if s.EntraURL, err = s.serve(ctx, o.EntraAddr, s.Entra.Handler()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) serve(ctx context.Context, addr string, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(l) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops the servers.
+func (s *Sandbox) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+}

@@ -1,0 +1,69 @@
+// Package deploy holds the container build; its test checks docker-compose.yml,
+// since no Docker engine runs where the tests do.
+package deploy
+
+import (
+	"context"
+	"os"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+)
+
+func TestComposeFile(t *testing.T) {
+	opts, err := cli.NewProjectOptions([]string{"../docker-compose.yml"},
+		cli.WithWorkingDirectory(".."),
+		cli.WithEnv([]string{"HUBKEEPER_ENCRYPTION_KEYS=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}),
+		cli.WithProfiles([]string{"sandbox"}),
+		cli.WithName("hubkeeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	var names []string
+	for name := range project.Services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, want := range []string{"api", "mailpit", "postgres", "sandbox", "setup", "temporal", "temporal-ui", "worker"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("service %q missing (have %v)", want, names)
+		}
+	}
+	for _, name := range []string{"api", "worker", "setup"} {
+		env := project.Services[name].Environment
+		for _, key := range []string{"DATABASE_URL", "HUBKEEPER_ENCRYPTION_KEYS", "TEMPORAL_ADDRESS"} {
+			if v := env[key]; v == nil || *v == "" {
+				t.Errorf("%s lacks %s", name, key)
+			}
+		}
+		if deps := project.Services[name].DependsOn; name != "setup" && deps["setup"].Condition != "service_completed_successfully" {
+			t.Errorf("%s must wait for setup (migrations, search attributes)", name)
+		}
+	}
+	if v := project.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; v == nil || *v != "http://localhost:8080/codec" {
+		t.Errorf("temporal-ui codec endpoint = %v", v)
+	}
+	if v := project.Services["temporal"].Environment["DB"]; v == nil || *v != "postgres12" {
+		t.Errorf("temporal must persist to Postgres, DB = %v", v)
+	}
+	if b := project.Services["setup"].Build; b == nil || b.Dockerfile != "deploy/Dockerfile" {
+		t.Errorf("setup must build deploy/Dockerfile")
+	}
+	if _, err := os.Stat("Dockerfile"); err != nil {
+		t.Error(err)
+	}
+
+	t.Run("ErrNoEncryptionKey", func(t *testing.T) {
+		opts, _ := cli.NewProjectOptions([]string{"../docker-compose.yml"}, cli.WithWorkingDirectory(".."), cli.WithName("hubkeeper"))
+		os.Unsetenv("HUBKEEPER_ENCRYPTION_KEYS")
+		if _, err := opts.LoadProject(context.Background()); err == nil {
+			t.Fatal("compose loaded without HUBKEEPER_ENCRYPTION_KEYS")
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package oktasandbox
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+)
+
+const token = "00test-token"
+
+// get sends a raw request, as any Okta client would.
+func get(t *testing.T, srvURL, path, auth string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srvURL+path, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body json.RawMessage
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+func start(t *testing.T, n int) (*Server, string, []seed.Person) {
+	people := seed.Company("acme.test", n, 5)
+	s := New(token, people)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return s, srv.URL, people
+}
+
+func TestListingFollowsOktaProtocol(t *testing.T) {
+	_, base, people := start(t, 450)
+	resp, body := get(t, base, "/api/v1/users?limit=1000", "SSWS "+token)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var users []User
+	_ = json.Unmarshal(body, &users)
+	if len(users) != MaxLimit {
+		t.Fatalf("limit=1000 served %d users, want the %d maximum", len(users), MaxLimit)
+	}
+	links := resp.Header.Values("Link")
+	if len(links) != 2 || !strings.Contains(links[0], `rel="self"`) || !strings.Contains(links[1], `rel="next"`) {
+		t.Fatalf("Link headers = %q", links)
+	}
+	seen := map[string]bool{}
+	next := links[1]
+	for pages := 1; ; pages++ {
+		for _, u := range users {
+			if u.Status == "DEPROVISIONED" {
+				t.Fatalf("plain listing shows DEPROVISIONED %s", u.ID)
+			}
+			seen[u.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		u := next[strings.Index(next, "<")+1 : strings.Index(next, ">")]
+		parsed, _ := url.Parse(u)
+		resp, body = get(t, base, parsed.RequestURI(), "SSWS "+token)
+		users = nil
+		_ = json.Unmarshal(body, &users)
+		next = ""
+		for _, l := range resp.Header.Values("Link") {
+			if strings.Contains(l, `rel="next"`) {
+				next = l
+			}
+		}
+		if pages > 10 {
+			t.Fatal("no end to the pages")
+		}
+	}
+	deprov := 0
+	for _, p := range people {
+		if p.Status == "deprovisioned" {
+			deprov++
+		}
+	}
+	if len(seen) != len(people)-deprov {
+		t.Fatalf("listed %d, want %d", len(seen), len(people)-deprov)
+	}
+	resp, body = get(t, base, "/api/v1/users?filter="+url.QueryEscape(`status eq "DEPROVISIONED"`), "SSWS "+token)
+	users = nil
+	_ = json.Unmarshal(body, &users)
+	if len(users) != deprov || deprov == 0 {
+		t.Fatalf("status filter listed %d deprovisioned, want %d", len(users), deprov)
+	}
+}
+
+func TestErrorsFollowOktaProtocol(t *testing.T) {
+	s, base, _ := start(t, 3)
+	for _, tc := range []struct {
+		name, path, auth string
+		status           int
+		code             string
+	}{
+		{"ErrNoToken", "/api/v1/users", "", 401, "E0000011"},
+		{"ErrBearerInsteadOfSSWS", "/api/v1/users", "Bearer " + token, 401, "E0000011"},
+		{"ErrBadFilterField", "/api/v1/users?filter=" + url.QueryEscape(`department eq "x"`), "SSWS " + token, 400, "E0000031"},
+		{"ErrBadFilterOperator", "/api/v1/users?filter=" + url.QueryEscape(`status sw "A"`), "SSWS " + token, 400, "E0000031"},
+		{"ErrBadLimit", "/api/v1/users?limit=abc", "SSWS " + token, 400, "E0000001"},
+		{"ErrUnknownUser", "/api/v1/users/00unope", "SSWS " + token, 404, "E0000007"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, base, tc.path, tc.auth)
+			var e struct {
+				ErrorCode, ErrorSummary, ErrorID string
+				ErrorCauses                      []any
+			}
+			if err := json.Unmarshal(body, &e); err != nil || resp.StatusCode != tc.status || e.ErrorCode != tc.code ||
+				e.ErrorSummary == "" || !strings.HasPrefix(e.ErrorID, "oae") || e.ErrorCauses == nil {
+				t.Fatalf("status %d body %s", resp.StatusCode, body)
+			}
+		})
+	}
+	t.Run("RateLimitHeadersAnd429", func(t *testing.T) {
+		s.RateLimit, s.Window = 2, time.Minute
+		var last *http.Response
+		var body []byte
+		for range 3 {
+			last, body = get(t, base, "/api/v1/users", "SSWS "+token)
+		}
+		reset, err := strconv.ParseInt(last.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+		if last.StatusCode != 429 || !strings.Contains(string(body), "E0000047") || err != nil || reset < time.Now().Unix() ||
+			last.Header.Get("X-Rate-Limit-Limit") != "2" || last.Header.Get("X-Rate-Limit-Remaining") != "0" {
+			t.Fatalf("third call: %d %s %v", last.StatusCode, body, last.Header)
+		}
+	})
+}
+
+func TestFilterGrammar(t *testing.T) {
+	for _, ok := range []string{`status eq "ACTIVE"`, `status eq "ACTIVE" or status eq "SUSPENDED"`,
+		`(status eq "ACTIVE" and profile.lastName eq "Kim") or id eq "00u1"`, `lastUpdated gt "2024-01-01T00:00:00.000Z"`} {
+		if _, err := parseFilter(ok); err != nil {
+			t.Errorf("%q rejected: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{``, `status`, `status eq`, `status eq ACTIVE`, `status gt "A"`, `lastUpdated gt "yesterday"`,
+		`(status eq "A"`, `status eq "A" xor id eq "b"`, `profile.department eq "x"`, `status eq "A`} {
+		if _, err := parseFilter(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

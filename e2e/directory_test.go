@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
@@ -39,6 +40,14 @@ func TestOktaImportEndToEnd(t *testing.T) {
 	people := seed.Company(emailDomain, 450, 1)
 	s := newStack(t, people)
 	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	sched, err := s.temporal.ScheduleClient().GetHandle(context.Background(), "directory-sync/"+dir.ID).Describe(context.Background())
+	if err != nil {
+		t.Fatalf("the directory's Schedule: %v", err)
+	}
+	if sched.Schedule.Policy.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP || len(sched.Schedule.Spec.Intervals) != 1 ||
+		sched.Schedule.Spec.Intervals[0].Every != 24*time.Hour {
+		t.Fatalf("schedule = %+v %+v", sched.Schedule.Policy, sched.Schedule.Spec)
+	}
 
 	first, err := s.sync(dir.ID)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	"github.com/hubkeeper/hubkeeper/worker"
+	"github.com/hubkeeper/hubkeeper/workflows"
 	"go.temporal.io/sdk/client"
 )
 
@@ -237,3 +238,11 @@ func newRecorder() *recorder                    { return &recorder{header: http.
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(code int)        { r.code = code }
+
+func syncInputFor(d store.Directory) workflows.DirectorySyncInput {
+	return workflows.DirectorySyncInput{WorkspaceID: d.WorkspaceID, DirectoryID: d.ID, Provider: string(d.Type), Trigger: "test"}
+}
+
+func startSync(s *stack, queue string, in workflows.DirectorySyncInput) (client.WorkflowRun, error) {
+	return workflows.StartDirectorySync(context.Background(), s.temporal, queue, in)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"github.com/hubkeeper/hubkeeper/workflows"
+	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
 )
 
@@ -37,13 +38,14 @@ const Usage = `Operations:
 // ErrUsage is returned for a command line that names no known command.
 var ErrUsage = errors.New("unknown command")
 
-// Run runs one ops command. Configuration comes from the environment.
-func Run(ctx context.Context, args []string, out io.Writer) error {
+// Run runs one ops command. Configuration comes from env (the process
+// environment when nil).
+func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookuper) error {
 	if len(args) == 0 {
 		return ErrUsage
 	}
 	var cfg config.Common
-	if err := config.Load(ctx, &cfg, nil); err != nil {
+	if err := config.Load(ctx, &cfg, env); err != nil {
 		return err
 	}
 	cmd := strings.Join(args[:min(2, len(args))], " ")

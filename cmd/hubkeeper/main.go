@@ -89,5 +89,5 @@ func run(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		return nil
 	}
-	return starter.Run(ctx, args, os.Stdout)
+	return starter.Run(ctx, args, os.Stdout, nil)
 }

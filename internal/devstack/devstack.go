@@ -46,6 +46,8 @@ type Options struct {
 	UIPort       int
 	OktaAddr     string
 	EntraAddr    string
+	// MetricsAddr serves Prometheus /metrics ("" disables it).
+	MetricsAddr string
 	// DatabaseURL, when set, is used instead of a local cluster.
 	DatabaseURL string
 }
@@ -53,7 +55,7 @@ type Options struct {
 // DefaultOptions are the README's.
 func DefaultOptions() Options {
 	return Options{DataDir: ".data", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
-		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", DatabaseURL: os.Getenv("DATABASE_URL")}
+		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
 }
 
 const demoWorkspace = "Acme (demo)"
@@ -141,7 +143,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	say("sandbox Okta at %s, sandbox Entra ID at %s", sb.OktaURL, sb.EntraURL)
 
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
-		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", DirectorySyncEvery: 24 * time.Hour},
+		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", DirectorySyncEvery: 24 * time.Hour,
+		MetricsAddr: o.MetricsAddr},
 		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)
 	if err != nil {
@@ -186,6 +189,7 @@ Hubkeeper is running. Ctrl-C stops everything.
   API key        %s
   Temporal UI    %s   (payloads decoded through %s/codec)
   Temporal       %s
+  Metrics        http://%s/metrics
   Postgres       %s
   Okta sandbox   %s
   Entra sandbox  %s
@@ -195,7 +199,7 @@ Hubkeeper is running. Ctrl-C stops everything.
 Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
-`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id)
 
 	select {

@@ -94,6 +94,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
 		}
+		if err := checkTraversable(filepath.Dir(filepath.Dir(dir))); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		args := []string{"-D", dir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}
@@ -186,6 +189,23 @@ func command(ctx context.Context, runAs *user.User, name string, args ...string)
 		cmd.Env = append(os.Environ(), "HOME="+runAs.HomeDir)
 	}
 	return cmd
+}
+
+// checkTraversable makes sure the postgres OS user can reach below dir.
+func checkTraversable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the postgres OS user cannot enter %s (mode %v): run `chmod o+x %s`, keep the data directory elsewhere, or set DATABASE_URL",
+				d, info.Mode().Perm(), d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func chownTree(dir string, u *user.User) error {

@@ -1,0 +1,156 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func port(t *testing.T) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(freeAddr(t))
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+// startStack runs the dev stack until it prints that it is running.
+func startStack(t *testing.T, o Options) (stop func() error, out *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o, out) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "Hubkeeper is running") {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("dev stack stopped: %v\n%s", err, out)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("dev stack not up after 2 minutes:\n%s", out)
+		}
+	}
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			return fmt.Errorf("dev stack did not stop within a minute")
+		}
+	}, out
+}
+
+func get(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestDevStack runs what `make dev` runs, twice on the same data directory.
+func TestDevStack(t *testing.T) {
+	dir, err := os.MkdirTemp("", "hubkeeper-dev-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres OS user must reach the cluster
+		t.Fatal(err)
+	}
+	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), TemporalPort: port(t), UIPort: port(t),
+		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
+
+	stop, out := startStack(t, o)
+	env, err := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, api := env["HUBKEEPER_API_KEY"], env["HUBKEEPER_API_URL"]
+	if !strings.Contains(out.String(), key) || key == "" {
+		t.Fatalf("output does not show the API key:\n%s", out)
+	}
+	if code, body := get(t, api+"/v1/directories/"+env["OKTA_DIRECTORY_ID"]+"/users?limit=500", key); code != 200 ||
+		strings.Count(body, `"external_id"`) != 400 {
+		t.Fatalf("okta users: %d, %d users", code, strings.Count(body, `"external_id"`))
+	}
+	if code, _ := get(t, env["TEMPORAL_UI_URL"], ""); code != 200 {
+		t.Fatalf("Temporal UI answered %d", code)
+	}
+	if code, body := get(t, "http://"+o.MetricsAddr+"/metrics", ""); code != 200 || !strings.Contains(body, "temporal_") {
+		t.Fatalf("metrics: %d %.300s", code, body)
+	}
+	secrets, _ := readEnvFile(filepath.Join(o.DataDir, "secrets.env"))
+	logs, _ := os.ReadFile(filepath.Join(o.DataDir, "hubkeeper.log"))
+	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "HUBKEEPER_ENCRYPTION_KEYS"} {
+		if v := secrets[name]; v == "" || bytes.Contains(logs, []byte(v)) || strings.Contains(out.String(), v) {
+			t.Fatalf("%s is unset or leaked into the logs or output", name)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Dial("tcp", api[len("http://"):]); err == nil {
+		c.Close()
+		t.Fatal("API still listening after stop")
+	}
+
+	// A second run reuses .data: same workspace and key, nothing new to import.
+	stop, out = startStack(t, o)
+	defer stop()
+	again, _ := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
+	if again["HUBKEEPER_API_KEY"] != key || again["OKTA_DIRECTORY_ID"] != env["OKTA_DIRECTORY_ID"] {
+		t.Fatal("second run did not reuse the demo workspace")
+	}
+	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") {
+		t.Fatalf("second run re-imported:\n%s", out)
+	}
+}

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/temporal"
 )
@@ -20,7 +20,7 @@ type Activities struct {
 	// HTTP is the client provider calls go through.
 	HTTP *http.Client
 	// Backoff bounds the in-place retries of provider clients.
-	Backoff backoff.Policy
+	Backoff providerhttp.Policy
 }
 
 // Error types of failures, as the workflows' retry policies see them.

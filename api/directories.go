@@ -142,13 +142,18 @@ func (s *Server) syncDirectory(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, syncStarted{WorkflowID: run.GetID(), RunID: run.GetRunID()})
 }
 
-func (s *Server) listDirectoryUsers(c echo.Context) error {
-	ctx := c.Request().Context()
-	d, err := s.Store.Directory(ctx, apiKey(c).WorkspaceID, c.Param("id"))
+// directoryPage loads the path's directory of the caller's workspace and the paging parameters.
+func (s *Server) directoryPage(c echo.Context) (store.Directory, store.Page, error) {
+	d, err := s.Store.Directory(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
 	if err != nil {
-		return err
+		return d, store.Page{}, err
 	}
 	p, err := page(c)
+	return d, p, err
+}
+
+func (s *Server) listDirectoryUsers(c echo.Context) error {
+	d, p, err := s.directoryPage(c)
 	if err != nil {
 		return err
 	}
@@ -159,7 +164,7 @@ func (s *Server) listDirectoryUsers(c echo.Context) error {
 	if len(f.Query) > 200 {
 		return domain.Errorf(domain.EInvalid, "q is longer than 200 characters")
 	}
-	users, next, err := s.Store.ListDirectoryUsers(ctx, d.WorkspaceID, d.ID, f, p)
+	users, next, err := s.Store.ListDirectoryUsers(c.Request().Context(), d.WorkspaceID, d.ID, f, p)
 	if err != nil {
 		return err
 	}
@@ -167,16 +172,11 @@ func (s *Server) listDirectoryUsers(c echo.Context) error {
 }
 
 func (s *Server) listSyncRuns(c echo.Context) error {
-	ctx := c.Request().Context()
-	d, err := s.Store.Directory(ctx, apiKey(c).WorkspaceID, c.Param("id"))
+	d, p, err := s.directoryPage(c)
 	if err != nil {
 		return err
 	}
-	p, err := page(c)
-	if err != nil {
-		return err
-	}
-	runs, next, err := s.Store.ListSyncRuns(ctx, d.WorkspaceID, d.ID, p)
+	runs, next, err := s.Store.ListSyncRuns(c.Request().Context(), d.WorkspaceID, d.ID, p)
 	if err != nil {
 		return err
 	}

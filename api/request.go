@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/labstack/echo/v4"
 )
@@ -85,12 +85,10 @@ func page(c echo.Context) (store.Page, error) {
 	return p, nil
 }
 
-// checkURL accepts an absolute http(s) URL with a host and nothing after the path.
+// checkURL accepts what the provider clients accept as a base URL.
 func checkURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return domain.Errorf(domain.EInvalid, "%s must be an absolute http(s) URL without credentials, query or fragment", field)
+	if _, err := providerhttp.BaseURL(field, raw); err != nil {
+		return domain.Errorf(domain.EInvalid, "%s", err.Error())
 	}
 	return nil
 }

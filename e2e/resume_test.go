@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/okta"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/worker"
@@ -26,10 +26,12 @@ func TestWorkerStoppedMidImportResumes(t *testing.T) {
 	s.okta.Latency = 40 * time.Millisecond
 	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
 
-	// This test's own workers stop at once, as a crashed process would.
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: backoff.Default}
+	// This test's own workers stop at once, as a crashed process would, and
+	// send heartbeats every 100ms (production: worker.HeartbeatEvery).
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
 	newWorker := func() sdkworker.Worker {
-		w := sdkworker.New(s.temporal, "resume-queue", sdkworker.Options{WorkerStopTimeout: time.Millisecond})
+		w := sdkworker.New(s.temporal, "resume-queue", sdkworker.Options{WorkerStopTimeout: time.Millisecond,
+			DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
 		worker.Register(w, acts)
 		if err := w.Start(); err != nil {
 			t.Fatal(err)

@@ -19,8 +19,8 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/api"
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
@@ -112,7 +112,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	}
 	t.Cleanup(s.temporal.Close)
 	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
-		Backoff: backoff.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond}}
+		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond}}
 	w := worker.New(s.temporal, taskQueue, acts, 10)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/process"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -24,8 +24,12 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 
 // NewActivities builds the activities over the process's dependencies.
 func NewActivities(d *process.Deps) *activities.Activities {
-	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: backoff.Default}
+	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default}
 }
+
+// HeartbeatEvery bounds how long heartbeat details wait before they reach
+// the server: at most this much paging progress is lost if a worker dies.
+const HeartbeatEvery = 5 * time.Second
 
 // New builds a worker with every workflow and activity registered.
 // Stopping it waits up to a minute for running activities.
@@ -33,6 +37,8 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, maxActi
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: maxActivities,
 		WorkerStopTimeout:                  time.Minute,
+		DefaultHeartbeatThrottleInterval:   HeartbeatEvery,
+		MaxHeartbeatThrottleInterval:       HeartbeatEvery,
 	})
 	Register(w, acts)
 	return w

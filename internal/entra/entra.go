@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 )
 
 // Endpoint and paging constants.
@@ -48,7 +48,7 @@ type Client struct {
 	graph    *url.URL
 	tokenURL string
 	http     *http.Client
-	policy   backoff.Policy
+	policy   providerhttp.Policy
 	pageSize int
 	requests int
 	token    string
@@ -62,7 +62,7 @@ type Option func(*Client)
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // WithBackoff replaces the retry policy.
-func WithBackoff(p backoff.Policy) Option { return func(c *Client) { c.policy = p } }
+func WithBackoff(p providerhttp.Policy) Option { return func(c *Client) { c.policy = p } }
 
 // WithPageSize asks Graph for smaller pages than PageSize.
 func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
@@ -78,16 +78,16 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.LoginBaseURL == "" {
 		cfg.LoginBaseURL = domain.EntraLoginBaseURL
 	}
-	graph, err := url.Parse(strings.TrimRight(cfg.GraphBaseURL, "/"))
-	if err != nil || (graph.Scheme != "https" && graph.Scheme != "http") || graph.Host == "" {
-		return nil, errors.New("entra: Graph base URL must be an absolute http(s) URL")
+	graph, err := providerhttp.BaseURL("entra: Graph base URL", cfg.GraphBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	login, err := url.Parse(strings.TrimRight(cfg.LoginBaseURL, "/"))
-	if err != nil || (login.Scheme != "https" && login.Scheme != "http") || login.Host == "" {
-		return nil, errors.New("entra: login base URL must be an absolute http(s) URL")
+	login, err := providerhttp.BaseURL("entra: login base URL", cfg.LoginBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	c := &Client{cfg: cfg, graph: graph, tokenURL: login.String() + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
-		http: &http.Client{Timeout: 60 * time.Second}, policy: backoff.Default, pageSize: PageSize}
+		http: &http.Client{Timeout: 60 * time.Second}, policy: providerhttp.Default, pageSize: PageSize}
 	for _, o := range opts {
 		o(c)
 	}
@@ -147,8 +147,7 @@ type Page struct {
 func (c *Client) Delta(ctx context.Context, link string) (Page, error) {
 	target := c.graph.String() + deltaPath + "?" + url.Values{"$select": {SelectFields}}.Encode()
 	if link != "" {
-		u, err := url.Parse(link)
-		if err != nil || u.Scheme != c.graph.Scheme || u.Host != c.graph.Host {
+		if !providerhttp.SameOrigin(c.graph, link) {
 			return Page{}, &domain.ProviderError{Provider: "entra", Kind: domain.Permanent,
 				Message: "delta link points outside Microsoft Graph; refusing to follow it"}
 		}
@@ -232,7 +231,7 @@ func (c *Client) getJSON(ctx context.Context, target string, out any) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			perr = &domain.ProviderError{Provider: "entra", Kind: domain.Transient, Message: "request failed: " + redact(err)}
+			perr = &domain.ProviderError{Provider: "entra", Kind: domain.Transient, Message: "request failed: " + providerhttp.TransportError(err)}
 		} else if resp.StatusCode < 300 {
 			defer resp.Body.Close()
 			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
@@ -275,7 +274,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
-			perr = &domain.ProviderError{Provider: "entra", Kind: domain.Transient, Message: "token request failed: " + redact(err)}
+			perr = &domain.ProviderError{Provider: "entra", Kind: domain.Transient, Message: "token request failed: " + providerhttp.TransportError(err)}
 		} else {
 			var tok struct {
 				AccessToken      string `json:"access_token"`
@@ -359,12 +358,4 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\r\n")
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-func redact(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return err.Error()
 }

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/entra"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
@@ -241,7 +241,7 @@ func tokenOnly(c *entra.Client) (domain.ImportResult, error) {
 
 func TestThrottledTooLongIsReturned(t *testing.T) {
 	sb, base, _ := setup(t, 5)
-	c := newClient(t, base, secret, entra.WithBackoff(backoff.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
+	c := newClient(t, base, secret, entra.WithBackoff(providerhttp.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
 	if _, err := tokenOnly(c); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 )
 
 // Endpoint and paging constants.
@@ -34,7 +34,7 @@ type Client struct {
 	base     *url.URL
 	token    string
 	http     *http.Client
-	policy   backoff.Policy
+	policy   providerhttp.Policy
 	requests int
 	// pauseUntil is when Okta's rate-limit window resets after it reported
 	// no remaining calls.
@@ -48,18 +48,18 @@ type Option func(*Client)
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
 
 // WithBackoff replaces the retry policy.
-func WithBackoff(p backoff.Policy) Option { return func(c *Client) { c.policy = p } }
+func WithBackoff(p providerhttp.Policy) Option { return func(c *Client) { c.policy = p } }
 
 // New returns a client for the org at baseURL (https://acme.okta.com).
 func New(baseURL, token string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("okta: base URL must be an absolute http(s) URL")
+	u, err := providerhttp.BaseURL("okta: base URL", baseURL)
+	if err != nil {
+		return nil, err
 	}
 	if token == "" {
 		return nil, errors.New("okta: API token is required")
 	}
-	c := &Client{base: u, token: token, http: &http.Client{Timeout: 60 * time.Second}, policy: backoff.Default}
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 60 * time.Second}, policy: providerhttp.Default}
 	for _, o := range opts {
 		o(c)
 	}
@@ -141,8 +141,7 @@ func (c *Client) pageURL(filter, pageURL string) (string, error) {
 		return c.base.String() + usersPath + "?" + q.Encode(), nil
 	}
 	// The token goes only to the org it belongs to.
-	u, err := url.Parse(pageURL)
-	if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+	if !providerhttp.SameOrigin(c.base, pageURL) {
 		return "", &domain.ProviderError{Provider: "okta", Kind: domain.Permanent,
 			Message: "next-page link points outside the Okta org; refusing to follow it"}
 	}
@@ -204,7 +203,7 @@ func (c *Client) Requests() int { return c.requests }
 func (c *Client) get(ctx context.Context, target string) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		if wait := time.Until(c.pauseUntil); wait > 0 && wait <= c.policy.MaxWait {
-			if err := backoff.Sleep(ctx, wait); err != nil {
+			if err := providerhttp.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		}
@@ -221,7 +220,7 @@ func (c *Client) get(ctx context.Context, target string) (*http.Response, error)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			perr = &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Message: "request failed: " + redact(err)}
+			perr = &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Message: "request failed: " + providerhttp.TransportError(err)}
 		} else {
 			c.notePacing(resp.Header)
 			if resp.StatusCode < 300 {
@@ -311,14 +310,4 @@ func nextLink(links []string) string {
 		}
 	}
 	return ""
-}
-
-// redact drops the URL from a transport error: it may carry query cursors,
-// and errors end up in logs.
-func redact(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return err.Error()
 }

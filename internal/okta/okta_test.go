@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/internal/backoff"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/okta"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
@@ -147,7 +147,7 @@ func TestPacingAvoids429(t *testing.T) {
 func TestRateLimitTooLongIsReturned(t *testing.T) {
 	sb, base, _ := setup(t, 5)
 	sb.InjectFaults(http.StatusTooManyRequests, 1, 300)
-	c := newClient(t, base, token, okta.WithBackoff(backoff.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
+	c := newClient(t, base, token, okta.WithBackoff(providerhttp.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
 	_, _, err := importAll(t, c)
 	pe, ok := domain.AsProviderError(err)
 	if !ok || pe.Kind != domain.RateLimited || pe.Code != "E0000047" || pe.RetryAfter < 250*time.Second {
@@ -158,7 +158,7 @@ func TestRateLimitTooLongIsReturned(t *testing.T) {
 func TestTransientErrorsRetried(t *testing.T) {
 	sb, base, people := setup(t, 20)
 	sb.InjectFaults(http.StatusInternalServerError, 2, 0)
-	c := newClient(t, base, token, okta.WithBackoff(backoff.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
+	c := newClient(t, base, token, okta.WithBackoff(providerhttp.Policy{Attempts: 5, MaxWait: time.Second, Base: time.Millisecond}))
 	got, _, err := importAll(t, c)
 	if err != nil || len(got) != len(people) {
 		t.Fatalf("got %d, %v", len(got), err)

@@ -261,12 +261,20 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.findUser(r.PathValue("id"))
+	u := s.pathUser(w, r)
 	if u == nil {
-		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
 		return
 	}
 	writeJSON(w, http.StatusOK, u)
+}
+
+// pathUser finds the user named in the path or answers Okta's 404. Caller holds mu.
+func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) *User {
+	u := s.findUser(r.PathValue("id"))
+	if u == nil {
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
+	}
+	return u
 }
 
 // findUser looks a user up by id or login, as Okta does. Caller holds mu.
@@ -316,9 +324,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.findUser(r.PathValue("id"))
+	u := s.pathUser(w, r)
 	if u == nil {
-		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
 		return
 	}
 	from := map[string][]string{
@@ -350,9 +357,8 @@ func (s *Server) lifecycle(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.findUser(r.PathValue("id"))
+	u := s.pathUser(w, r)
 	if u == nil {
-		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (User)")
 		return
 	}
 	if u.Status == "DEPROVISIONED" {

@@ -1,9 +1,14 @@
-// Package backoff decides whether and how long a provider client waits
-// before trying a failed call again.
-package backoff
+// Package providerhttp is what every provider client shares: base URL
+// checks, transport errors safe to log, and the retry policy that decides
+// whether and how long to wait before trying a failed call again.
+package providerhttp
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -60,4 +65,32 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// BaseURL parses an absolute http(s) base URL with a host and without
+// credentials, query or fragment; a trailing slash is dropped.
+func BaseURL(field, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%s must be an absolute http(s) URL without credentials, query or fragment", field)
+	}
+	return u, nil
+}
+
+// SameOrigin reports whether link points at base's scheme and host, so a
+// credential meant for base is never sent elsewhere.
+func SameOrigin(base *url.URL, link string) bool {
+	u, err := url.Parse(link)
+	return err == nil && u.Scheme == base.Scheme && u.Host == base.Host
+}
+
+// TransportError describes a failed request without its URL, which may
+// carry cursors; the text goes to logs and errors.
+func TransportError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }

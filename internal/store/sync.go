@@ -217,12 +217,6 @@ func (s *Store) FailSyncRun(ctx context.Context, runID, message string) error {
 	})
 }
 
-// ResetDeltaLink forgets a directory's delta cursor, so the next import is a full listing.
-func (s *Store) ResetDeltaLink(ctx context.Context, directoryID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE directories SET delta_link = NULL WHERE id = $1`, directoryID)
-	return err
-}
-
 // ListSyncRuns lists a directory's runs, newest first.
 func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, directoryID string, p Page) ([]SyncRun, string, error) {
 	type key struct {

@@ -82,7 +82,10 @@ func New(tenantID, clientID, clientSecret string, people []seed.Person) *Server 
 			"surname": p.FamilyName, "mail": p.Email, "userPrincipalName": p.Email, "accountEnabled": p.Status == domain.UserActive,
 			"otherMails": []string{}, "proxyAddresses": []string{"SMTP:" + p.Email}, "businessPhones": []string{},
 			"jobTitle": nil, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": "en-US"}
-		if p.Alias != "" {
+		switch {
+		case p.AliasShared: // a proxy address is unique in a tenant; a shared mailbox is an other mail
+			props["otherMails"] = []string{p.Alias}
+		case p.Alias != "":
 			props["proxyAddresses"] = []string{"SMTP:" + p.Email, "smtp:" + p.Alias}
 		}
 		s.version++

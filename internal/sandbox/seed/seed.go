@@ -18,9 +18,14 @@ type Person struct {
 	FamilyName string
 	Email      string
 	// Alias is a second address some people have ("" if none).
-	Alias  string
-	Status domain.UserStatus
+	Alias string
+	// AliasShared marks a team mailbox that two people both have as alias.
+	AliasShared bool
+	Status      domain.UserStatus
 }
+
+// SharedAlias is the team mailbox the first two active people share.
+func SharedAlias(emailDomain string) string { return "social@" + emailDomain }
 
 // DisplayName is "Given Family".
 func (p Person) DisplayName() string { return p.GivenName + " " + p.FamilyName }
@@ -37,7 +42,8 @@ var family = []string{"Abbott", "Adeyemi", "Almeida", "Andersen", "Baker", "Baue
 	"Williams", "Yamamoto", "Zhang"}
 
 // Company returns n people at emailDomain, the same for the same arguments.
-// About 3% are suspended and 6% deprovisioned; about 15% have an alias.
+// About 3% are suspended and 6% deprovisioned; about 15% have an alias,
+// and the first two active people share a team mailbox (SharedAlias).
 // Addresses are unique: a repeated name gets a number.
 func Company(emailDomain string, n int, rngSeed uint64) []Person {
 	rng := rand.New(rand.NewPCG(rngSeed, 0x9e3779b97f4a7c15))
@@ -62,6 +68,13 @@ func Company(emailDomain string, n int, rngSeed uint64) []Person {
 			p.Alias = fmt.Sprintf("%s%s%d@%s", strings.ToLower(g[:1]), strings.ToLower(f), i, emailDomain)
 		}
 		people[i] = p
+	}
+	shared := 0
+	for i := range people {
+		if shared < 2 && people[i].Status == domain.UserActive {
+			people[i].Alias, people[i].AliasShared = SharedAlias(emailDomain), true
+			shared++
+		}
 	}
 	return people
 }

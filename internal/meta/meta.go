@@ -1,0 +1,396 @@
+// Package meta is a client of the Meta Graph API for Business Manager:
+// business users, invitations, system users, Pages, ad accounts and who
+// holds them. The version and base URL are configuration.
+//
+// API: https://developers.facebook.com/docs/marketing-api/business-management
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+)
+
+// Defaults.
+const (
+	DefaultBaseURL = "https://graph.facebook.com"
+	DefaultVersion = "v25.0"
+	// PageSize is the page size asked of list edges.
+	PageSize = 100
+	// MaxBatch is the most operations one batch request may carry.
+	MaxBatch = 50
+)
+
+// Client talks to the Graph API with one access token.
+type Client struct {
+	base    *url.URL
+	version string
+	token   string
+	http    *http.Client
+	policy  providerhttp.Policy
+	// SlowDownAt is the usage percentage above which calls are spaced out.
+	SlowDownAt int
+
+	mu       sync.Mutex
+	requests int
+	// pauseUntil is when Meta said access is regained after throttling.
+	pauseUntil time.Time
+	// usage is the highest usage percentage last reported.
+	usage int
+}
+
+// Option adjusts a Client.
+type Option func(*Client)
+
+// WithHTTPClient replaces the HTTP client.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+
+// WithBackoff replaces the retry policy.
+func WithBackoff(p providerhttp.Policy) Option { return func(c *Client) { c.policy = p } }
+
+// New returns a client for baseURL (https://graph.facebook.com) and version (v25.0).
+func New(baseURL, version, token string, opts ...Option) (*Client, error) {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	if version == "" {
+		version = DefaultVersion
+	}
+	u, err := providerhttp.BaseURL("meta: Graph base URL", baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(version, "v") || !strings.Contains(version, ".") {
+		return nil, fmt.Errorf("meta: Graph version must look like v25.0")
+	}
+	if token == "" {
+		return nil, errors.New("meta: access token is required")
+	}
+	c := &Client{base: u, version: version, token: token, http: &http.Client{Timeout: 60 * time.Second},
+		policy: providerhttp.Default, SlowDownAt: 75}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// Requests is how many HTTP requests the client has sent (a batch is one).
+func (c *Client) Requests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests
+}
+
+// graphError is Graph's error envelope.
+type graphError struct {
+	Error struct {
+		Message        string `json:"message"`
+		Type           string `json:"type"`
+		Code           int    `json:"code"`
+		ErrorSubcode   int    `json:"error_subcode"`
+		ErrorUserTitle string `json:"error_user_title"`
+		ErrorUserMsg   string `json:"error_user_msg"`
+		IsTransient    bool   `json:"is_transient"`
+		FBTraceID      string `json:"fbtrace_id"`
+	} `json:"error"`
+}
+
+// Error codes that mean "slow down": app, user, Pages, ad-account and
+// business-use-case throttles.
+func isThrottle(code int) bool {
+	return code == 4 || code == 17 || code == 32 || code == 613 || (code >= 80000 && code <= 80014)
+}
+
+// RestrictedSubcode is Meta's "This action is not allowed right now; retry
+// in a few minutes", seen after a system user is created.
+const RestrictedSubcode = 2859030
+
+// classify turns a Graph error body into a ProviderError, once.
+func classify(status int, body []byte, h http.Header) *domain.ProviderError {
+	var ge graphError
+	_ = json.Unmarshal(body, &ge)
+	e := ge.Error
+	msg := e.Message
+	if e.ErrorUserMsg != "" {
+		msg += " (" + e.ErrorUserMsg + ")"
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	code := ""
+	if e.Code != 0 {
+		code = strconv.Itoa(e.Code)
+		if e.ErrorSubcode != 0 {
+			code += "/" + strconv.Itoa(e.ErrorSubcode)
+		}
+	}
+	pe := &domain.ProviderError{Provider: "meta", Status: status, Code: code, Message: msg, TraceID: e.FBTraceID}
+	switch {
+	case isThrottle(e.Code):
+		pe.Kind, pe.RetryAfter = domain.RateLimited, regainAccess(h)
+	case e.Code == 190:
+		pe.Kind = domain.AuthBroken
+		pe.Message = "Meta rejected the access token: " + msg + " (submit a new system-user token)"
+	case e.Code == 10 && e.ErrorSubcode == RestrictedSubcode:
+		pe.Kind, pe.RetryAfter = domain.RateLimited, 5*time.Minute
+	case e.Code == 1 || e.Code == 2 || e.IsTransient || status >= 500:
+		pe.Kind = domain.Transient
+	default: // 10, 200–299 permission; 100 invalid parameter; others
+		pe.Kind = domain.Permanent
+	}
+	return pe
+}
+
+// regainAccess reads the longest estimated_time_to_regain_access (minutes)
+// from X-Business-Use-Case-Usage.
+func regainAccess(h http.Header) time.Duration {
+	var buc map[string][]struct {
+		EstimatedTimeToRegainAccess int `json:"estimated_time_to_regain_access"`
+	}
+	wait := 0
+	if json.Unmarshal([]byte(h.Get("X-Business-Use-Case-Usage")), &buc) == nil {
+		for _, entries := range buc {
+			for _, e := range entries {
+				wait = max(wait, e.EstimatedTimeToRegainAccess)
+			}
+		}
+	}
+	if wait > 0 {
+		return time.Duration(wait) * time.Minute
+	}
+	return 0
+}
+
+// usagePercent is the highest of the call, CPU and time percentages in the
+// X-App-Usage and X-Business-Use-Case-Usage headers.
+func usagePercent(h http.Header) int {
+	type usage struct {
+		CallCount    int `json:"call_count"`
+		TotalCPUTime int `json:"total_cputime"`
+		TotalTime    int `json:"total_time"`
+	}
+	top := 0
+	note := func(u usage) { top = max(top, u.CallCount, u.TotalCPUTime, u.TotalTime) }
+	var app usage
+	if json.Unmarshal([]byte(h.Get("X-App-Usage")), &app) == nil {
+		note(app)
+	}
+	var buc map[string][]usage
+	if json.Unmarshal([]byte(h.Get("X-Business-Use-Case-Usage")), &buc) == nil {
+		for _, entries := range buc {
+			for _, u := range entries {
+				note(u)
+			}
+		}
+	}
+	return top
+}
+
+// pace waits before a request: until Meta's regain-access time after a
+// throttle, and increasingly long as reported usage nears 100%.
+func (c *Client) pace(ctx context.Context) error {
+	c.mu.Lock()
+	wait := time.Until(c.pauseUntil)
+	if c.usage > c.SlowDownAt {
+		// From SlowDownAt to 100% the gap grows to two seconds.
+		wait = max(wait, time.Duration(c.usage-c.SlowDownAt)*2*time.Second/time.Duration(100-c.SlowDownAt))
+	}
+	c.mu.Unlock()
+	if wait > c.policy.MaxWait {
+		wait = c.policy.MaxWait
+	}
+	return providerhttp.Sleep(ctx, wait)
+}
+
+// do sends one request with the token and returns the body of a 2xx answer.
+// Throttles and transient failures are retried per the policy.
+func (c *Client) do(ctx context.Context, method, path string, params url.Values) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		if err := c.pace(ctx); err != nil {
+			return nil, err
+		}
+		body, perr, err := c.send(ctx, method, path, params)
+		if err != nil || perr == nil {
+			return body, err
+		}
+		if perr.Kind == domain.RateLimited && perr.RetryAfter > 0 {
+			c.mu.Lock()
+			c.pauseUntil = time.Now().Add(perr.RetryAfter)
+			c.mu.Unlock()
+		}
+		if !c.policy.Wait(ctx, perr, attempt) {
+			return nil, perr
+		}
+	}
+}
+
+func (c *Client) send(ctx context.Context, method, path string, params url.Values) ([]byte, *domain.ProviderError, error) {
+	target := c.base.String() + "/" + c.version + "/" + strings.TrimPrefix(path, "/")
+	var body io.Reader
+	if method == http.MethodGet || method == http.MethodDelete {
+		if len(params) > 0 {
+			target += "?" + params.Encode()
+		}
+	} else {
+		body = strings.NewReader(params.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	c.mu.Lock()
+	c.requests++
+	c.mu.Unlock()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient,
+			Message: "request failed: " + providerhttp.TransportError(err)}, nil
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "reading response: " + err.Error()}, nil
+	}
+	c.mu.Lock()
+	c.usage = usagePercent(resp.Header)
+	c.mu.Unlock()
+	if resp.StatusCode >= 300 {
+		return nil, classify(resp.StatusCode, raw, resp.Header), nil
+	}
+	return raw, nil, nil
+}
+
+// Page is one page of an edge: raw items and the cursor of the next page
+// ("" when Graph gave no next link: the end).
+type Page struct {
+	Data  []json.RawMessage
+	After string
+}
+
+type pageBody struct {
+	Data   []json.RawMessage `json:"data"`
+	Paging struct {
+		Cursors struct {
+			After string `json:"after"`
+		} `json:"cursors"`
+		Next string `json:"next"`
+	} `json:"paging"`
+}
+
+// List fetches one page of an edge (path like "123/business_users") with
+// fields, starting after cursor. Only the cursor is kept: Graph's next
+// links carry the access token and must not be stored.
+func (c *Client) List(ctx context.Context, path, fields string, extra url.Values, after string) (Page, error) {
+	params := url.Values{"fields": {fields}, "limit": {strconv.Itoa(PageSize)}}
+	for k, v := range extra {
+		params[k] = v
+	}
+	if after != "" {
+		params.Set("after", after)
+	}
+	raw, err := c.do(ctx, http.MethodGet, path, params)
+	if err != nil {
+		return Page{}, err
+	}
+	return parsePage(raw)
+}
+
+func parsePage(raw []byte) (Page, error) {
+	var pb pageBody
+	if err := json.Unmarshal(raw, &pb); err != nil {
+		return Page{}, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "response is not a Graph page: " + err.Error()}
+	}
+	p := Page{Data: pb.Data}
+	if pb.Paging.Next != "" {
+		p.After = pb.Paging.Cursors.After
+		if p.After == "" {
+			return Page{}, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "page has a next link but no after cursor"}
+		}
+	}
+	return p, nil
+}
+
+// BatchRequest is one operation of a batch.
+type BatchRequest struct {
+	Method      string `json:"method"`
+	RelativeURL string `json:"relative_url"`
+	Body        string `json:"body,omitempty"`
+}
+
+// BatchResponse is one answer of a batch; Body is the JSON text Graph returned.
+type BatchResponse struct {
+	Code int    `json:"code"`
+	Body string `json:"body"`
+}
+
+// Batch sends up to MaxBatch operations in one request and returns their
+// answers in order. Operations Graph did not run (null entries) are sent
+// again; an operation that failed is returned as its error.
+func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error) {
+	if len(ops) > MaxBatch {
+		return nil, fmt.Errorf("meta: a batch takes at most %d operations, not %d", MaxBatch, len(ops))
+	}
+	results := make([][]byte, len(ops))
+	pending := make([]int, len(ops))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		if round > 0 {
+			perr := &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: fmt.Sprintf("%d batch operations did not run", len(pending))}
+			if !c.policy.Wait(ctx, perr, round-1) {
+				return nil, perr
+			}
+		}
+		batch := make([]BatchRequest, len(pending))
+		for j, i := range pending {
+			batch[j] = ops[i]
+		}
+		b, _ := json.Marshal(batch)
+		raw, err := c.do(ctx, http.MethodPost, "", url.Values{"batch": {string(b)}, "include_headers": {"false"}})
+		if err != nil {
+			return nil, err
+		}
+		var answers []*BatchResponse
+		if err := json.Unmarshal(raw, &answers); err != nil || len(answers) > len(batch) {
+			return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "batch answer is not a list of results"}
+		}
+		var again []int
+		for j, i := range pending {
+			if j >= len(answers) || answers[j] == nil {
+				again = append(again, i)
+				continue
+			}
+			if answers[j].Code >= 300 {
+				return nil, classify(answers[j].Code, []byte(answers[j].Body), http.Header{})
+			}
+			results[i] = []byte(answers[j].Body)
+		}
+		pending = again
+	}
+	return results, nil
+}
+
+// Get fetches one object with fields.
+func (c *Client) Get(ctx context.Context, path, fields string) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, path, url.Values{"fields": {fields}})
+}
+

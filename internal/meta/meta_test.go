@@ -1,0 +1,225 @@
+package meta_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+)
+
+const (
+	token      = "EAAsandbox-system-user-token-test"
+	businessID = "900000000000001"
+)
+
+var fast = providerhttp.Policy{Attempts: 5, MaxWait: 2 * time.Second, Base: time.Millisecond}
+
+func setup(t *testing.T, shape metasandbox.Shape) (*metasandbox.Server, *meta.Client, *metasandbox.Business) {
+	sb, c, b, _ := setupURL(t, shape)
+	return sb, c, b
+}
+
+func setupURL(t *testing.T, shape metasandbox.Shape) (*metasandbox.Server, *meta.Client, *metasandbox.Business, string) {
+	t.Helper()
+	sb := metasandbox.New()
+	b := metasandbox.NewBusiness(businessID, "acme.test", seed.Company("acme.test", max(shape.Members, 10), 3), shape, time.Now())
+	sb.AddBusiness(b, token)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	c, err := meta.New(srv.URL, "v25.0", token, meta.WithBackoff(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, c, b, srv.URL
+}
+
+// once is a client that makes one attempt, to see the first classification.
+func once(t *testing.T, base string) *meta.Client {
+	c, err := meta.New(base, "v25.0", token, meta.WithBackoff(providerhttp.Policy{Attempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func allMembers(t *testing.T, c *meta.Client, edge string) []domain.BusinessMember {
+	t.Helper()
+	var all []domain.BusinessMember
+	after := ""
+	for pages := 0; ; pages++ {
+		got, next, err := c.Members(context.Background(), businessID, edge, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, got...)
+		if next == "" {
+			return all
+		}
+		if pages > 1000 {
+			t.Fatal("paging does not end")
+		}
+		after = next
+	}
+}
+
+func TestPagingBoundaries(t *testing.T) {
+	for _, n := range []int{1, 99, 100, 101, 250} {
+		t.Run(fmt.Sprintf("%dMembers", n), func(t *testing.T) {
+			sb, c, _ := setup(t, metasandbox.Shape{Members: n})
+			got := allMembers(t, c, "business_users")
+			if len(got) != n {
+				t.Fatalf("got %d members, want %d", len(got), n)
+			}
+			seen := map[string]bool{}
+			for _, m := range got {
+				if seen[m.ExternalID] {
+					t.Fatalf("%s listed twice", m.ExternalID)
+				}
+				seen[m.ExternalID] = true
+			}
+			// One request per page, and a full last page still asks once more only if Graph gave a next link.
+			reqs, _ := sb.Requests()
+			if want := (n + meta.PageSize - 1) / meta.PageSize; reqs != want {
+				t.Fatalf("%d requests, want %d", reqs, want)
+			}
+		})
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	for name, want := range map[string]domain.ProviderErrorKind{
+		"token_expired":     domain.AuthBroken,
+		"password_changed":  domain.AuthBroken,
+		"permission":        domain.Permanent,
+		"permission_denied": domain.Permanent,
+		"bad_tasks":         domain.Permanent,
+		"restricted":        domain.RateLimited,
+		"app_throttle":      domain.RateLimited,
+		"user_throttle":     domain.RateLimited,
+		"page_throttle":     domain.RateLimited,
+		"ad_throttle":       domain.RateLimited,
+		"buc_throttle":      domain.RateLimited,
+		"transient":         domain.Transient,
+		"unknown":           domain.Transient,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sb, _, _, base := setupURL(t, metasandbox.Shape{Members: 3})
+			sb.Inject(metasandbox.Faults[name], 1)
+			_, _, err := once(t, base).Members(context.Background(), businessID, "business_users", "")
+			pe, ok := domain.AsProviderError(err)
+			if !ok || pe.Kind != want || pe.TraceID == "" || pe.Code == "" {
+				t.Fatalf("err = %v, want kind %s with code and fbtrace_id", err, want)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Fatal("error contains the token")
+			}
+		})
+	}
+	t.Run("RetriedThenSucceeds", func(t *testing.T) {
+		sb, c, _ := setup(t, metasandbox.Shape{Members: 3})
+		sb.Inject(metasandbox.Faults["app_throttle"], 1)
+		sb.Inject(metasandbox.Faults["transient"], 1)
+		if got := allMembers(t, c, "business_users"); len(got) != 3 {
+			t.Fatalf("got %d", len(got))
+		}
+	})
+	t.Run("ExpiredTokenNotRetried", func(t *testing.T) {
+		sb, c, _ := setup(t, metasandbox.Shape{Members: 3})
+		sb.Inject(metasandbox.Faults["token_expired"], 5)
+		_, _, err := c.Members(context.Background(), businessID, "business_users", "")
+		if reqs, _ := sb.Requests(); reqs != 1 || !strings.Contains(err.Error(), "190/463") {
+			t.Fatalf("%d requests, err %v", reqs, err)
+		}
+	})
+}
+
+func TestAssetsAndGrantsWithBatch(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 40, Pages: 70, AdAccounts: 45, HoldersPerAsset: 4})
+	var ids []string
+	for _, edge := range meta.AssetEdges {
+		after := ""
+		for {
+			assets, next, err := c.Assets(context.Background(), businessID, edge, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range assets {
+				if a.Type == "ad_account" && !strings.HasPrefix(a.ExternalID, "act_") {
+					t.Fatalf("ad account id %s", a.ExternalID)
+				}
+				ids = append(ids, a.ExternalID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+	}
+	if len(ids) != 115 {
+		t.Fatalf("%d assets, want 115", len(ids))
+	}
+	sb.NullNextBatchEntries(3)
+	before, _ := sb.Requests()
+	chunks := map[int]bool{}
+	total := 0
+	err := c.GrantsConcurrently(context.Background(), businessID, ids, 2, func(i int, grants []domain.Grant) error {
+		chunks[i] = true
+		total += len(grants)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, a := range b.Assets {
+		want += len(a.Holders)
+	}
+	after, _ := sb.Requests()
+	if total != want || len(chunks) != 3 {
+		t.Fatalf("%d grants in %d chunks, want %d in 3", total, len(chunks), want)
+	}
+	// 3 batches, plus one more for the three null entries.
+	if after-before != 4 {
+		t.Fatalf("%d requests for the grants, want 4", after-before)
+	}
+	if _, err := c.Batch(context.Background(), make([]meta.BatchRequest, 51)); err == nil {
+		t.Fatal("a batch of 51 was sent")
+	}
+}
+
+func TestPacingWhenUsageClimbs(t *testing.T) {
+	sb, c, _ := setup(t, metasandbox.Shape{Members: 500})
+	sb.CallLimit, sb.Window = 8, time.Hour // usage climbs 12.5% a call
+	c.SlowDownAt = 50
+	start := time.Now()
+	_, _, err := c.Members(context.Background(), businessID, "business_users", "")
+	for i := 0; err == nil && i < 6; i++ {
+		_, _, err = c.Members(context.Background(), businessID, "business_users", "")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past 50% usage the gaps grow: ~0.5s before call 6 (62%), ~1s before call 7 (75%).
+	if waited := time.Since(start); waited < 1400*time.Millisecond {
+		t.Fatalf("no slowdown as usage climbed (%v)", waited)
+	}
+}
+
+func TestThrottledAtFullUsage(t *testing.T) {
+	sb, c, _, base := setupURL(t, metasandbox.Shape{Members: 5})
+	sb.CallLimit = 1
+	_, _, _ = c.Members(context.Background(), businessID, "business_users", "")
+	_, _, err := once(t, base).Members(context.Background(), businessID, "business_users", "")
+	pe, ok := domain.AsProviderError(err)
+	if !ok || pe.Kind != domain.RateLimited || pe.RetryAfter != time.Minute || pe.Code != "80004" {
+		t.Fatalf("err = %v (retry after %v)", err, pe.RetryAfter)
+	}
+}

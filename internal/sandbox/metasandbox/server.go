@@ -1,0 +1,488 @@
+// Package metasandbox is a faithful stand-in for the Meta Graph API's
+// Business Manager edges: /vNN.0/ paths, system-user tokens, business_users,
+// pending_users, system_users, owned/client Pages and ad accounts (act_ ids),
+// assigned_users (which requires business), cursor paging with next links
+// omitted on the last page, the batch endpoint (50 operations at most,
+// string bodies, null entries), usage headers that climb, and Graph's
+// error envelope with fbtrace_id, including throttles sent as HTTP 400.
+// Faults are injected from Go or under /_sandbox/.
+package metasandbox
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Business is one Business Manager portfolio.
+type Business struct {
+	ID          string
+	Name        string
+	Users       map[string]*BusinessUser
+	Pending     map[string]*PendingUser
+	SystemUsers map[string]*SystemUser
+	Assets      map[string]*Asset
+}
+
+// BusinessUser is a person in the business.
+type BusinessUser struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Email     string   `json:"email"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Role      string   `json:"role"`
+	Tasks     []string `json:"tasks"`
+	Title     string   `json:"title,omitempty"`
+	// UserType is how assigned_users reports the holder.
+	UserType string `json:"-"`
+}
+
+// PendingUser is an invitation not yet accepted.
+type PendingUser struct {
+	ID             string   `json:"id"`
+	Email          string   `json:"email"`
+	Role           string   `json:"role"`
+	Tasks          []string `json:"tasks"`
+	Status         string   `json:"status"`
+	CreatedTime    string   `json:"created_time"`
+	ExpirationTime string   `json:"expiration_time"`
+}
+
+// SystemUser is a business's system user.
+type SystemUser struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	CreatedTime string `json:"created_time"`
+}
+
+// Asset is a Page or an ad account and who holds it.
+type Asset struct {
+	ID        string
+	Name      string
+	Kind      string // "page" or "ad_account"
+	Ownership string // "owned" or "client"
+	// Holders maps a business user or system user id to its tasks.
+	Holders map[string][]string
+}
+
+// Fault is a Graph error to answer with: code, subcode and HTTP status.
+type Fault struct {
+	Status  int
+	Code    int
+	Subcode int
+	Message string
+}
+
+// Faults the tests and the dev stack inject, by name.
+var Faults = map[string]Fault{
+	"token_expired":     {400, 190, 463, "Error validating access token: Session has expired."},
+	"password_changed":  {400, 190, 460, "Error validating access token: The session has been invalidated because the user changed their password."},
+	"permission":        {403, 10, 0, "(#10) Application does not have permission for this action"},
+	"permission_denied": {403, 200, 2655040, "(#200) Permissions error"},
+	"restricted":        {400, 10, 2859030, "This Action Is Not Allowed: retry in a few minutes."},
+	"bad_tasks":         {400, 100, 1752129, "(#100) Invalid combination of tasks for the ad account."},
+	"app_throttle":      {400, 4, 0, "(#4) Application request limit reached"},
+	"user_throttle":     {400, 17, 0, "(#17) User request limit reached"},
+	"page_throttle":     {400, 32, 0, "(#32) Page request limit reached"},
+	"ad_throttle":       {400, 613, 1487742, "(#613) There have been too many calls from this ad-account."},
+	"buc_throttle":      {400, 80004, 0, "(#80004) There have been too many calls to this ad-account."},
+	"transient":         {500, 2, 0, "An unexpected error has occurred. Please retry your request later."},
+	"unknown":           {500, 1, 0, "An unknown error occurred"},
+}
+
+// Server is the sandbox Graph API.
+type Server struct {
+	mu         sync.Mutex
+	businesses map[string]*Business
+	// tokens maps an access token to the business its system user belongs to.
+	tokens map[string]string
+	// Latency is added to every HTTP request.
+	Latency time.Duration
+	// MaxLimit is the largest page an edge serves.
+	MaxLimit int
+	// CallLimit is how many calls per Window reach 100% usage (0: no limit).
+	CallLimit   int
+	Window      time.Duration
+	windowStart time.Time
+	windowCalls int
+	faults      []Fault
+	nullNext    int
+	// FailRate answers this share of requests with a random throttle or 5xx.
+	FailRate float64
+	rng      *mrand.Rand
+	requests int
+	ops      int
+}
+
+// New returns an empty Graph sandbox.
+func New() *Server {
+	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, MaxLimit: 100,
+		Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
+}
+
+// AddBusiness adds a business and a token of its admin system user.
+func (s *Server) AddBusiness(b *Business, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.businesses[b.ID] = b
+	s.tokens[token] = b.ID
+}
+
+// Business returns a business for inspection; callers hold no lock, so only read it between requests.
+func (s *Server) Business(id string) *Business {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.businesses[id]
+}
+
+// Inject makes the next count operations answer with fault.
+func (s *Server) Inject(f Fault, count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range count {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// NullNextBatchEntries makes the next n batch operations come back null (not run).
+func (s *Server) NullNextBatchEntries(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nullNext += n
+}
+
+// Requests is how many HTTP requests were answered; Operations counts batch operations too.
+func (s *Server) Requests() (requests, operations int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests, s.ops
+}
+
+var versionRE = regexp.MustCompile(`^v\d+\.\d+$`)
+
+// ServeHTTP routes /vNN.0/... to the Graph handlers and /_sandbox/ to controls.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sandbox/faults" && r.Method == http.MethodPost {
+		s.postFault(w, r)
+		return
+	}
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
+	s.mu.Lock()
+	s.requests++
+	s.mu.Unlock()
+	_ = r.ParseForm()
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 0 || !versionRE.MatchString(parts[0]) {
+		writeError(w, nil, Fault{400, 2500, 0, "Unknown path components: " + r.URL.Path})
+		return
+	}
+	token := r.Form.Get("access_token")
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		token = strings.TrimPrefix(h, "Bearer ")
+	}
+	if len(parts) == 1 && r.Method == http.MethodPost && r.Form.Has("batch") {
+		s.batch(w, r, parts[0], token)
+		return
+	}
+	s.operation(w, r.Method, parts[0], parts[1:], r.Form, token, r.Host)
+}
+
+// operation answers one Graph call (an HTTP request or a batch operation).
+func (s *Server) operation(w http.ResponseWriter, method, version string, path []string, q url.Values, token, host string) {
+	s.mu.Lock()
+	s.ops++
+	businessID, known := s.tokens[token]
+	var fault *Fault
+	if known && len(s.faults) > 0 {
+		fault = &s.faults[0]
+		s.faults = s.faults[1:]
+	} else if known && s.FailRate > 0 && s.rng.Float64() < s.FailRate {
+		f := []Fault{Faults["app_throttle"], Faults["buc_throttle"], Faults["transient"], {503, 0, 0, "Service Unavailable"}}[s.rng.IntN(4)]
+		fault = &f
+	}
+	usage := s.countCall()
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("X-App-Usage", fmt.Sprintf(`{"call_count":%d,"total_cputime":%d,"total_time":%d}`, usage, usage/2, usage/2))
+	regain := 0
+	if usage >= 100 {
+		regain = 1
+	}
+	if businessID != "" {
+		h.Set("X-Business-Use-Case-Usage", fmt.Sprintf(`{"%s":[{"type":"business_management","call_count":%d,"total_cputime":%d,"total_time":%d,"estimated_time_to_regain_access":%d}]}`,
+			businessID, usage, usage/2, usage/2, regain))
+	}
+	switch {
+	case token == "":
+		writeError(w, nil, Fault{400, 104, 0, "An access token is required to request this resource."})
+		return
+	case !known:
+		writeError(w, nil, Fault{400, 190, 0, "Invalid OAuth access token - Cannot parse access token"})
+		return
+	case fault != nil:
+		writeError(w, nil, *fault)
+		return
+	case usage > 100:
+		writeError(w, nil, Faults["buc_throttle"])
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	if len(path) == 2 && method == http.MethodGet {
+		s.getEdge(w, b, path[0], path[1], q, version, token, host)
+		return
+	}
+	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+		strings.ToLower(method), strings.Join(path, "/"))})
+}
+
+// countCall advances the usage window and returns the usage percentage. Caller holds mu.
+func (s *Server) countCall() int {
+	if s.CallLimit <= 0 {
+		return 0
+	}
+	now := time.Now()
+	if now.Sub(s.windowStart) >= s.Window {
+		s.windowStart, s.windowCalls = now, 0
+	}
+	s.windowCalls++
+	return s.windowCalls * 100 / s.CallLimit
+}
+
+// getEdge serves list edges of a business or an asset. Caller holds mu.
+func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q url.Values, version, token, host string) {
+	var items []map[string]any
+	switch {
+	case id == b.ID && edge == "business_users":
+		for _, u := range b.Users {
+			items = append(items, map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
+				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": "enabled",
+				"marked_for_removal": false, "pending_email": "", "invited_user_type": []string{"FB"}})
+		}
+	case id == b.ID && edge == "pending_users":
+		for _, p := range b.Pending {
+			items = append(items, map[string]any{"id": p.ID, "email": p.Email, "role": p.Role, "tasks": p.Tasks, "status": p.Status,
+				"created_time": p.CreatedTime, "expiration_time": p.ExpirationTime, "invite_link": "https://business.facebook.com/invitation/?token=" + p.ID})
+		}
+	case id == b.ID && edge == "system_users":
+		for _, su := range b.SystemUsers {
+			items = append(items, map[string]any{"id": su.ID, "name": su.Name, "role": su.Role, "created_time": su.CreatedTime,
+				"created_by": map[string]string{"id": "100000000000001", "name": "Business admin"}})
+		}
+	case id == b.ID && (edge == "owned_pages" || edge == "client_pages" || edge == "owned_ad_accounts" || edge == "client_ad_accounts"):
+		kind, ownership, _ := strings.Cut(edge, "_")
+		kind = map[string]string{"pages": "page", "ad_accounts": "ad_account"}[ownership]
+		ownership = strings.TrimSuffix(edge, "_"+ownership)
+		for _, a := range b.Assets {
+			if a.Kind == kind && a.Ownership == ownership {
+				item := map[string]any{"id": a.ID, "name": a.Name}
+				if kind == "ad_account" {
+					item["account_id"] = strings.TrimPrefix(a.ID, "act_")
+					item["account_status"] = 1
+				}
+				items = append(items, item)
+			}
+		}
+	case edge == "assigned_users" && b.Assets[id] != nil:
+		if q.Get("business") == "" {
+			writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter business is required"})
+			return
+		}
+		if q.Get("business") != b.ID {
+			writeError(w, nil, Fault{400, 100, 33, "(#100) The business does not have access to this object"})
+			return
+		}
+		for holder, tasks := range b.Assets[id].Holders {
+			name, userType := "", "BUSINESS_USER"
+			if u := b.Users[holder]; u != nil {
+				name = u.Name
+			} else if su := b.SystemUsers[holder]; su != nil {
+				name, userType = su.Name, "SYSTEM_USER"
+			}
+			items = append(items, map[string]any{"id": holder, "name": name, "user_type": userType, "tasks": tasks, "permitted_tasks": tasks})
+		}
+	default:
+		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported get request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", id)})
+		return
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i]["id"].(string) < items[j]["id"].(string) })
+	limit := 25
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, nil, Fault{400, 100, 0, "(#100) limit must be a positive integer"})
+			return
+		}
+		limit = min(n, s.MaxLimit)
+	}
+	start := 0
+	if a := q.Get("after"); a != "" {
+		after, ok := decodeCursor(a)
+		if !ok {
+			writeError(w, nil, Fault{400, 100, 0, "(#100) The after cursor is not valid"})
+			return
+		}
+		start = sort.Search(len(items), func(i int) bool { return items[i]["id"].(string) > after })
+	}
+	end := min(start+limit, len(items))
+	page := items[start:end]
+	if page == nil {
+		page = []map[string]any{}
+	}
+	fields := q.Get("fields")
+	for i, item := range page {
+		page[i] = project(item, fields)
+	}
+	resp := map[string]any{"data": page}
+	if len(page) > 0 {
+		paging := map[string]any{"cursors": map[string]string{"before": encodeCursor(page[0]["id"].(string)),
+			"after": encodeCursor(page[len(page)-1]["id"].(string))}}
+		if end < len(items) {
+			next := url.Values{"access_token": {token}, "limit": {strconv.Itoa(limit)}, "after": {encodeCursor(page[len(page)-1]["id"].(string))}}
+			if fields != "" {
+				next.Set("fields", fields)
+			}
+			if q.Get("business") != "" {
+				next.Set("business", q.Get("business"))
+			}
+			paging["next"] = "https://" + host + "/" + version + "/" + id + "/" + edge + "?" + next.Encode()
+		}
+		resp["paging"] = paging
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// project keeps the requested fields; without fields Graph returns id and name.
+func project(item map[string]any, fields string) map[string]any {
+	want := []string{"id", "name"}
+	if fields != "" {
+		want = append(strings.Split(fields, ","), "id")
+	}
+	out := map[string]any{}
+	for _, f := range want {
+		if v, ok := item[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("c:" + id)) }
+
+func decodeCursor(c string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "c:") {
+		return "", false
+	}
+	return string(b[2:]), true
+}
+
+// batch runs up to 50 operations and answers them in order.
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, version, token string) {
+	var ops []struct {
+		Method      string `json:"method"`
+		RelativeURL string `json:"relative_url"`
+		Body        string `json:"body"`
+	}
+	if err := json.Unmarshal([]byte(r.Form.Get("batch")), &ops); err != nil {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter batch must be a JSON array"})
+		return
+	}
+	if len(ops) > 50 {
+		writeError(w, nil, Fault{400, 1, 0, "Too many requests in batch message. Maximum batch size is 50"})
+		return
+	}
+	answers := make([]any, len(ops))
+	for i, op := range ops {
+		s.mu.Lock()
+		skip := s.nullNext > 0
+		if skip {
+			s.nullNext--
+		}
+		s.mu.Unlock()
+		if skip {
+			continue // null: did not run
+		}
+		u, err := url.Parse(strings.TrimPrefix(op.RelativeURL, "/"))
+		if err != nil {
+			answers[i] = map[string]any{"code": 400, "body": `{"error":{"message":"bad relative_url","type":"OAuthException","code":100}}`}
+			continue
+		}
+		q := u.Query()
+		if op.Body != "" {
+			body, _ := url.ParseQuery(op.Body)
+			for k, v := range body {
+				q[k] = v
+			}
+		}
+		path := strings.Split(strings.Trim(u.Path, "/"), "/")
+		if len(path) > 0 && versionRE.MatchString(path[0]) {
+			version, path = path[0], path[1:]
+		}
+		rec := httptest.NewRecorder()
+		s.operation(rec, strings.ToUpper(op.Method), version, path, q, token, r.Host)
+		answers[i] = map[string]any{"code": rec.Code, "body": rec.Body.String()}
+	}
+	writeJSON(w, http.StatusOK, answers)
+}
+
+func (s *Server) postFault(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Fault string `json:"fault"`
+		Count int    `json:"count"`
+	}
+	f, ok := Fault{}, false
+	if err := json.NewDecoder(r.Body).Decode(&body); err == nil {
+		f, ok = Faults[body.Fault]
+	}
+	if !ok || body.Count < 1 {
+		names := make([]string, 0, len(Faults))
+		for n := range Faults {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want {\"fault\": one of " + strings.Join(names, ", ") + ", \"count\": >= 1}"})
+		return
+	}
+	s.Inject(f, body.Count)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers Graph's error envelope.
+func writeError(w http.ResponseWriter, _ *http.Request, f Fault) {
+	trace := make([]byte, 12)
+	_, _ = rand.Read(trace)
+	e := map[string]any{"message": f.Message, "type": "OAuthException", "code": f.Code, "fbtrace_id": "A" + base64.RawURLEncoding.EncodeToString(trace)}
+	if f.Subcode != 0 {
+		e["error_subcode"] = f.Subcode
+	}
+	if f.Code == 1 || f.Code == 2 {
+		e["is_transient"] = true
+	}
+	if f.Code == 190 {
+		w.Header().Set("WWW-Authenticate", `OAuth "Facebook Platform" "invalid_token" "`+f.Message+`"`)
+	}
+	writeJSON(w, f.Status, map[string]any{"error": e})
+}

@@ -393,4 +393,3 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 func (c *Client) Get(ctx context.Context, path, fields string) ([]byte, error) {
 	return c.do(ctx, http.MethodGet, path, url.Values{"fields": {fields}})
 }
-

@@ -80,7 +80,7 @@ func NewBusiness(id, emailDomain string, people []seed.Person, shape Shape, now 
 		if !used[p.Key] && p.Status == domain.UserActive {
 			id := fmt.Sprintf("%d", 20000000000000+len(b.Pending)*3+1)
 			b.Pending[id] = &PendingUser{ID: id, Email: p.Email, Role: "EMPLOYEE", Tasks: []string{}, Status: "PENDING",
-				CreatedTime: now.Add(-48 * time.Hour).Format("2006-01-02T15:04:05-0700"),
+				CreatedTime:    now.Add(-48 * time.Hour).Format("2006-01-02T15:04:05-0700"),
 				ExpirationTime: now.Add(28 * 24 * time.Hour).Format("2006-01-02T15:04:05-0700")}
 		}
 	}

@@ -10,29 +10,36 @@ import (
 
 // SyncRun is one directory import: its progress while running, its counts after.
 type SyncRun struct {
-	ID          string               `json:"id"`
-	WorkspaceID string               `json:"workspace_id"`
-	DirectoryID string               `json:"directory_id"`
-	Trigger     string               `json:"trigger"`
-	WorkflowID  string               `json:"workflow_id"`
-	RunID       string               `json:"run_id"`
-	Status      domain.SyncRunStatus `json:"status"`
-	Stage       string               `json:"stage"`
-	Fetched     int                  `json:"fetched"`
-	Requests    int                  `json:"requests"`
+	ID            string               `json:"id"`
+	WorkspaceID   string               `json:"workspace_id"`
+	DirectoryID   string               `json:"directory_id,omitempty"`
+	IntegrationID string               `json:"integration_id,omitempty"`
+	Trigger       string               `json:"trigger"`
+	WorkflowID    string               `json:"workflow_id"`
+	RunID         string               `json:"run_id"`
+	Status        domain.SyncRunStatus `json:"status"`
+	Stage         string               `json:"stage"`
+	Fetched       int                  `json:"fetched"`
+	Requests      int                  `json:"requests"`
 	domain.SyncCounts
-	Error      string     `json:"error,omitempty"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+	// Removed, Halted and Details are set by business-center syncs.
+	Removed    int            `json:"removed,omitempty"`
+	Halted     bool           `json:"halted,omitempty"`
+	Details    map[string]any `json:"details,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at"`
 }
 
-const syncRunColumns = `id, workspace_id, directory_id, trigger, workflow_id, run_id, status, stage, fetched, requests,
-	added, changed, deprovisioned, unchanged, error, started_at, finished_at`
+const syncRunColumns = `id, workspace_id, coalesce(directory_id::text, ''), coalesce(integration_id::text, ''), trigger,
+	workflow_id, run_id, status, stage, fetched, requests, added, changed, deprovisioned, unchanged, removed, halted, details,
+	error, started_at, finished_at`
 
 func scanSyncRun(r pgx.Row) (SyncRun, error) {
 	var s SyncRun
-	err := r.Scan(&s.ID, &s.WorkspaceID, &s.DirectoryID, &s.Trigger, &s.WorkflowID, &s.RunID, &s.Status, &s.Stage,
-		&s.Fetched, &s.Requests, &s.Added, &s.Changed, &s.Deprovisioned, &s.Unchanged, &s.Error, &s.StartedAt, &s.FinishedAt)
+	err := r.Scan(&s.ID, &s.WorkspaceID, &s.DirectoryID, &s.IntegrationID, &s.Trigger, &s.WorkflowID, &s.RunID, &s.Status, &s.Stage,
+		&s.Fetched, &s.Requests, &s.Added, &s.Changed, &s.Deprovisioned, &s.Unchanged, &s.Removed, &s.Halted, &s.Details,
+		&s.Error, &s.StartedAt, &s.FinishedAt)
 	return s, err
 }
 
@@ -193,7 +200,7 @@ func (s *Store) ApplyImport(ctx context.Context, runID string) (domain.SyncCount
 			runID, now, counts.Added, counts.Changed, counts.Deprovisioned, counts.Unchanged); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM directory_user_staging WHERE sync_run_id = $1`, runID); err != nil {
+		if err := dropStaging(ctx, tx, runID); err != nil {
 			return err
 		}
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "directory.synced",
@@ -212,13 +219,22 @@ func (s *Store) FailSyncRun(ctx context.Context, runID, message string) error {
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM directory_user_staging WHERE sync_run_id = $1`, runID)
-		return err
+		return dropStaging(ctx, tx, runID)
 	})
 }
 
-// ListSyncRuns lists a directory's runs, newest first.
-func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, directoryID string, p Page) ([]SyncRun, string, error) {
+// dropStaging deletes every staged row of a run.
+func dropStaging(ctx context.Context, tx pgx.Tx, runID string) error {
+	for _, table := range []string{"directory_user_staging", "member_staging", "asset_staging", "grant_staging"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE sync_run_id = $1`, runID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListSyncRuns lists the runs of a directory or an integration (ownerID), newest first.
+func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, ownerID string, p Page) ([]SyncRun, string, error) {
 	type key struct {
 		T  time.Time `json:"t"`
 		ID string    `json:"id"`
@@ -231,8 +247,8 @@ func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, directoryID strin
 	}
 	limit := p.limit()
 	rows, err := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs
-		WHERE workspace_id = $1 AND directory_id = $2 AND ($3 = '' OR (started_at, id) < ($4, $3::uuid))
-		ORDER BY started_at DESC, id DESC LIMIT $5`, workspaceID, directoryID, after.ID, after.T, limit+1)
+		WHERE workspace_id = $1 AND $2::uuid IN (directory_id, integration_id) AND ($3 = '' OR (started_at, id) < ($4, $3::uuid))
+		ORDER BY started_at DESC, id DESC LIMIT $5`, workspaceID, ownerID, after.ID, after.T, limit+1)
 	if err != nil {
 		return nil, "", err
 	}

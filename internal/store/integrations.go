@@ -1,0 +1,440 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// IntegrationSettings are the non-secret connection settings of a business center.
+type IntegrationSettings struct {
+	// GraphBaseURL and GraphVersion override the Meta Graph API's (the sandbox, or a pinned version).
+	GraphBaseURL string `json:"graph_base_url,omitempty"`
+	GraphVersion string `json:"graph_version,omitempty"`
+}
+
+// Integration is one connected business center. Its token stays sealed.
+type Integration struct {
+	ID               string              `json:"id"`
+	WorkspaceID      string              `json:"workspace_id"`
+	Provider         domain.Provider     `json:"provider"`
+	Label            string              `json:"label"`
+	BusinessID       string              `json:"business_id"`
+	AppID            string              `json:"app_id"`
+	LoginMethod      string              `json:"login_method"`
+	CredentialID     string              `json:"-"`
+	Settings         IntegrationSettings `json:"settings"`
+	Status           string              `json:"status"`
+	StatusMessage    string              `json:"status_message,omitempty"`
+	RemovalSafeguard float64             `json:"removal_safeguard"`
+	RestrictedUntil  *time.Time          `json:"restricted_until"`
+	LastSyncedAt     *time.Time          `json:"last_synced_at"`
+	CreatedAt        time.Time           `json:"created_at"`
+	UpdatedAt        time.Time           `json:"updated_at"`
+}
+
+// NewIntegration is what CreateIntegration needs.
+type NewIntegration struct {
+	WorkspaceID      string
+	Provider         domain.Provider
+	Label            string
+	BusinessID       string
+	AppID            string
+	LoginMethod      string
+	Settings         IntegrationSettings
+	Secret           []byte
+	RemovalSafeguard float64
+	Actor            string
+}
+
+const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
+	settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
+
+func scanIntegration(r pgx.Row) (Integration, error) {
+	var i Integration
+	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
+		&i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
+	return i, err
+}
+
+// CreateIntegration stores an integration with its sealed token and an audit
+// event; beforeCommit runs inside the transaction (the API creates the
+// daily Schedule there). A second integration of the same business in a
+// workspace is a conflict.
+func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, beforeCommit func(context.Context, Integration) error) (Integration, error) {
+	var ig Integration
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		credID, err := s.sealCredential(ctx, tx, ni.WorkspaceID, string(ni.Provider)+"_token", ni.Secret)
+		if err != nil {
+			return err
+		}
+		ig, err = scanIntegration(tx.QueryRow(ctx, `INSERT INTO integrations
+			(workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+integrationColumns,
+			ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard))
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return domain.Errorf(domain.EConflict, "business %s is already connected in this workspace", ni.BusinessID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: ni.WorkspaceID, Actor: ni.Actor, Action: "integration.created",
+			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"provider": ni.Provider, "label": ni.Label,
+				"business_id": ni.BusinessID}}); err != nil {
+			return err
+		}
+		if beforeCommit != nil {
+			return beforeCommit(ctx, ig)
+		}
+		return nil
+	})
+	return ig, err
+}
+
+// Integration returns one integration of a workspace.
+func (s *Store) Integration(ctx context.Context, workspaceID, id string) (Integration, error) {
+	ig, err := scanIntegration(s.pool.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+	return ig, notFound(err, "integration")
+}
+
+// IntegrationForRun returns the integration a sync run checks.
+func (s *Store) IntegrationForRun(ctx context.Context, runID string) (Integration, error) {
+	ig, err := scanIntegration(s.pool.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations
+		WHERE id = (SELECT integration_id FROM sync_runs WHERE id = $1)`, runID))
+	return ig, notFound(err, "integration of sync run")
+}
+
+// ListIntegrations lists a workspace's integrations in id order.
+func (s *Store) ListIntegrations(ctx context.Context, workspaceID string, p Page) ([]Integration, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT `+integrationColumns+` FROM integrations
+		WHERE workspace_id = $1 AND ($2 = '' OR id > $2::uuid) ORDER BY id LIMIT $3`, workspaceID, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Integration, error) { return scanIntegration(r) })
+	if err != nil {
+		return nil, "", notFound(err, "integration")
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = encodeCursor(list[limit-1].ID)
+	}
+	return list, next, nil
+}
+
+// MemberCounts counts an integration's members per tab.
+func (s *Store) MemberCounts(ctx context.Context, integrationID string) (map[domain.MemberState]int, error) {
+	return memberCounts(ctx, s.pool, integrationID)
+}
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func memberCounts(ctx context.Context, q querier, integrationID string) (map[domain.MemberState]int, error) {
+	rows, err := q.Query(ctx, `SELECT state, count(*) FROM members WHERE integration_id = $1 GROUP BY state`, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[domain.MemberState]int{}
+	for rows.Next() {
+		var state domain.MemberState
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		counts[state] = n
+	}
+	return counts, rows.Err()
+}
+
+// MarkIntegrationNeedsReauth flags an integration whose token the provider
+// rejected, with the reason and an audit event.
+func (s *Store) MarkIntegrationNeedsReauth(ctx context.Context, ig Integration, message, workflowID, runID, traceID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE integrations SET status = 'needs_reauth', status_message = $2, updated_at = now() WHERE id = $1`, ig.ID, message)
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ig.WorkspaceID, Actor: "system", Action: "integration.needs_reauth",
+			SubjectType: "integration", SubjectID: ig.ID, WorkflowID: workflowID, RunID: runID, TraceID: traceID,
+			Details: map[string]any{"message": message}})
+	})
+}
+
+// StartIntegrationSyncRun records the start of a check for updates; a retry
+// for the same workflow run returns the same row.
+func (s *Store) StartIntegrationSyncRun(ctx context.Context, integrationID, trigger, workflowID, runID string) (SyncRun, error) {
+	run, err := scanSyncRun(s.pool.QueryRow(ctx, `INSERT INTO sync_runs (workspace_id, integration_id, trigger, workflow_id, run_id)
+		SELECT workspace_id, id, $2, $3, $4 FROM integrations WHERE id = $1
+		ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id
+		RETURNING `+syncRunColumns, integrationID, trigger, workflowID, runID))
+	return run, notFound(err, "integration")
+}
+
+// stage upserts a page of items into a staging table and counts requests.
+func (s *Store) stage(ctx context.Context, runID, stage, insert string, items any, requests int) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insert, runID, items); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE sync_runs SET stage = $2, requests = requests + $3,
+			fetched = (SELECT count(*) FROM member_staging WHERE sync_run_id = $1) WHERE id = $1`, runID, stage, requests)
+		return err
+	})
+}
+
+// StageMembers lands a page of members for a run.
+func (s *Store) StageMembers(ctx context.Context, runID string, members []domain.BusinessMember, requests int) error {
+	return s.stage(ctx, runID, "fetching members", `INSERT INTO member_staging
+		(sync_run_id, external_id, kind, email, name, role, tasks, invitation_status)
+		SELECT $1, m.external_id, m.kind, coalesce(m.email, ''), coalesce(m.name, ''), coalesce(m.role, ''),
+			coalesce(m.tasks, '{}'), coalesce(m.invitation_status, '')
+		FROM jsonb_to_recordset($2::jsonb) AS m(external_id text, kind text, email text, name text, role text, tasks text[], invitation_status text)
+		ON CONFLICT (sync_run_id, external_id) DO UPDATE SET kind = EXCLUDED.kind, email = EXCLUDED.email, name = EXCLUDED.name,
+			role = EXCLUDED.role, tasks = EXCLUDED.tasks, invitation_status = EXCLUDED.invitation_status`, members, requests)
+}
+
+// StageAssets lands a page of assets for a run.
+func (s *Store) StageAssets(ctx context.Context, runID string, assets []domain.Asset, requests int) error {
+	return s.stage(ctx, runID, "fetching assets", `INSERT INTO asset_staging (sync_run_id, external_id, type, ownership, name)
+		SELECT $1, a.external_id, a.type, a.ownership, coalesce(a.name, '')
+		FROM jsonb_to_recordset($2::jsonb) AS a(external_id text, type text, ownership text, name text)
+		ON CONFLICT (sync_run_id, external_id) DO UPDATE SET type = EXCLUDED.type, ownership = EXCLUDED.ownership, name = EXCLUDED.name`,
+		assets, requests)
+}
+
+// StageGrants lands the holders of a chunk of assets for a run.
+func (s *Store) StageGrants(ctx context.Context, runID string, grants []domain.Grant, requests int) error {
+	if grants == nil {
+		grants = []domain.Grant{}
+	}
+	return s.stage(ctx, runID, "fetching grants", `INSERT INTO grant_staging (sync_run_id, asset_id, member_id, tasks)
+		SELECT $1, g.asset_id, g.member_id, coalesce(g.tasks, '{}')
+		FROM jsonb_to_recordset($2::jsonb) AS g(asset_id text, member_id text, tasks text[])
+		ON CONFLICT (sync_run_id, asset_id, member_id) DO UPDATE SET tasks = EXCLUDED.tasks`, grants, requests)
+}
+
+// StagedAssetIDs lists the assets a run has fetched, in id order.
+func (s *Store) StagedAssetIDs(ctx context.Context, runID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT external_id FROM asset_staging WHERE sync_run_id = $1 ORDER BY external_id`, runID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ReconcileResult is what a check for updates changed.
+type ReconcileResult struct {
+	Added, Changed, Removed, Unchanged int
+	// Halted: the removal safeguard stopped the reconcile; nothing was applied.
+	Halted     bool
+	HaltReason string
+	// AssetRows and GrantRows count asset and grant rows written (inserted, updated or deleted).
+	AssetRows, GrantRows int
+	Tabs                 map[domain.MemberState]int
+}
+
+// safeguardFloor is the fewest removals the safeguard ever stops: a business
+// of three losing one member is not a mass removal.
+const safeguardFloor = 5
+
+// Reconcile applies a run's snapshot in one transaction. Members are
+// matched to directory people by normalised e-mail and aliases: one
+// candidate onboards them, none or several leave them unmatched (several
+// means a person decides); exempted members and admins' matches are kept;
+// members gone from the business are marked removed; assets and grants are
+// replaced. Unchanged rows are not written. When more than the
+// integration's safeguard share of members would be marked removed, nothing
+// is applied and the run is flagged halted. Reconciling a finished run
+// again returns its result.
+func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, error) {
+	var res ReconcileResult
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var (
+			igID, workspaceID, workflowID, temporalRunID, status string
+			halted                                              bool
+			safeguard                                           float64
+		)
+		err := tx.QueryRow(ctx, `SELECT r.integration_id, r.workspace_id, r.workflow_id, r.run_id, r.status, r.halted, i.removal_safeguard
+			FROM sync_runs r JOIN integrations i ON i.id = r.integration_id WHERE r.id = $1`, runID).
+			Scan(&igID, &workspaceID, &workflowID, &temporalRunID, &status, &halted, &safeguard)
+		if err != nil {
+			return notFound(err, "sync run")
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('integration-sync'), hashtext($1))`, igID); err != nil {
+			return err
+		}
+		if status != string(domain.SyncRunning) {
+			var details map[string]any
+			err := tx.QueryRow(ctx, `SELECT added, changed, removed, unchanged, error, details FROM sync_runs WHERE id = $1`, runID).
+				Scan(&res.Added, &res.Changed, &res.Removed, &res.Unchanged, &res.HaltReason, &details)
+			res.Halted = halted
+			return err
+		}
+		now := s.now()
+
+		// The safeguard: count before changing anything.
+		var known, leaving int
+		err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS
+				(SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id))
+			FROM members m WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed'`, runID, igID).Scan(&known, &leaving)
+		if err != nil {
+			return err
+		}
+		if leaving >= safeguardFloor && float64(leaving) > safeguard*float64(known) {
+			res.Halted, res.Removed = true, leaving
+			res.HaltReason = fmt.Sprintf("removal safeguard: %d of %d members (%.0f%%) are gone from the business, over the %.0f%% limit; "+
+				"nothing was applied. Check the business, then raise the integration's removal_safeguard or sync again.",
+				leaving, known, 100*float64(leaving)/float64(known), 100*safeguard)
+			if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'failed', stage = 'halted', halted = true, removed = $2, error = $3,
+				finished_at = $4 WHERE id = $1`, runID, leaving, res.HaltReason, now); err != nil {
+				return err
+			}
+			if err := dropStaging(ctx, tx, runID); err != nil {
+				return err
+			}
+			return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "integration.sync_halted",
+				SubjectType: "integration", SubjectID: igID, WorkflowID: workflowID, RunID: temporalRunID,
+				Details: map[string]any{"sync_run_id": runID, "would_remove": leaving, "members": known, "safeguard": safeguard}})
+		}
+
+		var staged int
+		err = tx.QueryRow(ctx, `
+			WITH s AS (
+				SELECT * FROM member_staging WHERE sync_run_id = $1
+			), people AS (
+				SELECT DISTINCT du.email AS person, a.address
+				FROM directory_users du JOIN directories d ON d.id = du.directory_id
+				CROSS JOIN LATERAL unnest(array_append(du.aliases, du.email)) AS a(address)
+				WHERE d.workspace_id = $3 AND du.email <> ''
+			), cand AS (
+				SELECT s.external_id, count(DISTINCT p.person) AS n, min(p.person) AS person
+				FROM s JOIN people p ON p.address = s.email
+				WHERE s.kind = 'user' AND s.email <> '' GROUP BY s.external_id
+			), desired AS (
+				SELECT s.*, m.state AS old_state,
+					CASE
+						WHEN s.kind = 'invitation' THEN 'pending'
+						WHEN s.kind = 'system_user' THEN 'system'
+						WHEN m.state = 'exempted' THEN 'exempted'
+						WHEN m.matched_by = 'admin' AND m.state = 'onboarded' THEN 'onboarded'
+						WHEN c.n = 1 THEN 'onboarded'
+						ELSE 'unmatched' END AS state,
+					CASE WHEN s.kind <> 'user' OR c.n IS NULL THEN 'none' WHEN c.n = 1 THEN 'one' ELSE 'several' END AS match,
+					CASE WHEN m.matched_by = 'admin' THEN m.matched_email WHEN c.n = 1 THEN c.person END AS matched_email,
+					coalesce(m.matched_by, 'sync') AS matched_by,
+					m.hub_role AS old_hub_role
+				FROM s LEFT JOIN cand c USING (external_id)
+				LEFT JOIN members m ON m.integration_id = $2 AND m.external_id = s.external_id
+			), up AS (
+				INSERT INTO members AS m (integration_id, external_id, kind, email, name, role, tasks, invitation_status, state, match,
+					matched_email, matched_by, hub_role, first_seen_at, removed_at, updated_at)
+				SELECT $2, external_id, kind, email, name, role, tasks, invitation_status, state, match, matched_email, matched_by,
+					CASE WHEN state = 'onboarded' THEN coalesce(old_hub_role, 'collaborator') ELSE old_hub_role END, $4, NULL, $4
+				FROM desired
+				ON CONFLICT (integration_id, external_id) DO UPDATE SET
+					kind = EXCLUDED.kind, email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role, tasks = EXCLUDED.tasks,
+					invitation_status = EXCLUDED.invitation_status, state = EXCLUDED.state, match = EXCLUDED.match,
+					matched_email = EXCLUDED.matched_email, hub_role = EXCLUDED.hub_role, removed_at = NULL, updated_at = EXCLUDED.updated_at
+				WHERE (m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match, m.matched_email, m.hub_role, m.removed_at IS NULL)
+					IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.email, EXCLUDED.name, EXCLUDED.role, EXCLUDED.tasks, EXCLUDED.invitation_status,
+						EXCLUDED.state, EXCLUDED.match, EXCLUDED.matched_email, EXCLUDED.hub_role, true)
+				RETURNING (xmax = 0) AS inserted
+			)
+			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM s) FROM up`,
+			runID, igID, workspaceID, now).Scan(&res.Added, &res.Changed, &staged)
+		if err != nil {
+			return err
+		}
+		res.Unchanged = staged - res.Added - res.Changed
+
+		// Members gone from the business: people are marked removed (with
+		// their grants gone below); invitations and system users are dropped.
+		tag, err := tx.Exec(ctx, `UPDATE members m SET state = 'removed', removed_at = $3, updated_at = $3
+			WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed'
+				AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID, now)
+		if err != nil {
+			return err
+		}
+		res.Removed = int(tag.RowsAffected())
+		if _, err := tx.Exec(ctx, `DELETE FROM members m WHERE m.integration_id = $2 AND m.kind <> 'user'
+			AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID); err != nil {
+			return err
+		}
+
+		// Assets and grants: replaced by the snapshot, writing only differences.
+		if res.AssetRows, err = replace(ctx, tx, runID, igID, now,
+			`INSERT INTO assets AS a (integration_id, external_id, type, ownership, name, updated_at)
+				SELECT $2, external_id, type, ownership, name, $3 FROM asset_staging WHERE sync_run_id = $1
+				ON CONFLICT (integration_id, external_id) DO UPDATE SET type = EXCLUDED.type, ownership = EXCLUDED.ownership,
+					name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
+				WHERE (a.type, a.ownership, a.name) IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.ownership, EXCLUDED.name)`,
+			`DELETE FROM assets a WHERE a.integration_id = $2
+				AND NOT EXISTS (SELECT 1 FROM asset_staging g WHERE g.sync_run_id = $1 AND g.external_id = a.external_id)`); err != nil {
+			return err
+		}
+		if res.GrantRows, err = replace(ctx, tx, runID, igID, now,
+			`INSERT INTO asset_grants AS a (integration_id, asset_id, member_id, tasks, updated_at)
+				SELECT $2, asset_id, member_id, tasks, $3 FROM grant_staging WHERE sync_run_id = $1
+				ON CONFLICT (integration_id, asset_id, member_id) DO UPDATE SET tasks = EXCLUDED.tasks, updated_at = EXCLUDED.updated_at
+				WHERE a.tasks IS DISTINCT FROM EXCLUDED.tasks`,
+			`DELETE FROM asset_grants a WHERE a.integration_id = $2
+				AND NOT EXISTS (SELECT 1 FROM grant_staging g WHERE g.sync_run_id = $1 AND g.asset_id = a.asset_id AND g.member_id = a.member_id)`); err != nil {
+			return err
+		}
+
+		if res.Tabs, err = memberCounts(ctx, tx, igID); err != nil {
+			return err
+		}
+		details := map[string]any{"asset_rows_written": res.AssetRows, "grant_rows_written": res.GrantRows, "tabs": res.Tabs}
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'succeeded', stage = 'done', finished_at = $2,
+			added = $3, changed = $4, removed = $5, unchanged = $6, details = $7 WHERE id = $1`,
+			runID, now, res.Added, res.Changed, res.Removed, res.Unchanged, details); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET last_synced_at = $2, updated_at = $2,
+			status = CASE WHEN status = 'needs_reauth' THEN 'connected' ELSE status END,
+			status_message = CASE WHEN status = 'needs_reauth' THEN '' ELSE status_message END WHERE id = $1`, igID, now); err != nil {
+			return err
+		}
+		if err := dropStaging(ctx, tx, runID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "integration.synced",
+			SubjectType: "integration", SubjectID: igID, WorkflowID: workflowID, RunID: temporalRunID,
+			Details: map[string]any{"sync_run_id": runID, "added": res.Added, "changed": res.Changed, "removed": res.Removed,
+				"unchanged": res.Unchanged, "tabs": res.Tabs}})
+	})
+	return res, err
+}
+
+// replace runs an upsert ($1 run, $2 integration, $3 now) and a delete of
+// the rows the snapshot lacks ($1, $2), and returns how many rows they wrote.
+func replace(ctx context.Context, tx pgx.Tx, runID, igID string, now time.Time, upsert, del string) (int, error) {
+	a, err := tx.Exec(ctx, upsert, runID, igID, now)
+	if err != nil {
+		return 0, err
+	}
+	d, err := tx.Exec(ctx, del, runID, igID)
+	if err != nil {
+		return 0, err
+	}
+	return int(a.RowsAffected() + d.RowsAffected()), nil
+}

@@ -269,8 +269,8 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var (
 			igID, workspaceID, workflowID, temporalRunID, status string
-			halted                                              bool
-			safeguard                                           float64
+			halted                                               bool
+			safeguard                                            float64
 		)
 		err := tx.QueryRow(ctx, `SELECT r.integration_id, r.workspace_id, r.workflow_id, r.run_id, r.status, r.halted, i.removal_safeguard
 			FROM sync_runs r JOIN integrations i ON i.id = r.integration_id WHERE r.id = $1`, runID).

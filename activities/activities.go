@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -66,4 +67,15 @@ func failure(err error) error {
 		}
 	}
 	return err
+}
+
+// FailSyncRunInput says which run failed and why.
+type FailSyncRunInput struct {
+	SyncRunID string
+	Message   string
+}
+
+// FailSyncRun ends a directory or integration sync run as failed.
+func (a *Activities) FailSyncRun(ctx context.Context, in FailSyncRunInput) error {
+	return failure(a.Store.FailSyncRun(ctx, in.SyncRunID, in.Message))
 }

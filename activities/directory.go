@@ -132,14 +132,3 @@ func (a *Activities) ApplyDirectoryImport(ctx context.Context, syncRunID string)
 	counts, err := a.Store.ApplyImport(ctx, syncRunID)
 	return counts, failure(err)
 }
-
-// FailDirectorySyncInput says which run failed and why.
-type FailDirectorySyncInput struct {
-	SyncRunID string
-	Message   string
-}
-
-// FailDirectorySync ends a run as failed.
-func (a *Activities) FailDirectorySync(ctx context.Context, in FailDirectorySyncInput) error {
-	return failure(a.Store.FailSyncRun(ctx, in.SyncRunID, in.Message))
-}

@@ -91,7 +91,7 @@ func (s *Server) createDirectory(c echo.Context) error {
 	key := apiKey(c)
 	nd.WorkspaceID, nd.Actor = key.WorkspaceID, "api_key:"+key.ID
 	d, err := s.Store.CreateDirectory(c.Request().Context(), nd, func(ctx context.Context, d store.Directory) error {
-		if err := workflows.EnsureDirectorySyncSchedule(ctx, s.Temporal, s.TaskQueue, s.DirectorySyncEvery, syncInput(d, "schedule")); err != nil {
+		if err := workflows.EnsureDirectorySyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, syncInput(d, "schedule")); err != nil {
 			s.Logger.Error("creating directory schedule", "directory", d.ID, "error", err)
 			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the directory was not created, try again")
 		}

@@ -32,8 +32,8 @@ type Options struct {
 	Temporal client.Client
 	// TaskQueue is where workflows are started.
 	TaskQueue string
-	// DirectorySyncEvery is the interval of each directory's Schedule.
-	DirectorySyncEvery time.Duration
+	// SyncEvery is the interval of the daily Schedules of directories and integrations.
+	SyncEvery time.Duration
 	// Codec serves /codec/encode and /codec/decode for the Temporal web UI.
 	Codec  http.Handler
 	Logger *slog.Logger
@@ -78,6 +78,13 @@ func New(o Options) *Server {
 	v1.POST("/directories/:id/sync", s.syncDirectory, s.authenticate)
 	v1.GET("/directories/:id/users", s.listDirectoryUsers, s.authenticate)
 	v1.GET("/directories/:id/sync-runs", s.listSyncRuns, s.authenticate)
+	v1.GET("/integrations", s.listIntegrations, s.authenticate)
+	v1.POST("/integrations", s.createIntegration, s.authenticate)
+	v1.GET("/integrations/:id", s.getIntegration, s.authenticate)
+	v1.POST("/integrations/:id/sync", s.syncIntegration, s.authenticate)
+	v1.GET("/integrations/:id/members", s.listMembers, s.authenticate)
+	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
+	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	return s
 }
 
@@ -241,7 +248,7 @@ func Run(ctx context.Context, cfg config.API) error {
 
 // NewFromDeps builds the API over a process's dependencies.
 func NewFromDeps(d *process.Deps, cfg config.API) *Server {
-	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, DirectorySyncEvery: cfg.DirectorySyncEvery,
+	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery,
 		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger})
 }
 

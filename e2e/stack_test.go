@@ -22,6 +22,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
@@ -43,7 +44,13 @@ const (
 	entraSecret = "SANDBOX~entra~secret~e2e~Qw77"
 	taskQueue   = "hubkeeper-e2e"
 	emailDomain = "acme.test"
+	metaToken   = "EAAsandboxMetaSystemUserToken-e2e-Lm55"
+	// metaBusinessID is the sandbox Business Manager of the tests.
+	metaBusinessID = "901234567890123"
 )
+
+// metaShape is the sandbox business of the end-to-end tests.
+var metaShape = metasandbox.Shape{Members: 120, Pages: 10, AdAccounts: 6, HoldersPerAsset: 4, Invitations: 3}
 
 // lockedBuffer collects logs from several goroutines.
 type lockedBuffer struct {
@@ -73,6 +80,8 @@ type stack struct {
 	oktaURL  string
 	entra    *entrasandbox.Server
 	entraURL string
+	meta     *metasandbox.Server
+	metaURL  string
 	people   []seed.Person
 	ws       store.Workspace
 	apiKey   string
@@ -106,6 +115,12 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(entraSrv.Close)
 	s.entraURL = entraSrv.URL
 
+	s.meta = metasandbox.New()
+	s.meta.AddBusiness(metasandbox.NewBusiness(metaBusinessID, emailDomain, people, metaShape, time.Now()), metaToken)
+	metaSrv := httptest.NewServer(s.meta)
+	t.Cleanup(metaSrv.Close)
+	s.metaURL = metaSrv.URL
+
 	hostPort := temporaltest.DevServer(t)
 	if s.temporal, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: hostPort, Namespace: "default", Keys: keys, Logger: logger}); err != nil {
 		t.Fatal(err)
@@ -119,7 +134,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	}
 	t.Cleanup(w.Stop)
 
-	srv := api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, DirectorySyncEvery: 24 * time.Hour,
+	srv := api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
 		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, ""), Logger: logger})
 	s.api = httptest.NewServer(srv)
 	t.Cleanup(s.api.Close)

@@ -19,6 +19,7 @@ import (
 // Register registers every workflow and activity.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DirectorySync)
+	r.RegisterWorkflow(workflows.IntegrationSync)
 	r.RegisterActivity(acts)
 }
 

@@ -62,7 +62,7 @@ func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 	if err := s.fetchAndApply(ctx, short); err != nil {
 		s.stage(ctx, StageFailed, "Import failed: "+err.Error())
 		cleanup, _ := workflow.NewDisconnectedContext(short)
-		if ferr := workflow.ExecuteActivity(cleanup, a.FailDirectorySync, activities.FailDirectorySyncInput{
+		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
 			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
 			workflow.GetLogger(ctx).Error("recording the failure", "error", ferr)
 		}

@@ -53,7 +53,7 @@ func TestDirectorySyncAuthBrokenFailsOnceAndRecords(t *testing.T) {
 	env.OnActivity(a.StartDirectorySync, mock.Anything, mock.Anything).Return("run-1", nil)
 	env.OnActivity(a.FetchDirectoryUsers, mock.Anything, "run-1").Return(activities.FetchResult{},
 		temporal.NewNonRetryableApplicationError("okta auth_broken (HTTP 401 E0000011): Okta rejected the API token", activities.ErrAuthBroken, nil)).Once()
-	env.OnActivity(a.FailDirectorySync, mock.Anything, mock.MatchedBy(func(in activities.FailDirectorySyncInput) bool {
+	env.OnActivity(a.FailSyncRun, mock.Anything, mock.MatchedBy(func(in activities.FailSyncRunInput) bool {
 		return in.SyncRunID == "run-1" && in.Message != ""
 	})).Return(nil).Once()
 	env.ExecuteWorkflow(DirectorySync, input)

@@ -16,15 +16,15 @@ import (
 
 // Common settings of every Hubkeeper process.
 type Common struct {
-	DatabaseURL        string        `env:"DATABASE_URL, required" secret:"true"`
-	EncryptionKeys     string        `env:"HUBKEEPER_ENCRYPTION_KEYS, required" secret:"true"`
-	TemporalAddress    string        `env:"TEMPORAL_ADDRESS, default=localhost:7233"`
-	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE, default=default"`
-	TaskQueue          string        `env:"HUBKEEPER_TASK_QUEUE, default=hubkeeper"`
-	DirectorySyncEvery time.Duration `env:"HUBKEEPER_DIRECTORY_SYNC_INTERVAL, default=24h"`
-	LogLevel           slog.Level    `env:"HUBKEEPER_LOG_LEVEL, default=info"`
-	LogFormat          string        `env:"HUBKEEPER_LOG_FORMAT, default=text"`
-	MetricsAddr        string        `env:"HUBKEEPER_METRICS_ADDR"`
+	DatabaseURL       string        `env:"DATABASE_URL, required" secret:"true"`
+	EncryptionKeys    string        `env:"HUBKEEPER_ENCRYPTION_KEYS, required" secret:"true"`
+	TemporalAddress   string        `env:"TEMPORAL_ADDRESS, default=localhost:7233"`
+	TemporalNamespace string        `env:"TEMPORAL_NAMESPACE, default=default"`
+	TaskQueue         string        `env:"HUBKEEPER_TASK_QUEUE, default=hubkeeper"`
+	SyncEvery         time.Duration `env:"HUBKEEPER_SYNC_INTERVAL, default=24h"`
+	LogLevel          slog.Level    `env:"HUBKEEPER_LOG_LEVEL, default=info"`
+	LogFormat         string        `env:"HUBKEEPER_LOG_FORMAT, default=text"`
+	MetricsAddr       string        `env:"HUBKEEPER_METRICS_ADDR"`
 }
 
 // API is the HTTP API's configuration.
@@ -71,8 +71,8 @@ func validate(cfg any) error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("configuration: HUBKEEPER_LOG_FORMAT must be text or json")
 	}
-	if c.DirectorySyncEvery < time.Minute {
-		return fmt.Errorf("configuration: HUBKEEPER_DIRECTORY_SYNC_INTERVAL must be at least 1m")
+	if c.SyncEvery < time.Minute {
+		return fmt.Errorf("configuration: HUBKEEPER_SYNC_INTERVAL must be at least 1m")
 	}
 	return nil
 }

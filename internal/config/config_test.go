@@ -22,7 +22,7 @@ func TestLoadDefaultsAndRedaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != ":8080" || cfg.TemporalAddress != "localhost:7233" || cfg.TaskQueue != "hubkeeper" ||
-		cfg.DirectorySyncEvery != 24*time.Hour || cfg.CodecCORSOrigins[0] != "http://localhost:8233" {
+		cfg.SyncEvery != 24*time.Hour || cfg.CodecCORSOrigins[0] != "http://localhost:8233" {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	var buf bytes.Buffer
@@ -42,8 +42,8 @@ func TestLoadErrors(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x"}
 	for name, change := range map[string]map[string]string{
 		"ErrMissingDatabase":  {"DATABASE_URL": ""},
-		"ErrBadDuration":      {"HUBKEEPER_DIRECTORY_SYNC_INTERVAL": "daily"},
-		"ErrTooFrequent":      {"HUBKEEPER_DIRECTORY_SYNC_INTERVAL": "1s"},
+		"ErrBadDuration":      {"HUBKEEPER_SYNC_INTERVAL": "daily"},
+		"ErrTooFrequent":      {"HUBKEEPER_SYNC_INTERVAL": "1s"},
 		"ErrLogFormat":        {"HUBKEEPER_LOG_FORMAT": "xml"},
 		"ErrWorkerActivities": {"HUBKEEPER_WORKER_MAX_ACTIVITIES": "0"},
 	} {

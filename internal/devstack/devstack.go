@@ -143,7 +143,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	say("sandbox Okta at %s, sandbox Entra ID at %s", sb.OktaURL, sb.EntraURL)
 
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
-		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", DirectorySyncEvery: 24 * time.Hour,
+		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
 		MetricsAddr: o.MetricsAddr},
 		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)

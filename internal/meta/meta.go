@@ -342,8 +342,9 @@ type BatchResponse struct {
 }
 
 // Batch sends up to MaxBatch operations in one request and returns their
-// answers in order. Operations Graph did not run (null entries) are sent
-// again; an operation that failed is returned as its error.
+// answers in order. Each operation succeeds or fails on its own: those Graph
+// did not run (null entries) or answered with a throttle or a transient
+// error are sent again, alone; a permanent or auth error is returned.
 func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error) {
 	if len(ops) > MaxBatch {
 		return nil, fmt.Errorf("meta: a batch takes at most %d operations, not %d", MaxBatch, len(ops))
@@ -354,12 +355,6 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 		pending[i] = i
 	}
 	for round := 0; len(pending) > 0; round++ {
-		if round > 0 {
-			perr := &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: fmt.Sprintf("%d batch operations did not run", len(pending))}
-			if !c.policy.Wait(ctx, perr, round-1) {
-				return nil, perr
-			}
-		}
 		batch := make([]BatchRequest, len(pending))
 		for j, i := range pending {
 			batch[j] = ops[i]
@@ -374,17 +369,28 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 			return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "batch answer is not a list of results"}
 		}
 		var again []int
+		retry := &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "batch operations did not run"}
 		for j, i := range pending {
-			if j >= len(answers) || answers[j] == nil {
+			switch {
+			case j >= len(answers) || answers[j] == nil:
 				again = append(again, i)
-				continue
+			case answers[j].Code >= 300:
+				pe := classify(answers[j].Code, []byte(answers[j].Body), http.Header{})
+				if pe.Kind != domain.RateLimited && pe.Kind != domain.Transient {
+					return nil, pe
+				}
+				if pe.Kind == domain.RateLimited || retry.Kind != domain.RateLimited {
+					retry = pe
+				}
+				again = append(again, i)
+			default:
+				results[i] = []byte(answers[j].Body)
 			}
-			if answers[j].Code >= 300 {
-				return nil, classify(answers[j].Code, []byte(answers[j].Body), http.Header{})
-			}
-			results[i] = []byte(answers[j].Body)
 		}
 		pending = again
+		if len(pending) > 0 && !c.policy.Wait(ctx, retry, round) {
+			return nil, retry
+		}
 	}
 	return results, nil
 }

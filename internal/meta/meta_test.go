@@ -223,3 +223,30 @@ func TestThrottledAtFullUsage(t *testing.T) {
 		t.Fatalf("err = %v (retry after %v)", err, pe.RetryAfter)
 	}
 }
+
+func TestBatchRetriesOnlyFailedOperations(t *testing.T) {
+	sb, c, _ := setup(t, metasandbox.Shape{Members: 10, Pages: 50, HoldersPerAsset: 2})
+	var ids []string
+	assets, _, err := c.Assets(context.Background(), businessID, "owned_pages", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range assets {
+		ids = append(ids, a.ExternalID)
+	}
+	before, beforeOps := sb.Requests()
+	sb.Inject(metasandbox.Faults["app_throttle"], 2)
+	grants, err := c.Grants(context.Background(), businessID, ids)
+	if err != nil || len(grants) == 0 {
+		t.Fatalf("grants: %d, %v", len(grants), err)
+	}
+	after, afterOps := sb.Requests()
+	// One batch of len(ids) operations, then one batch of the two throttled ones.
+	if after-before != 2 || afterOps-beforeOps != len(ids)+2 {
+		t.Fatalf("%d requests and %d operations, want 2 and %d", after-before, afterOps-beforeOps, len(ids)+2)
+	}
+	sb.Inject(metasandbox.Faults["permission"], 1)
+	if _, err := c.Grants(context.Background(), businessID, ids[:3]); err == nil {
+		t.Fatal("a permission error inside a batch was not returned")
+	}
+}

@@ -30,17 +30,18 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Custom search attributes (Keyword) that workflows set. They are stored
-// unencrypted: never put a secret or an e-mail address in one.
+// Custom search attributes (Keyword). They are stored unencrypted: never put
+// a secret or an e-mail address in one.
 var (
-	WorkspaceID = temporal.NewSearchAttributeKeyKeyword("WorkspaceID")
-	DirectoryID = temporal.NewSearchAttributeKeyKeyword("DirectoryID")
-	Provider    = temporal.NewSearchAttributeKeyKeyword("Provider")
-	Stage       = temporal.NewSearchAttributeKeyKeyword("Stage")
+	WorkspaceID   = temporal.NewSearchAttributeKeyKeyword("WorkspaceID")
+	DirectoryID   = temporal.NewSearchAttributeKeyKeyword("DirectoryID")
+	IntegrationID = temporal.NewSearchAttributeKeyKeyword("IntegrationID")
+	Provider      = temporal.NewSearchAttributeKeyKeyword("Provider")
+	BusinessID    = temporal.NewSearchAttributeKeyKeyword("BusinessID")
+	Stage         = temporal.NewSearchAttributeKeyKeyword("Stage")
 )
 
-// SearchAttributeNames lists every custom search attribute registered, all
-// Keyword; IntegrationID and BusinessID are for the business-center workflows.
+// SearchAttributeNames lists every custom search attribute registered, all Keyword.
 var SearchAttributeNames = []string{"WorkspaceID", "DirectoryID", "IntegrationID", "Provider", "BusinessID", "Stage"}
 
 // Options configure Dial.

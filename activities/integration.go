@@ -1,0 +1,197 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/activity"
+)
+
+// GrantConcurrency is how many Graph batch requests a grants fetch keeps in flight.
+const GrantConcurrency = 4
+
+// StartIntegrationSyncInput identifies the workflow run a sync run belongs to.
+type StartIntegrationSyncInput struct {
+	IntegrationID string
+	Trigger       string
+	WorkflowID    string
+	RunID         string
+}
+
+// StartIntegrationSync records a check for updates and returns its run id;
+// a retry for the same workflow run returns the same id.
+func (a *Activities) StartIntegrationSync(ctx context.Context, in StartIntegrationSyncInput) (string, error) {
+	run, err := a.Store.StartIntegrationSyncRun(ctx, in.IntegrationID, in.Trigger, in.WorkflowID, in.RunID)
+	return run.ID, failure(err)
+}
+
+// metaClient builds a Graph client for the integration of a run, with its
+// token opened here and nowhere else.
+func (a *Activities) metaClient(ctx context.Context, runID string) (*meta.Client, store.Integration, error) {
+	ig, err := a.Store.IntegrationForRun(ctx, runID)
+	if err != nil {
+		return nil, ig, err
+	}
+	if ig.Provider != domain.ProviderMeta {
+		return nil, ig, domain.Errorf(domain.EInvalid, "integration %s is %s, not meta", ig.ID, ig.Provider)
+	}
+	token, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.CredentialID)
+	if err != nil {
+		return nil, ig, fmt.Errorf("open integration credential: %w", err)
+	}
+	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, string(token), meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
+	if err != nil {
+		return nil, ig, domain.Errorf(domain.EInvalid, "%v", err)
+	}
+	return c, ig, nil
+}
+
+// providerFailure marks the integration needs_reauth when the provider
+// rejected its token, then maps the error for Temporal.
+func (a *Activities) providerFailure(ctx context.Context, ig store.Integration, err error) error {
+	if pe, ok := domain.AsProviderError(err); ok && pe.Kind == domain.AuthBroken {
+		info := activity.GetInfo(ctx)
+		if merr := a.Store.MarkIntegrationNeedsReauth(ctx, ig, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID, pe.TraceID); merr != nil {
+			return merr
+		}
+	}
+	return failure(err)
+}
+
+// edgeCursor is where a paged fetch resumes: which edge, after which cursor.
+type edgeCursor struct {
+	Edge  int    `json:"edge"`
+	After string `json:"after"`
+}
+
+// fetchEdges pages through edges in order, handing each page to stage and
+// heartbeating the cursor after it, resuming from the last heartbeat.
+func fetchEdges(ctx context.Context, c *meta.Client, edges []string, page func(edge, after string) (int, string, error),
+	stage func(n, requests int) error) (int, error) {
+	var cur edgeCursor
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &cur)
+	}
+	total, counted := 0, c.Requests()
+	for cur.Edge < len(edges) {
+		n, next, err := page(edges[cur.Edge], cur.After)
+		if err != nil {
+			return total, err
+		}
+		if err := stage(n, c.Requests()-counted); err != nil {
+			return total, err
+		}
+		counted = c.Requests()
+		total += n
+		if next == "" {
+			cur = edgeCursor{Edge: cur.Edge + 1}
+		} else {
+			cur.After = next
+		}
+		activity.RecordHeartbeat(ctx, cur)
+	}
+	return total, nil
+}
+
+// FetchMetaMembers reads business users, invitations and system users into
+// the run's staging rows, page by page, resuming from its heartbeat.
+func (a *Activities) FetchMetaMembers(ctx context.Context, runID string) (int, error) {
+	c, ig, err := a.metaClient(ctx, runID)
+	if err != nil {
+		return 0, failure(err)
+	}
+	var members []domain.BusinessMember
+	n, err := fetchEdges(ctx, c, meta.MemberEdges, func(edge, after string) (int, string, error) {
+		var next string
+		var err error
+		members, next, err = c.Members(ctx, ig.BusinessID, edge, after)
+		return len(members), next, err
+	}, func(_, requests int) error { return a.Store.StageMembers(ctx, runID, members, requests) })
+	if err != nil {
+		return n, a.providerFailure(ctx, ig, err)
+	}
+	return n, nil
+}
+
+// FetchMetaAssets reads owned and client Pages and ad accounts into the
+// run's staging rows, resuming from its heartbeat.
+func (a *Activities) FetchMetaAssets(ctx context.Context, runID string) (int, error) {
+	c, ig, err := a.metaClient(ctx, runID)
+	if err != nil {
+		return 0, failure(err)
+	}
+	var assets []domain.Asset
+	n, err := fetchEdges(ctx, c, meta.AssetEdges, func(edge, after string) (int, string, error) {
+		var next string
+		var err error
+		assets, next, err = c.Assets(ctx, ig.BusinessID, edge, after)
+		return len(assets), next, err
+	}, func(_, requests int) error { return a.Store.StageAssets(ctx, runID, assets, requests) })
+	if err != nil {
+		return n, a.providerFailure(ctx, ig, err)
+	}
+	return n, nil
+}
+
+// FetchMetaGrants reads who holds each staged asset, 50 assets a Graph
+// batch with GrantConcurrency batches in flight. It heartbeats the chunks
+// done and, when retried, fetches only the others.
+func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, error) {
+	c, ig, err := a.metaClient(ctx, runID)
+	if err != nil {
+		return 0, failure(err)
+	}
+	ids, err := a.Store.StagedAssetIDs(ctx, runID)
+	if err != nil {
+		return 0, err
+	}
+	done := map[int]bool{}
+	if activity.HasHeartbeatDetails(ctx) {
+		var prev []int
+		if activity.GetHeartbeatDetails(ctx, &prev) == nil {
+			for _, i := range prev {
+				done[i] = true
+			}
+		}
+	}
+	var todo []string
+	var index []int // chunk index in ids of each chunk of todo
+	for i := 0; i*meta.MaxBatch < len(ids); i++ {
+		if !done[i] {
+			todo = append(todo, ids[i*meta.MaxBatch:min((i+1)*meta.MaxBatch, len(ids))]...)
+			index = append(index, i)
+		}
+	}
+	total, counted := 0, c.Requests()
+	err = c.GrantsConcurrently(ctx, ig.BusinessID, todo, GrantConcurrency, func(chunk int, grants []domain.Grant) error {
+		if err := a.Store.StageGrants(ctx, runID, grants, c.Requests()-counted); err != nil {
+			return err
+		}
+		counted = c.Requests()
+		total += len(grants)
+		done[index[chunk]] = true
+		list := make([]int, 0, len(done))
+		for i := range done {
+			list = append(list, i)
+		}
+		activity.RecordHeartbeat(ctx, list)
+		return nil
+	})
+	if err != nil {
+		return total, a.providerFailure(ctx, ig, err)
+	}
+	return total, nil
+}
+
+// ReconcileResult is what a check for updates changed.
+type ReconcileResult = store.ReconcileResult
+
+// ReconcileIntegration applies the run's snapshot; see store.Reconcile.
+func (a *Activities) ReconcileIntegration(ctx context.Context, runID string) (ReconcileResult, error) {
+	res, err := a.Store.Reconcile(ctx, runID)
+	return res, failure(err)
+}
+

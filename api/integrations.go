@@ -1,0 +1,196 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"github.com/labstack/echo/v4"
+)
+
+type createIntegrationRequest struct {
+	Provider         string   `json:"provider"`
+	Label            string   `json:"label"`
+	BusinessID       string   `json:"business_id"`
+	AppID            string   `json:"app_id"`
+	LoginMethod      string   `json:"login_method"`
+	AccessToken      string   `json:"access_token"`
+	GraphBaseURL     string   `json:"graph_base_url"`
+	GraphVersion     string   `json:"graph_version"`
+	RemovalSafeguard *float64 `json:"removal_safeguard"`
+}
+
+var (
+	numericID    = regexp.MustCompile(`^[0-9]{1,30}$`)
+	graphVersion = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
+)
+
+func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
+	ni := store.NewIntegration{Provider: domain.Provider(r.Provider), Label: r.Label, BusinessID: r.BusinessID, AppID: r.AppID,
+		LoginMethod: r.LoginMethod, Secret: []byte(r.AccessToken), RemovalSafeguard: 0.2,
+		Settings: store.IntegrationSettings{GraphBaseURL: r.GraphBaseURL, GraphVersion: r.GraphVersion}}
+	switch ni.Provider {
+	case domain.ProviderMeta:
+	case domain.ProviderPinterest:
+		return ni, domain.Errorf(domain.EInvalid, `provider "pinterest" cannot be connected yet; use "meta"`)
+	case "":
+		return ni, domain.Errorf(domain.EInvalid, `provider is required: "meta"`)
+	default:
+		return ni, domain.Errorf(domain.EInvalid, `provider %q is not supported: use "meta"`, r.Provider)
+	}
+	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID), required("access_token", r.AccessToken)); err != nil {
+		return ni, err
+	}
+	if !numericID.MatchString(r.BusinessID) {
+		return ni, domain.Errorf(domain.EInvalid, "business_id must be the numeric Business Manager id")
+	}
+	if r.AppID != "" && !numericID.MatchString(r.AppID) {
+		return ni, domain.Errorf(domain.EInvalid, "app_id must be a numeric Facebook app id")
+	}
+	if r.LoginMethod != "sso" && r.LoginMethod != "password" {
+		return ni, domain.Errorf(domain.EInvalid, `login_method must be "sso" or "password"`)
+	}
+	if r.GraphBaseURL != "" {
+		if err := checkURL("graph_base_url", r.GraphBaseURL); err != nil {
+			return ni, err
+		}
+	}
+	if r.GraphVersion != "" && !graphVersion.MatchString(r.GraphVersion) {
+		return ni, domain.Errorf(domain.EInvalid, "graph_version must look like v25.0")
+	}
+	if r.RemovalSafeguard != nil {
+		if *r.RemovalSafeguard <= 0 || *r.RemovalSafeguard > 1 {
+			return ni, domain.Errorf(domain.EInvalid, "removal_safeguard must be a share above 0 and at most 1 (0.2 = 20%%)")
+		}
+		ni.RemovalSafeguard = *r.RemovalSafeguard
+	}
+	return ni, nil
+}
+
+func integrationInput(ig store.Integration, trigger string) workflows.IntegrationSyncInput {
+	return workflows.IntegrationSyncInput{WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, Provider: string(ig.Provider),
+		BusinessID: ig.BusinessID, Trigger: trigger}
+}
+
+// integrationView is an integration with its member counts per tab.
+type integrationView struct {
+	store.Integration
+	Members map[domain.MemberState]int `json:"members"`
+}
+
+// createIntegration connects a business center with an existing token and
+// creates its daily check-for-updates Schedule in the same transaction.
+func (s *Server) createIntegration(c echo.Context) error {
+	var req createIntegrationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ni, err := req.validate()
+	if err != nil {
+		return err
+	}
+	key := apiKey(c)
+	ni.WorkspaceID, ni.Actor = key.WorkspaceID, "api_key:"+key.ID
+	ig, err := s.Store.CreateIntegration(c.Request().Context(), ni, func(ctx context.Context, ig store.Integration) error {
+		if err := workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule")); err != nil {
+			s.Logger.Error("creating integration schedule", "integration", ig.ID, "error", err)
+			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the integration was not created, try again")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, integrationView{Integration: ig, Members: map[domain.MemberState]int{}})
+}
+
+func (s *Server) listIntegrations(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.Store.ListIntegrations(c.Request().Context(), apiKey(c).WorkspaceID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(list, next))
+}
+
+func (s *Server) getIntegration(c echo.Context) error {
+	ig, err := s.Store.Integration(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	counts, err := s.Store.MemberCounts(c.Request().Context(), ig.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, integrationView{Integration: ig, Members: counts})
+}
+
+// syncIntegration starts a check for updates, or returns the one running.
+func (s *Server) syncIntegration(c echo.Context) error {
+	ig, err := s.Store.Integration(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	run, err := workflows.StartIntegrationSync(c.Request().Context(), s.Temporal, s.TaskQueue, integrationInput(ig, "api"))
+	if err != nil {
+		s.Logger.Error("starting check for updates", "integration", ig.ID, "error", err)
+		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+	}
+	return c.JSON(http.StatusAccepted, syncStarted{WorkflowID: run.GetID(), RunID: run.GetRunID()})
+}
+
+// integrationPage loads the path's integration of the caller's workspace and the paging parameters.
+func (s *Server) integrationPage(c echo.Context) (store.Integration, store.Page, error) {
+	ig, err := s.Store.Integration(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return ig, store.Page{}, err
+	}
+	p, err := page(c)
+	return ig, p, err
+}
+
+func (s *Server) listMembers(c echo.Context) error {
+	ig, p, err := s.integrationPage(c)
+	if err != nil {
+		return err
+	}
+	state := domain.MemberState(c.QueryParam("state"))
+	if state != "" && !state.Valid() {
+		return domain.Errorf(domain.EInvalid, "state must be onboarded, unmatched, exempted, pending, removed or system")
+	}
+	members, next, err := s.Store.ListMembers(c.Request().Context(), ig.WorkspaceID, ig.ID, state, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(members, next))
+}
+
+func (s *Server) listAssets(c echo.Context) error {
+	ig, p, err := s.integrationPage(c)
+	if err != nil {
+		return err
+	}
+	assets, next, err := s.Store.ListAssets(c.Request().Context(), ig.WorkspaceID, ig.ID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(assets, next))
+}
+
+func (s *Server) listIntegrationSyncRuns(c echo.Context) error {
+	ig, p, err := s.integrationPage(c)
+	if err != nil {
+		return err
+	}
+	runs, next, err := s.Store.ListSyncRuns(c.Request().Context(), ig.WorkspaceID, ig.ID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(runs, next))
+}

@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+func (s *stack) createIntegration(key, token string) (store.Integration, int) {
+	s.t.Helper()
+	var ig store.Integration
+	code := s.call("POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Acme Meta", "business_id": metaBusinessID,
+		"login_method": "sso", "access_token": token, "graph_base_url": s.metaURL}, &ig)
+	return ig, code
+}
+
+// check triggers a check for updates through the API and waits for it.
+func (s *stack) check(key, igID string) (syncStarted, error) {
+	s.t.Helper()
+	var started syncStarted
+	if code := s.call("POST", "/v1/integrations/"+igID+"/sync", key, nil, &started); code != http.StatusAccepted {
+		s.t.Fatalf("sync: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return started, s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil)
+}
+
+func (s *stack) members(key, igID, state string) []store.Member {
+	s.t.Helper()
+	var all []store.Member
+	cursor := ""
+	for {
+		var page struct {
+			Items      []store.Member `json:"items"`
+			NextCursor string         `json:"next_cursor"`
+		}
+		if code := s.call("GET", fmt.Sprintf("/v1/integrations/%s/members?limit=500&state=%s&cursor=%s", igID, state, cursor), key, nil, &page); code != 200 {
+			s.t.Fatalf("members: %d", code)
+		}
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// stored is everything a check stores for an integration, as text, for comparing runs.
+func (s *stack) stored(igID string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var out string
+	err = conn.QueryRow(ctx, `SELECT
+		(SELECT string_agg(concat_ws('|', external_id, kind, email, role, array_to_string(tasks, ','), state, match, matched_email, hub_role), E'\n' ORDER BY external_id) FROM members WHERE integration_id = $1)
+		|| (SELECT string_agg(concat_ws('|', external_id, type, ownership, name), E'\n' ORDER BY external_id) FROM assets WHERE integration_id = $1)
+		|| (SELECT string_agg(concat_ws('|', asset_id, member_id, array_to_string(tasks, ',')), E'\n' ORDER BY asset_id, member_id) FROM asset_grants WHERE integration_id = $1)`,
+		igID).Scan(&out)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+func TestMetaCheckForUpdates(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	ig, code := s.createIntegration(s.apiKey, metaToken)
+	if code != http.StatusCreated {
+		t.Fatalf("create integration: %d", code)
+	}
+	started, err := s.check(s.apiKey, ig.ID)
+	if err != nil {
+		t.Fatalf("check for updates: %v", err)
+	}
+	if started.WorkflowID != "sync/"+ig.ID {
+		t.Fatalf("workflow id %s", started.WorkflowID)
+	}
+
+	b := s.meta.Business(metaBusinessID)
+	byEmail := map[string]store.Member{}
+	for _, m := range s.members(s.apiKey, ig.ID, "") {
+		if m.Kind != domain.MemberSystemUser {
+			byEmail[m.Email] = m
+		}
+	}
+	if len(byEmail) != len(b.Users)+len(b.Pending) || len(s.members(s.apiKey, ig.ID, "system")) != len(b.SystemUsers) {
+		t.Fatalf("%d members listed; business has %d users, %d invitations, %d system users", len(byEmail), len(b.Users), len(b.Pending), len(b.SystemUsers))
+	}
+	if m := byEmail[seed.SharedAlias(emailDomain)]; m.State != domain.StateUnmatched || m.Match != "several" {
+		t.Fatalf("shared mailbox member = %s/%s, want unmatched/several", m.State, m.Match)
+	}
+	var onboardedDeparted, aliasMatched, agency int
+	for _, p := range people {
+		if m, ok := byEmail[p.Email]; ok && p.Status == domain.UserDeprovisioned {
+			if m.State != domain.StateOnboarded || len(m.DirectoryUsers) != 1 || m.DirectoryUsers[0].Status != domain.UserDeprovisioned {
+				t.Fatalf("departed member %s = %+v", p.Email, m)
+			}
+			onboardedDeparted++
+		}
+		if m, ok := byEmail[p.Alias]; ok && !p.AliasShared {
+			if m.State != domain.StateOnboarded || m.MatchedEmail == nil || *m.MatchedEmail != p.Email {
+				t.Fatalf("alias member %s = %+v", p.Alias, m)
+			}
+			aliasMatched++
+		}
+	}
+	for email, m := range byEmail {
+		if strings.HasSuffix(email, "@"+metasandbox.AgencyDomain) || strings.HasSuffix(email, "@"+metasandbox.PersonalDomain) {
+			if m.State != domain.StateUnmatched || m.Match != "none" {
+				t.Fatalf("agency member %s = %s", email, m.State)
+			}
+			agency++
+		}
+		if m.Kind == domain.MemberInvitation && m.State != domain.StatePending {
+			t.Fatalf("invitation %s in %s", email, m.State)
+		}
+	}
+	if onboardedDeparted == 0 || aliasMatched == 0 || agency == 0 {
+		t.Fatalf("the business lacks a matching case: departed %d, alias %d, agency %d", onboardedDeparted, aliasMatched, agency)
+	}
+	var assets struct {
+		Items []store.AssetWithHolders `json:"items"`
+	}
+	s.call("GET", "/v1/integrations/"+ig.ID+"/assets?limit=500", s.apiKey, nil, &assets)
+	if len(assets.Items) != len(b.Assets) || len(assets.Items[0].Holders) == 0 {
+		t.Fatalf("%d assets listed, business has %d", len(assets.Items), len(b.Assets))
+	}
+	var view struct {
+		Members map[string]int `json:"members"`
+	}
+	s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &view)
+	if view.Members["onboarded"] == 0 || view.Members["unmatched"] == 0 || view.Members["pending"] != len(b.Pending) {
+		t.Fatalf("tabs = %v", view.Members)
+	}
+	events := history(t, s, started.WorkflowID, started.RunID).Events
+	t.Logf("check for updates: %d history events", len(events))
+	if len(events) > 60 {
+		t.Fatalf("%d history events, want at most 60", len(events))
+	}
+	assertNoSecrets(t, s, started.WorkflowID, started.RunID, metaToken)
+	exportHistory(t, s, started.WorkflowID, started.RunID, "integration_sync_meta.json")
+
+	t.Run("UnchangedCheckWritesNothing", func(t *testing.T) {
+		before := s.stored(ig.ID)
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+		if r := runs[0]; r.Added+r.Changed+r.Removed != 0 || r.Details["grant_rows_written"].(float64) != 0 || s.stored(ig.ID) != before {
+			t.Fatalf("unchanged check = %+v", r)
+		}
+	})
+
+	t.Run("FaultsGiveTheSameResult", func(t *testing.T) {
+		other, _ := s.store.CreateWorkspace(context.Background(), "Same company, flaky network")
+		key, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "faults")
+		if _, err := s.store.CreateDirectory(context.Background(), store.NewDirectory{WorkspaceID: other.ID, Type: domain.DirectoryOkta,
+			Name: "Okta", Settings: domain.DirectorySettings{BaseURL: s.oktaURL}, Secret: []byte(oktaToken)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		dirs, _, _ := s.store.ListDirectories(context.Background(), other.ID, store.Page{})
+		var started syncStarted
+		s.call("POST", "/v1/directories/"+dirs[0].ID+"/sync", key, nil, &started)
+		_ = s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil)
+		flaky, _ := s.createIntegration(key, metaToken)
+		s.meta.FailRate = 0.2
+		defer func() { s.meta.FailRate = 0 }()
+		if _, err := s.check(key, flaky.ID); err != nil {
+			t.Fatalf("check under faults: %v", err)
+		}
+		if got, want := s.stored(flaky.ID), s.stored(ig.ID); got != want {
+			t.Fatal("a check under 20% faults stored a different result than a clean one")
+		}
+	})
+
+	t.Run("ExpiredTokenNeedsReauth", func(t *testing.T) {
+		reqBefore, _ := s.meta.Requests()
+		s.meta.Inject(metasandbox.Faults["token_expired"], 100)
+		started, err := s.check(s.apiKey, ig.ID)
+		if err == nil || !strings.Contains(err.Error(), "190/463") {
+			t.Fatalf("check with an expired token: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if reqs, _ := s.meta.Requests(); reqs-reqBefore > 2 {
+			t.Fatalf("%d Graph requests: an expired token must not be retried", reqs-reqBefore)
+		}
+		var got store.Integration
+		s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &got)
+		if got.Status != "needs_reauth" || !strings.Contains(got.StatusMessage, "Meta rejected the access token") {
+			t.Fatalf("integration = %s: %s", got.Status, got.StatusMessage)
+		}
+		events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "integration.needs_reauth"}, store.Page{})
+		if len(events) == 0 || events[0].TraceID == "" {
+			t.Fatalf("audit = %+v", events)
+		}
+		assertNoSecrets(t, s, started.WorkflowID, started.RunID, metaToken)
+	})
+}

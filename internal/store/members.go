@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// MatchedUser is a directory user a member is matched to.
+type MatchedUser struct {
+	DirectoryID string            `json:"directory_id"`
+	ExternalID  string            `json:"external_id"`
+	DisplayName string            `json:"display_name"`
+	Status      domain.UserStatus `json:"status"`
+}
+
+// MemberAsset is what a member holds on one asset.
+type MemberAsset struct {
+	AssetID string   `json:"asset_id"`
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Tasks   []string `json:"tasks"`
+}
+
+// Member is a business-center member with its tab, directory match and tasks.
+type Member struct {
+	domain.BusinessMember
+	State        domain.MemberState `json:"state"`
+	Match        string             `json:"match"`
+	MatchedEmail *string            `json:"matched_email"`
+	MatchedBy    string             `json:"matched_by"`
+	HubRole      *string            `json:"hub_role"`
+	ExemptReason string             `json:"exempt_reason,omitempty"`
+	FirstSeenAt  time.Time          `json:"first_seen_at"`
+	RemovedAt    *time.Time         `json:"removed_at"`
+	// DirectoryUsers are the directory users of the matched person (one per directory that has them).
+	DirectoryUsers []MatchedUser `json:"directory_users"`
+	Assets         []MemberAsset `json:"assets"`
+}
+
+// ListMembers lists an integration's members, optionally of one tab, in external id order.
+func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID string, state domain.MemberState, p Page) ([]Member, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match,
+			m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.first_seen_at, m.removed_at,
+			(SELECT coalesce(jsonb_agg(jsonb_build_object('directory_id', du.directory_id, 'external_id', du.external_id,
+					'display_name', du.display_name, 'status', du.status) ORDER BY du.directory_id), '[]')
+				FROM directory_users du JOIN directories d ON d.id = du.directory_id
+				WHERE d.workspace_id = $1 AND du.email = m.matched_email),
+			(SELECT coalesce(jsonb_agg(jsonb_build_object('asset_id', g.asset_id, 'type', coalesce(a.type, ''), 'name', coalesce(a.name, ''),
+					'tasks', g.tasks) ORDER BY g.asset_id), '[]')
+				FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
+				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
+		FROM members m JOIN integrations i ON i.id = m.integration_id
+		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND ($3 = '' OR m.state = $3) AND m.external_id > $4
+		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(state), after, limit+1)
+	if err != nil {
+		return nil, "", notFound(err, "integration")
+	}
+	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
+		var m Member
+		return m, r.Scan(&m.ExternalID, &m.Kind, &m.Email, &m.Name, &m.Role, &m.Tasks, &m.InvitationStatus, &m.State, &m.Match,
+			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers, &m.Assets)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(members) > limit {
+		members = members[:limit]
+		next = encodeCursor(members[limit-1].ExternalID)
+	}
+	return members, next, nil
+}
+
+// Holder is a member holding tasks on an asset.
+type Holder struct {
+	MemberID string             `json:"member_id"`
+	Name     string             `json:"name"`
+	Email    string             `json:"email"`
+	State    domain.MemberState `json:"state"`
+	Tasks    []string           `json:"tasks"`
+}
+
+// AssetWithHolders is an asset and who holds which tasks on it.
+type AssetWithHolders struct {
+	domain.Asset
+	Holders []Holder `json:"holders"`
+}
+
+// ListAssets lists an integration's assets with their holders, in external id order.
+func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID string, p Page) ([]AssetWithHolders, string, error) {
+	after := ""
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT a.external_id, a.type, a.ownership, a.name,
+			(SELECT coalesce(jsonb_agg(jsonb_build_object('member_id', g.member_id, 'name', coalesce(m.name, ''),
+					'email', coalesce(m.email, ''), 'state', coalesce(m.state, ''), 'tasks', g.tasks) ORDER BY g.member_id), '[]')
+				FROM asset_grants g LEFT JOIN members m ON m.integration_id = g.integration_id AND m.external_id = g.member_id
+				WHERE g.integration_id = a.integration_id AND g.asset_id = a.external_id)
+		FROM assets a JOIN integrations i ON i.id = a.integration_id
+		WHERE i.workspace_id = $1 AND a.integration_id = $2 AND a.external_id > $3
+		ORDER BY a.external_id LIMIT $4`, workspaceID, integrationID, after, limit+1)
+	if err != nil {
+		return nil, "", notFound(err, "integration")
+	}
+	assets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AssetWithHolders, error) {
+		var a AssetWithHolders
+		return a, r.Scan(&a.ExternalID, &a.Type, &a.Ownership, &a.Name, &a.Holders)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(assets) > limit {
+		assets = assets[:limit]
+		next = encodeCursor(assets[limit-1].ExternalID)
+	}
+	return assets, next, nil
+}

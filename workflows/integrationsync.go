@@ -1,0 +1,99 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// IntegrationSync checks a business center for updates: record a sync run;
+// fetch members, and meanwhile assets then who holds them, each in a
+// heartbeating activity that resumes where it stopped; reconcile in one
+// transaction. Its history has the same events whatever the business's size.
+func IntegrationSync(ctx workflow.Context, in IntegrationSyncInput) (IntegrationSyncResult, error) {
+	s := &integrationSync{in: in}
+	return s.run(ctx)
+}
+
+type integrationSync struct {
+	in     IntegrationSyncInput
+	result IntegrationSyncResult
+}
+
+func (s *integrationSync) stage(ctx workflow.Context, stage, details string) {
+	workflow.SetCurrentDetails(ctx, details)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage)); err != nil {
+		workflow.GetLogger(ctx).Warn("stage search attribute", "error", err)
+	}
+}
+
+var quickRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+	MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}
+
+func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, error) {
+	info := workflow.GetInfo(ctx)
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		temporalclient.WorkspaceID.ValueSet(s.in.WorkspaceID),
+		temporalclient.IntegrationID.ValueSet(s.in.IntegrationID),
+		temporalclient.Provider.ValueSet(s.in.Provider),
+		temporalclient.BusinessID.ValueSet(s.in.BusinessID)); err != nil {
+		return s.result, err
+	}
+	s.stage(ctx, StageStarting, "Recording the sync run")
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: quickRetry})
+	err := workflow.ExecuteActivity(short, a.StartIntegrationSync, activities.StartIntegrationSyncInput{
+		IntegrationID: s.in.IntegrationID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+	}).Get(ctx, &s.result.SyncRunID)
+	if err != nil {
+		s.stage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		return s.result, err
+	}
+	if err := s.fetchAndReconcile(ctx, short); err != nil {
+		s.stage(ctx, StageFailed, "Check for updates failed: "+err.Error())
+		cleanup, _ := workflow.NewDisconnectedContext(short)
+		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
+			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
+			workflow.GetLogger(ctx).Error("recording the failure", "error", ferr)
+		}
+		return s.result, err
+	}
+	s.stage(ctx, StageDone, fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
+		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants))
+	return s.result, nil
+}
+
+func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
+	fetch := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
+			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
+	})
+	s.stage(ctx, StageFetching, "Fetching members, assets and who holds them (progress: GET /v1/integrations/"+s.in.IntegrationID+"/sync-runs)")
+	members := workflow.ExecuteActivity(fetch, a.FetchMetaMembers, s.result.SyncRunID)
+	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(fetch, a.FetchMetaGrants, s.result.SyncRunID).Get(ctx, &s.result.Grants); err != nil {
+		return err
+	}
+	if err := members.Get(ctx, &s.result.Members); err != nil {
+		return err
+	}
+
+	s.stage(ctx, StageApplying, fmt.Sprintf("Reconciling %d members, %d assets, %d grants", s.result.Members, s.result.Assets, s.result.Grants))
+	reconcile := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
+	var res activities.ReconcileResult
+	if err := workflow.ExecuteActivity(reconcile, a.ReconcileIntegration, s.result.SyncRunID).Get(ctx, &res); err != nil {
+		return err
+	}
+	s.result.Added, s.result.Changed, s.result.Removed, s.result.Unchanged = res.Added, res.Changed, res.Removed, res.Unchanged
+	if res.Halted {
+		return temporal.NewNonRetryableApplicationError(res.HaltReason, ErrSafeguardHalted, nil)
+	}
+	return nil
+}

@@ -194,4 +194,3 @@ func (a *Activities) ReconcileIntegration(ctx context.Context, runID string) (Re
 	res, err := a.Store.Reconcile(ctx, runID)
 	return res, failure(err)
 }
-

@@ -25,7 +25,7 @@ Processes:
   api       serve the HTTP API (configuration from the environment; see README)
   worker    run the Temporal worker
   dev       bring the whole system up locally with sandbox providers
-  sandbox   serve the sandbox Okta and Entra ID (flags: --okta-addr, --entra-addr)
+  sandbox   serve the sandbox Okta, Entra ID and Meta (flags: --okta-addr, --entra-addr, --meta-addr)
 
 `
 
@@ -68,24 +68,27 @@ func run(ctx context.Context, args []string) error {
 		fs.IntVar(&o.UIPort, "ui-port", o.UIPort, "Temporal web UI port (another is picked if busy)")
 		fs.StringVar(&o.OktaAddr, "okta-addr", o.OktaAddr, "sandbox Okta listen address")
 		fs.StringVar(&o.EntraAddr, "entra-addr", o.EntraAddr, "sandbox Entra ID listen address")
+		fs.StringVar(&o.MetaAddr, "meta-addr", o.MetaAddr, "sandbox Meta Graph API listen address")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		return devstack.Run(ctx, o, os.Stdout)
 	case "sandbox":
-		o := sandbox.Options{OktaToken: os.Getenv("SANDBOX_OKTA_TOKEN"), EntraSecret: os.Getenv("SANDBOX_ENTRA_SECRET")}
+		o := sandbox.Options{OktaToken: os.Getenv("SANDBOX_OKTA_TOKEN"), EntraSecret: os.Getenv("SANDBOX_ENTRA_SECRET"),
+			MetaToken: os.Getenv("SANDBOX_META_TOKEN")}
 		fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 		fs.StringVar(&o.OktaAddr, "okta-addr", "127.0.0.1:8091", "sandbox Okta listen address")
 		fs.StringVar(&o.EntraAddr, "entra-addr", "127.0.0.1:8092", "sandbox Entra ID listen address")
+		fs.StringVar(&o.MetaAddr, "meta-addr", "127.0.0.1:8093", "sandbox Meta Graph API listen address")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		sb, err := sandbox.Start(ctx, o)
 		if err != nil {
-			return fmt.Errorf("%w (set SANDBOX_OKTA_TOKEN and SANDBOX_ENTRA_SECRET)", err)
+			return fmt.Errorf("%w (set SANDBOX_OKTA_TOKEN, SANDBOX_ENTRA_SECRET and SANDBOX_META_TOKEN)", err)
 		}
-		fmt.Printf("sandbox Okta %s, sandbox Entra ID %s (tenant %s, client %s)\n", sb.OktaURL, sb.EntraURL,
-			sandbox.DemoEntraTenant, sandbox.DemoEntraClient)
+		fmt.Printf("sandbox Okta %s, sandbox Entra ID %s (tenant %s, client %s), sandbox Meta %s (business %s)\n", sb.OktaURL, sb.EntraURL,
+			sandbox.DemoEntraTenant, sandbox.DemoEntraClient, sb.MetaURL, sandbox.DemoBusinessID)
 		<-ctx.Done()
 		return nil
 	}

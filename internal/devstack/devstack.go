@@ -46,6 +46,7 @@ type Options struct {
 	UIPort       int
 	OktaAddr     string
 	EntraAddr    string
+	MetaAddr     string
 	// MetricsAddr serves Prometheus /metrics ("" disables it).
 	MetricsAddr string
 	// DatabaseURL, when set, is used instead of a local cluster.
@@ -55,7 +56,7 @@ type Options struct {
 // DefaultOptions are the README's.
 func DefaultOptions() Options {
 	return Options{DataDir: ".data", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
-		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
+		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetaAddr: "127.0.0.1:8093", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
 }
 
 const demoWorkspace = "Acme (demo)"
@@ -70,6 +71,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		"HUBKEEPER_ENCRYPTION_KEYS": func() (string, error) { return secrets.NewKeySpec("dev1") },
 		"SANDBOX_OKTA_TOKEN":        func() (string, error) { return randomToken("00sbx") },
 		"SANDBOX_ENTRA_SECRET":      func() (string, error) { return randomToken("sbx~") },
+		"SANDBOX_META_TOKEN":        func() (string, error) { return randomToken("EAAsbx") },
 	})
 	if err != nil {
 		return err
@@ -134,13 +136,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
 
 	// Sandbox providers.
-	sb, err := sandbox.Start(ctx, sandbox.Options{OktaAddr: o.OktaAddr, EntraAddr: o.EntraAddr,
-		OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"]})
+	sb, err := sandbox.Start(ctx, sandbox.Options{OktaAddr: o.OktaAddr, EntraAddr: o.EntraAddr, MetaAddr: o.MetaAddr,
+		OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"], MetaToken: state["SANDBOX_META_TOKEN"]})
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	defer sb.Close()
-	say("sandbox Okta at %s, sandbox Entra ID at %s", sb.OktaURL, sb.EntraURL)
+	say("sandbox Okta at %s, sandbox Entra ID at %s, sandbox Meta Graph API at %s", sb.OktaURL, sb.EntraURL, sb.MetaURL)
 
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
 		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
@@ -174,8 +176,16 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		}
 		say("  %d added, %d changed, %d deprovisioned, %d unchanged", res.Added, res.Changed, res.Deprovisioned, res.Unchanged)
 	}
+	say("checking the Meta business for updates through workflow sync/%s", demo.integrationID)
+	checked, err := checkAndWait(ctx, deps.Temporal, apiURL, demo.apiKey, demo.integrationID)
+	if err != nil {
+		return fmt.Errorf("check Meta business: %w", err)
+	}
+	say("  %d members (%d added, %d changed, %d removed), %d assets, %d grants",
+		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
 	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "TEMPORAL_UI_URL": uiURL,
-		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID}
+		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
+		"META_INTEGRATION_ID": demo.integrationID}
 	for _, dir := range demo.directories {
 		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
 	}
@@ -193,14 +203,16 @@ Hubkeeper is running. Ctrl-C stops everything.
   Postgres       %s
   Okta sandbox   %s
   Entra sandbox  %s
+  Meta sandbox   %s
   Logs           %s/*.log
   These values   %s/demo.env
 
 Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
-`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, o.DataDir, o.DataDir,
-		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id)
+  curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
+`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
+		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
 	case <-ctx.Done():
@@ -231,9 +243,10 @@ func openWhenReady(ctx context.Context, c config.Common, logger *slog.Logger) (*
 type demoDirectory struct{ key, name, id string }
 
 type demoState struct {
-	workspaceID string
-	apiKey      string
-	directories []demoDirectory
+	workspaceID   string
+	apiKey        string
+	directories   []demoDirectory
+	integrationID string
 }
 
 // seedDemo makes sure the demo workspace exists with an API key and its
@@ -297,7 +310,39 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		}
 		demo.directories = append(demo.directories, demoDirectory{key: want.key, name: want.name, id: id})
 	}
+	integrations, _, err := st.ListIntegrations(ctx, demo.workspaceID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return demo, err
+	}
+	for _, ig := range integrations {
+		if ig.BusinessID == sandbox.DemoBusinessID {
+			demo.integrationID = ig.ID
+		}
+	}
+	if demo.integrationID == "" {
+		var created store.Integration
+		if err := callAPI(ctx, "POST", apiURL+"/v1/integrations", demo.apiKey, map[string]any{"provider": "meta",
+			"label": "Acme Meta (sandbox)", "business_id": sandbox.DemoBusinessID, "login_method": "sso",
+			"access_token": state["SANDBOX_META_TOKEN"], "graph_base_url": sb.MetaURL}, &created); err != nil {
+			return demo, err
+		}
+		demo.integrationID = created.ID
+	}
 	return demo, nil
+}
+
+// checkAndWait triggers a check for updates through the API and waits for its workflow.
+func checkAndWait(ctx context.Context, c client.Client, apiURL, key, integrationID string) (workflows.IntegrationSyncResult, error) {
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	var res workflows.IntegrationSyncResult
+	if err := callAPI(ctx, "POST", apiURL+"/v1/integrations/"+integrationID+"/sync", key, nil, &started); err != nil {
+		return res, err
+	}
+	err := c.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, &res)
+	return res, err
 }
 
 // syncAndWait triggers an import through the API and waits for its workflow.

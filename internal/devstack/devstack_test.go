@@ -107,7 +107,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), TemporalPort: port(t), UIPort: port(t),
-		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
+		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
 
 	stop, out := startStack(t, o)
 	env, err := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
@@ -122,6 +122,10 @@ func TestDevStack(t *testing.T) {
 		strings.Count(body, `"external_id"`) != 400 {
 		t.Fatalf("okta users: %d, %d users", code, strings.Count(body, `"external_id"`))
 	}
+	if code, body := get(t, api+"/v1/integrations/"+env["META_INTEGRATION_ID"]+"/members?state=unmatched", key); code != 200 ||
+		!strings.Contains(body, `"match":"several"`) || !strings.Contains(body, `"match":"none"`) {
+		t.Fatalf("unmatched Meta members: %d %.300s", code, body)
+	}
 	if code, _ := get(t, env["TEMPORAL_UI_URL"], ""); code != 200 {
 		t.Fatalf("Temporal UI answered %d", code)
 	}
@@ -130,7 +134,7 @@ func TestDevStack(t *testing.T) {
 	}
 	secrets, _ := readEnvFile(filepath.Join(o.DataDir, "secrets.env"))
 	logs, _ := os.ReadFile(filepath.Join(o.DataDir, "hubkeeper.log"))
-	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "HUBKEEPER_ENCRYPTION_KEYS"} {
+	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "SANDBOX_META_TOKEN", "HUBKEEPER_ENCRYPTION_KEYS"} {
 		if v := secrets[name]; v == "" || bytes.Contains(logs, []byte(v)) || strings.Contains(out.String(), v) {
 			t.Fatalf("%s is unset or leaked into the logs or output", name)
 		}
@@ -150,7 +154,8 @@ func TestDevStack(t *testing.T) {
 	if again["HUBKEEPER_API_KEY"] != key || again["OKTA_DIRECTORY_ID"] != env["OKTA_DIRECTORY_ID"] {
 		t.Fatal("second run did not reuse the demo workspace")
 	}
-	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") {
+	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") ||
+		!strings.Contains(out.String(), "members (0 added, 0 changed, 0 removed)") {
 		t.Fatalf("second run re-imported:\n%s", out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
@@ -21,38 +22,48 @@ const (
 	DemoSeed        = 42
 	DemoEntraTenant = "7d3f2a10-5c1b-4e8a-9f00-acbe00000001"
 	DemoEntraClient = "c0ffee00-1234-4abc-8def-acbe00000002"
+	DemoBusinessID  = "104857600000001"
 )
 
 // Options configure the sandbox servers.
 type Options struct {
 	OktaAddr    string
 	EntraAddr   string
+	MetaAddr    string
 	OktaToken   string
 	EntraSecret string
+	MetaToken   string
 }
 
 // Sandbox is the running providers.
 type Sandbox struct {
 	Okta     *oktasandbox.Server
 	Entra    *entrasandbox.Server
+	Meta     *metasandbox.Server
 	OktaURL  string
 	EntraURL string
+	MetaURL  string
 	servers  []*http.Server
 }
 
-// Start serves the sandbox Okta org and Entra tenant until ctx ends.
+// Start serves the sandbox Okta org, Entra tenant and Meta Graph API until ctx ends.
 func Start(ctx context.Context, o Options) (*Sandbox, error) {
-	if o.OktaToken == "" || o.EntraSecret == "" {
-		return nil, errors.New("sandbox: an Okta token and an Entra client secret are required")
+	if o.OktaToken == "" || o.EntraSecret == "" || o.MetaToken == "" {
+		return nil, errors.New("sandbox: an Okta token, an Entra client secret and a Meta token are required")
 	}
 	people := seed.Company(DemoDomain, DemoSize, DemoSeed)
 	s := &Sandbox{Okta: oktasandbox.New(o.OktaToken, people),
-		Entra: entrasandbox.New(DemoEntraTenant, DemoEntraClient, o.EntraSecret, people)}
+		Entra: entrasandbox.New(DemoEntraTenant, DemoEntraClient, o.EntraSecret, people), Meta: metasandbox.New()}
+	s.Meta.AddBusiness(metasandbox.NewBusiness(DemoBusinessID, DemoDomain, people, metasandbox.DemoShape, time.Now()), o.MetaToken)
 	var err error
 	if s.OktaURL, err = s.serve(ctx, o.OktaAddr, s.Okta.Handler()); err != nil {
 		return nil, err
 	}
 	if s.EntraURL, err = s.serve(ctx, o.EntraAddr, s.Entra.Handler()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.MetaURL, err = s.serve(ctx, o.MetaAddr, s.Meta); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -101,7 +101,8 @@ func TestReplayExportedHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	replayer.RegisterWorkflow(DirectorySync)
-	for _, name := range []string{"testdata/directory_sync_okta.json"} {
+	replayer.RegisterWorkflow(IntegrationSync)
+	for _, name := range []string{"testdata/directory_sync_okta.json", "testdata/integration_sync_meta.json"} {
 		t.Run(name, func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, name); err != nil {
 				t.Fatalf("replay: %v", err)

@@ -55,10 +55,7 @@ func TestBadInput(t *testing.T) {
 		return `{"type":"okta","name":"Okta","okta":{"base_url":"` + s.oktaURL + `","api_token":"t"` + fields + `}}`
 	}
 	const missing = "00000000-0000-4000-8000-000000000000"
-	cases := []struct {
-		name, method, path, key, body string
-		want                          int
-	}{
+	cases := []badRequest{
 		{"MalformedJSON", "POST", "/v1/directories", s.apiKey, `{"type":`, 400},
 		{"EmptyBody", "POST", "/v1/directories", s.apiKey, ``, 400},
 		{"ArrayBody", "POST", "/v1/directories", s.apiKey, `[]`, 400},
@@ -99,6 +96,19 @@ func TestBadInput(t *testing.T) {
 		{"UnknownRoute", "GET", "/v1/nope", s.apiKey, ``, 404},
 		{"WrongMethod", "DELETE", "/v1/directories", s.apiKey, ``, 405},
 	}
+	s.expectErrors(t, cases)
+}
+
+// badRequest is a request that must fail with a JSON error and change nothing.
+type badRequest struct {
+	name, method, path, key, body string
+	want                          int
+}
+
+// expectErrors sends each request and checks its status and error body,
+// then that no row anywhere changed.
+func (s *stack) expectErrors(t *testing.T, cases []badRequest) {
+	t.Helper()
 	before := s.rowCounts()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +145,43 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("bad requests changed %s: %d rows before, %d after", table, n, after[table])
 		}
 	}
+}
+
+func TestIntegrationBadInput(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 5, 4))
+	ig, code := s.createIntegration(s.apiKey, metaToken)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	other, _ := s.store.CreateWorkspace(context.Background(), "Other")
+	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "other")
+	body := func(change string) string {
+		return `{"provider":"meta","label":"L","business_id":"123","login_method":"sso","access_token":"EAAx"` + change + `}`
+	}
+	s.expectErrors(t, []badRequest{
+		{"Duplicate", "POST", "/v1/integrations", s.apiKey, `{"provider":"meta","label":"L","business_id":"` + metaBusinessID + `","login_method":"sso","access_token":"EAAx"}`, 409},
+		{"MissingProvider", "POST", "/v1/integrations", s.apiKey, `{"label":"L"}`, 400},
+		{"UnknownProvider", "POST", "/v1/integrations", s.apiKey, body(`,"provider":"tiktok"`), 400},
+		{"PinterestNotYet", "POST", "/v1/integrations", s.apiKey, strings.Replace(body(""), `"meta"`, `"pinterest"`, 1), 400},
+		{"MissingToken", "POST", "/v1/integrations", s.apiKey, `{"provider":"meta","label":"L","business_id":"123","login_method":"sso"}`, 400},
+		{"NonNumericBusiness", "POST", "/v1/integrations", s.apiKey, strings.Replace(body(""), `"123"`, `"acme"`, 1), 400},
+		{"NonNumericApp", "POST", "/v1/integrations", s.apiKey, body(`,"app_id":"x1"`), 400},
+		{"BadLoginMethod", "POST", "/v1/integrations", s.apiKey, strings.Replace(body(""), `"sso"`, `"magic"`, 1), 400},
+		{"BadGraphURL", "POST", "/v1/integrations", s.apiKey, body(`,"graph_base_url":"graph.facebook.com"`), 400},
+		{"BadGraphVersion", "POST", "/v1/integrations", s.apiKey, body(`,"graph_version":"25"`), 400},
+		{"SafeguardZero", "POST", "/v1/integrations", s.apiKey, body(`,"removal_safeguard":0`), 400},
+		{"SafeguardOverOne", "POST", "/v1/integrations", s.apiKey, body(`,"removal_safeguard":1.5`), 400},
+		{"SafeguardText", "POST", "/v1/integrations", s.apiKey, body(`,"removal_safeguard":"20%"`), 400},
+		{"UnknownField", "POST", "/v1/integrations", s.apiKey, body(`,"tokn":"x"`), 400},
+		{"NoKey", "POST", "/v1/integrations", "", body(""), 401},
+		{"OtherWorkspace", "GET", "/v1/integrations/" + ig.ID, otherKey, "", 404},
+		{"OtherWorkspaceSync", "POST", "/v1/integrations/" + ig.ID + "/sync", otherKey, "", 404},
+		{"OtherWorkspaceMembers", "GET", "/v1/integrations/" + ig.ID + "/members", otherKey, "", 404},
+		{"OtherWorkspaceAssets", "GET", "/v1/integrations/" + ig.ID + "/assets", otherKey, "", 404},
+		{"BadState", "GET", "/v1/integrations/" + ig.ID + "/members?state=gone", s.apiKey, "", 400},
+		{"BadLimit", "GET", "/v1/integrations/" + ig.ID + "/assets?limit=0", s.apiKey, "", 400},
+		{"MalformedID", "GET", "/v1/integrations/nope/sync-runs", s.apiKey, "", 404},
+	})
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {

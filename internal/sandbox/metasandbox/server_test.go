@@ -1,0 +1,171 @@
+package metasandbox
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+)
+
+const (
+	token = "EAAprotocol-test"
+	bid   = "777000000000001"
+)
+
+func start(t *testing.T, shape Shape) (*Server, string) {
+	s := New()
+	s.AddBusiness(NewBusiness(bid, "acme.test", seed.Company("acme.test", 200, 4), shape, time.Now()), token)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+func call(t *testing.T, method, u string, form url.Values) (*http.Response, map[string]any, []any) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	if method == "GET" {
+		resp, err = http.Get(u)
+	} else {
+		resp, err = http.PostForm(u, form)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw json.RawMessage
+	_ = json.NewDecoder(resp.Body).Decode(&raw)
+	var obj map[string]any
+	var list []any
+	if json.Unmarshal(raw, &obj) != nil {
+		_ = json.Unmarshal(raw, &list)
+	}
+	return resp, obj, list
+}
+
+func graphError(t *testing.T, body map[string]any, code float64) {
+	t.Helper()
+	e, _ := body["error"].(map[string]any)
+	if e == nil || e["code"] != code || e["type"] != "OAuthException" || e["message"] == "" || !strings.HasPrefix(e["fbtrace_id"].(string), "A") {
+		t.Fatalf("error body %v, want code %v", body, code)
+	}
+}
+
+func TestPagingFollowsGraph(t *testing.T) {
+	_, base := start(t, Shape{Members: 120})
+	u := base + "/v25.0/" + bid + "/business_users?fields=id,email,role&limit=50&access_token=" + token
+	seen := map[string]bool{}
+	for pages := 1; ; pages++ {
+		resp, body, _ := call(t, "GET", u, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %v", resp.StatusCode, body)
+		}
+		for _, item := range body["data"].([]any) {
+			m := item.(map[string]any)
+			if _, ok := m["first_name"]; ok {
+				t.Fatal("a field not asked for was returned")
+			}
+			seen[m["id"].(string)] = true
+		}
+		paging := body["paging"].(map[string]any)
+		next, ok := paging["next"].(string)
+		if !ok {
+			if pages != 3 {
+				t.Fatalf("next omitted after %d pages, want 3", pages)
+			}
+			break
+		}
+		if !strings.Contains(next, "access_token=") || !strings.Contains(next, "after=") {
+			t.Fatalf("next link %s", next)
+		}
+		u = next
+		u = strings.Replace(u, "https://", "http://", 1)
+	}
+	if len(seen) != 120 {
+		t.Fatalf("%d members", len(seen))
+	}
+}
+
+func TestErrorsFollowGraph(t *testing.T) {
+	s, base := start(t, Shape{Members: 5, Pages: 2, HoldersPerAsset: 1})
+	b := s.Business(bid)
+	var page string
+	for id, a := range b.Assets {
+		if a.Kind == "page" {
+			page = id
+		}
+	}
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		code       float64
+	}{
+		{"NoToken", "/v25.0/" + bid + "/business_users", 400, 104},
+		{"BadToken", "/v25.0/" + bid + "/business_users?access_token=nope", 400, 190},
+		{"BadVersion", "/25/" + bid + "/business_users?access_token=" + token, 400, 2500},
+		{"OtherBusiness", "/v25.0/123/business_users?access_token=" + token, 400, 100},
+		{"AssignedUsersNeedsBusiness", "/v25.0/" + page + "/assigned_users?access_token=" + token, 400, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body, _ := call(t, "GET", base+tc.path, nil)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			graphError(t, body, tc.code)
+		})
+	}
+	t.Run("InjectedFaults", func(t *testing.T) {
+		for name, f := range Faults {
+			s.Inject(f, 1)
+			resp, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?access_token="+token, nil)
+			if resp.StatusCode != f.Status {
+				t.Fatalf("%s: status %d", name, resp.StatusCode)
+			}
+			graphError(t, body, float64(f.Code))
+			if e := body["error"].(map[string]any); f.Subcode != 0 && e["error_subcode"] != float64(f.Subcode) {
+				t.Fatalf("%s: subcode %v", name, e["error_subcode"])
+			}
+		}
+	})
+	t.Run("UsageHeadersClimb", func(t *testing.T) {
+		s.CallLimit = 4
+		var last string
+		for range 3 {
+			resp, _, _ := call(t, "GET", base+"/v25.0/"+bid+"/system_users?access_token="+token, nil)
+			if u := resp.Header.Get("X-Business-Use-Case-Usage"); u <= last || !strings.Contains(u, bid) {
+				t.Fatalf("usage header %q after %q", u, last)
+			} else {
+				last = u
+			}
+		}
+		s.CallLimit = 0
+	})
+}
+
+func TestBatchFollowsGraph(t *testing.T) {
+	s, base := start(t, Shape{Members: 20, Pages: 3, HoldersPerAsset: 2})
+	ops := []map[string]string{{"method": "GET", "relative_url": bid + "/system_users"},
+		{"method": "GET", "relative_url": "v25.0/" + bid + "/pending_users?fields=id,email"}}
+	b, _ := json.Marshal(ops)
+	s.NullNextBatchEntries(1)
+	resp, _, list := call(t, "POST", base+"/v25.0/", url.Values{"access_token": {token}, "batch": {string(b)}})
+	if resp.StatusCode != 200 || len(list) != 2 || list[0] != nil {
+		t.Fatalf("batch answer %d %v (the first entry must be null)", resp.StatusCode, list)
+	}
+	second := list[1].(map[string]any)
+	var inner map[string]any
+	if second["code"] != float64(200) || json.Unmarshal([]byte(second["body"].(string)), &inner) != nil || inner["data"] == nil {
+		t.Fatalf("second entry %v: body must be a JSON string", second)
+	}
+	tooMany, _ := json.Marshal(make([]map[string]string, 51))
+	resp, body, _ := call(t, "POST", base+"/v25.0/", url.Values{"access_token": {token}, "batch": {string(tooMany)}})
+	if resp.StatusCode != 400 {
+		t.Fatalf("51 operations: %d", resp.StatusCode)
+	}
+	graphError(t, body, 1)
+}

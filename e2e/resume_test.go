@@ -10,9 +10,11 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/okta"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/worker"
+	"github.com/hubkeeper/hubkeeper/workflows"
 	sdkworker "go.temporal.io/sdk/worker"
 )
 
@@ -86,4 +88,90 @@ func TestWorkerStoppedMidImportResumes(t *testing.T) {
 		t.Fatalf("run = %+v", runs[0])
 	}
 	t.Logf("%d requests before the restart, %d after, %d pages in all", requestsBeforeRestart, after, pages)
+}
+
+// TestMetaWorkerStoppedMidCheckResumes stops the worker while a check for
+// updates pages through members, starts another, and checks that the check
+// completes with every member, asset and grant once, resuming the paging.
+func TestMetaWorkerStoppedMidCheckResumes(t *testing.T) {
+	people := seed.Company(emailDomain, 100, 9)
+	s := newStack(t, people)
+	b := metasandbox.NewBusiness(metaBusinessID, emailDomain, people, metasandbox.Shape{Members: 2000, Pages: 60, AdAccounts: 40,
+		HoldersPerAsset: 5, Invitations: 3}, time.Now())
+	s.meta.AddBusiness(b, metaToken)
+	s.meta.Latency = 30 * time.Millisecond
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
+	newWorker := func() sdkworker.Worker {
+		w := sdkworker.New(s.temporal, "meta-resume", sdkworker.Options{WorkerStopTimeout: time.Millisecond,
+			DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
+		worker.Register(w, acts)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first := newWorker()
+	run, err := workflows.StartIntegrationSync(context.Background(), s.temporal, "meta-resume", workflows.IntegrationSyncInput{
+		WorkspaceID: s.ws.ID, IntegrationID: ig.ID, Provider: "meta", BusinessID: metaBusinessID, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+		if len(runs) == 1 && runs[0].Fetched >= 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no progress")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	first.Stop()
+	memberPagesBefore, _ := s.meta.Requests()
+	second := newWorker()
+	defer second.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.IntegrationSyncResult
+	if err := s.temporal.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &res); err != nil {
+		t.Fatalf("check after restart: %v", err)
+	}
+	grants := 0
+	for _, a := range b.Assets {
+		grants += len(a.Holders)
+	}
+	var view struct {
+		Members map[string]int `json:"members"`
+	}
+	s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &view)
+	total := 0
+	for _, n := range view.Members {
+		total += n
+	}
+	if total != len(b.Users)+len(b.Pending)+len(b.SystemUsers) || res.Added != total {
+		t.Fatalf("%d members stored (%d added), business has %d", total, res.Added, len(b.Users)+len(b.Pending)+len(b.SystemUsers))
+	}
+	var assets struct {
+		Items []store.AssetWithHolders `json:"items"`
+	}
+	s.call("GET", "/v1/integrations/"+ig.ID+"/assets?limit=500", s.apiKey, nil, &assets)
+	held := 0
+	for _, a := range assets.Items {
+		held += len(a.Holders)
+	}
+	if len(assets.Items) != len(b.Assets) || held != grants {
+		t.Fatalf("%d assets with %d grants, business has %d with %d", len(assets.Items), held, len(b.Assets), grants)
+	}
+	all, _ := s.meta.Requests()
+	// A clean check is 28 requests: 20 pages of business users, one each of
+	// invitations and system users, 4 asset pages, 2 batches of holders.
+	// Resuming refetches a few pages at most; starting over, 20 more.
+	const clean = 20 + 1 + 1 + 4 + 2
+	if all > clean+4 {
+		t.Fatalf("%d Graph requests in all (%d before the restart): the paging started over", all, memberPagesBefore)
+	}
+	t.Logf("%d Graph requests before the restart, %d in all", memberPagesBefore, all)
 }

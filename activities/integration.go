@@ -67,33 +67,52 @@ type edgeCursor struct {
 	After string `json:"after"`
 }
 
-// fetchEdges pages through edges in order, handing each page to stage and
-// heartbeating the cursor after it, resuming from the last heartbeat.
-func fetchEdges(ctx context.Context, c *meta.Client, edges []string, page func(edge, after string) (int, string, error),
-	stage func(n, requests int) error) (int, error) {
+// fetchEdges pages through edges in order and lands each page with stage,
+// resuming from the last heartbeat. Staging a page overlaps fetching the
+// next; the heartbeat names only pages already staged.
+func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
+	page func(edge, after string) ([]T, string, error), stage func(items []T, requests int) error) (int, error) {
 	var cur edgeCursor
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cur)
 	}
-	total, counted := 0, c.Requests()
+	var (
+		staging        chan error // result of staging the previous page, if one is under way
+		stagingCursor  edgeCursor
+		total, counted = 0, c.Requests()
+	)
+	awaitStaging := func() error {
+		if staging == nil {
+			return nil
+		}
+		err := <-staging
+		staging = nil
+		if err == nil {
+			activity.RecordHeartbeat(ctx, stagingCursor)
+		}
+		return err
+	}
 	for cur.Edge < len(edges) {
-		n, next, err := page(edges[cur.Edge], cur.After)
+		items, next, err := page(edges[cur.Edge], cur.After)
 		if err != nil {
+			_ = awaitStaging()
 			return total, err
 		}
-		if err := stage(n, c.Requests()-counted); err != nil {
+		if err := awaitStaging(); err != nil {
 			return total, err
 		}
+		requests := c.Requests() - counted
 		counted = c.Requests()
-		total += n
+		total += len(items)
 		if next == "" {
 			cur = edgeCursor{Edge: cur.Edge + 1}
 		} else {
 			cur.After = next
 		}
-		activity.RecordHeartbeat(ctx, cur)
+		staging, stagingCursor = make(chan error, 1), cur
+		go func(done chan<- error) { done <- stage(items, requests) }(staging)
 	}
-	return total, nil
+	return total, awaitStaging()
 }
 
 // FetchMetaMembers reads business users, invitations and system users into
@@ -103,13 +122,11 @@ func (a *Activities) FetchMetaMembers(ctx context.Context, runID string) (int, e
 	if err != nil {
 		return 0, failure(err)
 	}
-	var members []domain.BusinessMember
-	n, err := fetchEdges(ctx, c, meta.MemberEdges, func(edge, after string) (int, string, error) {
-		var next string
-		var err error
-		members, next, err = c.Members(ctx, ig.BusinessID, edge, after)
-		return len(members), next, err
-	}, func(_, requests int) error { return a.Store.StageMembers(ctx, runID, members, requests) })
+	n, err := fetchEdges(ctx, c, meta.MemberEdges, func(edge, after string) ([]domain.BusinessMember, string, error) {
+		return c.Members(ctx, ig.BusinessID, edge, after)
+	}, func(members []domain.BusinessMember, requests int) error {
+		return a.Store.StageMembers(ctx, runID, members, requests)
+	})
 	if err != nil {
 		return n, a.providerFailure(ctx, ig, err)
 	}
@@ -123,13 +140,11 @@ func (a *Activities) FetchMetaAssets(ctx context.Context, runID string) (int, er
 	if err != nil {
 		return 0, failure(err)
 	}
-	var assets []domain.Asset
-	n, err := fetchEdges(ctx, c, meta.AssetEdges, func(edge, after string) (int, string, error) {
-		var next string
-		var err error
-		assets, next, err = c.Assets(ctx, ig.BusinessID, edge, after)
-		return len(assets), next, err
-	}, func(_, requests int) error { return a.Store.StageAssets(ctx, runID, assets, requests) })
+	n, err := fetchEdges(ctx, c, meta.AssetEdges, func(edge, after string) ([]domain.Asset, string, error) {
+		return c.Assets(ctx, ig.BusinessID, edge, after)
+	}, func(assets []domain.Asset, requests int) error {
+		return a.Store.StageAssets(ctx, runID, assets, requests)
+	})
 	if err != nil {
 		return n, a.providerFailure(ctx, ig, err)
 	}

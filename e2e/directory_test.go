@@ -232,7 +232,7 @@ func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
 	}
 }
 
-func history(t *testing.T, s *stack, workflowID, runID string) *historypb.History {
+func history(t testing.TB, s *stack, workflowID, runID string) *historypb.History {
 	t.Helper()
 	it := s.temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}

@@ -267,37 +267,44 @@ func (s *Server) countCall() int {
 
 // getEdge serves list edges of a business or an asset. Caller holds mu.
 func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q url.Values, version, token, host string) {
-	var items []map[string]any
+	var ids []string
+	var item func(id string) map[string]any
 	switch {
 	case id == b.ID && edge == "business_users":
-		for _, u := range b.Users {
-			items = append(items, map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
+		ids, item = keys(b.Users), func(id string) map[string]any {
+			u := b.Users[id]
+			return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
 				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": "enabled",
-				"marked_for_removal": false, "pending_email": "", "invited_user_type": []string{"FB"}})
+				"marked_for_removal": false, "pending_email": "", "invited_user_type": []string{"FB"}}
 		}
 	case id == b.ID && edge == "pending_users":
-		for _, p := range b.Pending {
-			items = append(items, map[string]any{"id": p.ID, "email": p.Email, "role": p.Role, "tasks": p.Tasks, "status": p.Status,
-				"created_time": p.CreatedTime, "expiration_time": p.ExpirationTime, "invite_link": "https://business.facebook.com/invitation/?token=" + p.ID})
+		ids, item = keys(b.Pending), func(id string) map[string]any {
+			p := b.Pending[id]
+			return map[string]any{"id": p.ID, "email": p.Email, "role": p.Role, "tasks": p.Tasks, "status": p.Status,
+				"created_time": p.CreatedTime, "expiration_time": p.ExpirationTime, "invite_link": "https://business.facebook.com/invitation/?token=" + p.ID}
 		}
 	case id == b.ID && edge == "system_users":
-		for _, su := range b.SystemUsers {
-			items = append(items, map[string]any{"id": su.ID, "name": su.Name, "role": su.Role, "created_time": su.CreatedTime,
-				"created_by": map[string]string{"id": "100000000000001", "name": "Business admin"}})
+		ids, item = keys(b.SystemUsers), func(id string) map[string]any {
+			su := b.SystemUsers[id]
+			return map[string]any{"id": su.ID, "name": su.Name, "role": su.Role, "created_time": su.CreatedTime,
+				"created_by": map[string]string{"id": "100000000000001", "name": "Business admin"}}
 		}
 	case id == b.ID && (edge == "owned_pages" || edge == "client_pages" || edge == "owned_ad_accounts" || edge == "client_ad_accounts"):
-		kind, ownership, _ := strings.Cut(edge, "_")
-		kind = map[string]string{"pages": "page", "ad_accounts": "ad_account"}[ownership]
-		ownership = strings.TrimSuffix(edge, "_"+ownership)
-		for _, a := range b.Assets {
+		ownership, kind, _ := strings.Cut(edge, "_")
+		kind = map[string]string{"pages": "page", "ad_accounts": "ad_account"}[kind]
+		for aid, a := range b.Assets {
 			if a.Kind == kind && a.Ownership == ownership {
-				item := map[string]any{"id": a.ID, "name": a.Name}
-				if kind == "ad_account" {
-					item["account_id"] = strings.TrimPrefix(a.ID, "act_")
-					item["account_status"] = 1
-				}
-				items = append(items, item)
+				ids = append(ids, aid)
 			}
+		}
+		item = func(id string) map[string]any {
+			a := b.Assets[id]
+			out := map[string]any{"id": a.ID, "name": a.Name}
+			if a.Kind == "ad_account" {
+				out["account_id"] = strings.TrimPrefix(a.ID, "act_")
+				out["account_status"] = 1
+			}
+			return out
 		}
 	case edge == "assigned_users" && b.Assets[id] != nil:
 		if q.Get("business") == "" {
@@ -308,20 +315,21 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			writeError(w, nil, Fault{400, 100, 33, "(#100) The business does not have access to this object"})
 			return
 		}
-		for holder, tasks := range b.Assets[id].Holders {
+		holders := b.Assets[id].Holders
+		ids, item = keys(holders), func(holder string) map[string]any {
 			name, userType := "", "BUSINESS_USER"
 			if u := b.Users[holder]; u != nil {
 				name = u.Name
 			} else if su := b.SystemUsers[holder]; su != nil {
 				name, userType = su.Name, "SYSTEM_USER"
 			}
-			items = append(items, map[string]any{"id": holder, "name": name, "user_type": userType, "tasks": tasks, "permitted_tasks": tasks})
+			return map[string]any{"id": holder, "name": name, "user_type": userType, "tasks": holders[holder], "permitted_tasks": holders[holder]}
 		}
 	default:
 		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported get request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", id)})
 		return
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i]["id"].(string) < items[j]["id"].(string) })
+	sort.Strings(ids)
 	limit := 25
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -338,23 +346,23 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			writeError(w, nil, Fault{400, 100, 0, "(#100) The after cursor is not valid"})
 			return
 		}
-		start = sort.Search(len(items), func(i int) bool { return items[i]["id"].(string) > after })
+		start = sort.SearchStrings(ids, after)
+		if start < len(ids) && ids[start] == after {
+			start++
+		}
 	}
-	end := min(start+limit, len(items))
-	page := items[start:end]
-	if page == nil {
-		page = []map[string]any{}
-	}
+	end := min(start+limit, len(ids))
 	fields := q.Get("fields")
-	for i, item := range page {
-		page[i] = project(item, fields)
+	page := make([]map[string]any, 0, end-start)
+	for _, id := range ids[start:end] {
+		page = append(page, project(item(id), fields))
 	}
 	resp := map[string]any{"data": page}
 	if len(page) > 0 {
-		paging := map[string]any{"cursors": map[string]string{"before": encodeCursor(page[0]["id"].(string)),
-			"after": encodeCursor(page[len(page)-1]["id"].(string))}}
-		if end < len(items) {
-			next := url.Values{"access_token": {token}, "limit": {strconv.Itoa(limit)}, "after": {encodeCursor(page[len(page)-1]["id"].(string))}}
+		first, last := ids[start], ids[end-1]
+		paging := map[string]any{"cursors": map[string]string{"before": encodeCursor(first), "after": encodeCursor(last)}}
+		if end < len(ids) {
+			next := url.Values{"access_token": {token}, "limit": {strconv.Itoa(limit)}, "after": {encodeCursor(last)}}
 			if fields != "" {
 				next.Set("fields", fields)
 			}
@@ -366,6 +374,15 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		resp["paging"] = paging
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// keys returns a map's keys.
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // project keeps the requested fields; without fields Graph returns id and name.

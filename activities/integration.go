@@ -61,10 +61,13 @@ func (a *Activities) providerFailure(ctx context.Context, ig store.Integration, 
 	return failure(err)
 }
 
-// edgeCursor is where a paged fetch resumes: which edge, after which cursor.
+// edgeCursor is where a paged fetch resumes: which edge, after which
+// cursor. Fetched tells an operator reading the pending activity in the
+// Temporal UI how far the fetch has come.
 type edgeCursor struct {
-	Edge  int    `json:"edge"`
-	After string `json:"after"`
+	Edge    int    `json:"edge"`
+	After   string `json:"after"`
+	Fetched int    `json:"fetched"`
 }
 
 // fetchEdges pages through edges in order and lands each page with stage,
@@ -104,8 +107,9 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 		requests := c.Requests() - counted
 		counted = c.Requests()
 		total += len(items)
+		cur.Fetched += len(items)
 		if next == "" {
-			cur = edgeCursor{Edge: cur.Edge + 1}
+			cur = edgeCursor{Edge: cur.Edge + 1, Fetched: cur.Fetched}
 		} else {
 			cur.After = next
 		}
@@ -163,18 +167,24 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 	if err != nil {
 		return 0, err
 	}
+	// grantProgress is the heartbeat: the chunks of MaxBatch assets done, of how many.
+	type grantProgress struct {
+		Done   []int `json:"chunks_done"`
+		Chunks int   `json:"chunks"`
+	}
+	chunks := (len(ids) + meta.MaxBatch - 1) / meta.MaxBatch
 	done := map[int]bool{}
 	if activity.HasHeartbeatDetails(ctx) {
-		var prev []int
+		var prev grantProgress
 		if activity.GetHeartbeatDetails(ctx, &prev) == nil {
-			for _, i := range prev {
+			for _, i := range prev.Done {
 				done[i] = true
 			}
 		}
 	}
 	var todo []string
 	var index []int // chunk index in ids of each chunk of todo
-	for i := 0; i*meta.MaxBatch < len(ids); i++ {
+	for i := range chunks {
 		if !done[i] {
 			todo = append(todo, ids[i*meta.MaxBatch:min((i+1)*meta.MaxBatch, len(ids))]...)
 			index = append(index, i)
@@ -188,11 +198,11 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 		counted = c.Requests()
 		total += len(grants)
 		done[index[chunk]] = true
-		list := make([]int, 0, len(done))
+		progress := grantProgress{Chunks: chunks}
 		for i := range done {
-			list = append(list, i)
+			progress.Done = append(progress.Done, i)
 		}
-		activity.RecordHeartbeat(ctx, list)
+		activity.RecordHeartbeat(ctx, progress)
 		return nil
 	})
 	if err != nil {

@@ -28,6 +28,7 @@ const Usage = `Operations:
   workspace list                            list workspaces
   apikey create --workspace ID [--name N]   issue another API key (shown once)
   directory sync --directory ID [--wait]    import a directory now
+  integration sync --integration ID [--wait] check a business center for updates now
   schedule list                             list Schedules with their state
   schedule pause --id ID [--note TEXT]      pause a Schedule
   schedule unpause --id ID                  resume a Schedule
@@ -58,6 +59,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	name := fs.String("name", "", "name")
 	workspace := fs.String("workspace", "", "workspace id")
 	directory := fs.String("directory", "", "directory id")
+	integration := fs.String("integration", "", "integration id")
 	id := fs.String("id", "", "Schedule id")
 	note := fs.String("note", "paused by an operator", "note")
 	wait := fs.Bool("wait", false, "wait for the workflow to finish")
@@ -87,7 +89,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 		}
 		defer st.Close()
 		return workspaceCommand(ctx, st, cmd, *name, *workspace, out, need)
-	case "directory sync", "schedule list", "schedule pause", "schedule unpause", "schedule trigger", "search-attributes register":
+	case "directory sync", "integration sync", "schedule list", "schedule pause", "schedule unpause", "schedule trigger", "search-attributes register":
 	default:
 		return ErrUsage
 	}
@@ -120,6 +122,29 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 			}
 			fmt.Fprintf(out, "added %d, changed %d, deprovisioned %d, unchanged %d (%d requests)\n",
 				res.Added, res.Changed, res.Deprovisioned, res.Unchanged, res.Requests)
+		}
+		return nil
+	case "integration sync":
+		if err := need(integration, "integration"); err != nil {
+			return err
+		}
+		ig, err := d.Store.IntegrationByID(ctx, *integration)
+		if err != nil {
+			return err
+		}
+		run, err := workflows.StartIntegrationSync(ctx, d.Temporal, cfg.TaskQueue, workflows.IntegrationSyncInput{
+			WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, Provider: string(ig.Provider), BusinessID: ig.BusinessID, Trigger: "starter"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "workflow %s run %s\n", run.GetID(), run.GetRunID())
+		if *wait {
+			var res workflows.IntegrationSyncResult
+			if err := run.Get(ctx, &res); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%d members (%d added, %d changed, %d removed), %d assets, %d grants\n",
+				res.Members, res.Added, res.Changed, res.Removed, res.Assets, res.Grants)
 		}
 		return nil
 	case "schedule list":

@@ -90,10 +90,11 @@ func TestCommands(t *testing.T) {
 	}
 
 	for name, args := range map[string][]string{
-		"ErrUnknownCommand":    {"frobnicate"},
-		"ErrMissingName":       {"workspace", "create"},
-		"ErrUnknownDirectory":  {"directory", "sync", "--directory", "00000000-0000-4000-8000-000000000000"},
-		"ErrMissingScheduleID": {"schedule", "pause"},
+		"ErrUnknownCommand":     {"frobnicate"},
+		"ErrMissingName":        {"workspace", "create"},
+		"ErrUnknownDirectory":   {"directory", "sync", "--directory", "00000000-0000-4000-8000-000000000000"},
+		"ErrUnknownIntegration": {"integration", "sync", "--integration", "00000000-0000-4000-8000-000000000000"},
+		"ErrMissingScheduleID":  {"schedule", "pause"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := run(args...)
@@ -103,7 +104,7 @@ func TestCommands(t *testing.T) {
 			if name == "ErrUnknownCommand" && !errors.Is(err, ErrUsage) {
 				t.Fatalf("err = %v", err)
 			}
-			if name == "ErrUnknownDirectory" && domain.ErrorCode(err) != domain.ENotFound {
+			if strings.HasPrefix(name, "ErrUnknown") && name != "ErrUnknownCommand" && domain.ErrorCode(err) != domain.ENotFound {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -103,6 +103,12 @@ func (s *Store) Integration(ctx context.Context, workspaceID, id string) (Integr
 	return ig, notFound(err, "integration")
 }
 
+// IntegrationByID returns an integration of any workspace, for operators.
+func (s *Store) IntegrationByID(ctx context.Context, id string) (Integration, error) {
+	ig, err := scanIntegration(s.pool.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = $1`, id))
+	return ig, notFound(err, "integration")
+}
+
 // IntegrationForRun returns the integration a sync run checks.
 func (s *Store) IntegrationForRun(ctx context.Context, runID string) (Integration, error) {
 	ig, err := scanIntegration(s.pool.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations

@@ -85,6 +85,11 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/members", s.listMembers, s.authenticate)
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
+	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
+	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove} {
+		v1.POST("/integrations/:id/members/:member/"+action, s.memberAction(action), s.authenticate)
+	}
+	v1.GET("/audit", s.listAudit, s.authenticate)
 	return s
 }
 

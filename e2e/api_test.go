@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -198,7 +199,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var documented, served []string
 	for path, ops := range doc.Paths {
 		for method := range ops {
-			documented = append(documented, strings.ToUpper(method)+" "+strings.ReplaceAll(path, "{id}", ":id"))
+			documented = append(documented, strings.ToUpper(method)+" "+regexp.MustCompile(`\{(\w+)\}`).ReplaceAllString(path, ":$1"))
 		}
 	}
 	srv := api.New(api.Options{})

@@ -261,3 +261,7 @@ func syncInputFor(d store.Directory) workflows.DirectorySyncInput {
 func startSync(s *stack, queue string, in workflows.DirectorySyncInput) (client.WorkflowRun, error) {
 	return workflows.StartDirectorySync(context.Background(), s.temporal, queue, in)
 }
+
+func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.WorkflowRun, error) {
+	return workflows.StartMemberAction(context.Background(), s.temporal, queue, ch)
+}

@@ -20,6 +20,7 @@ import (
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DirectorySync)
 	r.RegisterWorkflow(workflows.IntegrationSync)
+	r.RegisterWorkflow(workflows.MemberAction)
 	r.RegisterActivity(acts)
 }
 

@@ -213,16 +213,17 @@ func (c *Client) pace(ctx context.Context) error {
 	return providerhttp.Sleep(ctx, wait)
 }
 
-// do sends one request with the token and returns the body of a 2xx answer.
-// Throttles and transient failures are retried per the policy.
-func (c *Client) do(ctx context.Context, method, path string, params url.Values) ([]byte, error) {
+// do sends one request with the token and returns the body of a 2xx answer
+// and Meta's trace id for it. Throttles and transient failures are retried
+// per the policy.
+func (c *Client) do(ctx context.Context, method, path string, params url.Values) ([]byte, string, error) {
 	for attempt := 0; ; attempt++ {
 		if err := c.pace(ctx); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		body, perr, err := c.send(ctx, method, path, params)
+		body, trace, perr, err := c.send(ctx, method, path, params)
 		if err != nil || perr == nil {
-			return body, err
+			return body, trace, err
 		}
 		if perr.Kind == domain.RateLimited && perr.RetryAfter > 0 {
 			c.mu.Lock()
@@ -230,12 +231,12 @@ func (c *Client) do(ctx context.Context, method, path string, params url.Values)
 			c.mu.Unlock()
 		}
 		if !c.policy.Wait(ctx, perr, attempt) {
-			return nil, perr
+			return nil, "", perr
 		}
 	}
 }
 
-func (c *Client) send(ctx context.Context, method, path string, params url.Values) ([]byte, *domain.ProviderError, error) {
+func (c *Client) send(ctx context.Context, method, path string, params url.Values) ([]byte, string, *domain.ProviderError, error) {
 	target := c.base.String() + "/" + c.version + "/" + strings.TrimPrefix(path, "/")
 	var body io.Reader
 	if method == http.MethodGet || method == http.MethodDelete {
@@ -247,7 +248,7 @@ func (c *Client) send(ctx context.Context, method, path string, params url.Value
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
@@ -259,23 +260,23 @@ func (c *Client) send(ctx context.Context, method, path string, params url.Value
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, "", nil, ctx.Err()
 		}
-		return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient,
+		return nil, "", &domain.ProviderError{Provider: "meta", Kind: domain.Transient,
 			Message: "request failed: " + providerhttp.TransportError(err)}, nil
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return nil, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "reading response: " + err.Error()}, nil
+		return nil, "", &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "reading response: " + err.Error()}, nil
 	}
 	c.mu.Lock()
 	c.usage = usagePercent(resp.Header)
 	c.mu.Unlock()
 	if resp.StatusCode >= 300 {
-		return nil, classify(resp.StatusCode, raw, resp.Header), nil
+		return nil, "", classify(resp.StatusCode, raw, resp.Header), nil
 	}
-	return raw, nil, nil
+	return raw, resp.Header.Get("X-FB-Trace-ID"), nil, nil
 }
 
 // Page is one page of an edge: raw items and the cursor of the next page
@@ -306,7 +307,7 @@ func (c *Client) List(ctx context.Context, path, fields string, extra url.Values
 	if after != "" {
 		params.Set("after", after)
 	}
-	raw, err := c.do(ctx, http.MethodGet, path, params)
+	raw, _, err := c.do(ctx, http.MethodGet, path, params)
 	if err != nil {
 		return Page{}, err
 	}
@@ -360,7 +361,7 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 			batch[j] = ops[i]
 		}
 		b, _ := json.Marshal(batch)
-		raw, err := c.do(ctx, http.MethodPost, "", url.Values{"batch": {string(b)}, "include_headers": {"false"}})
+		raw, _, err := c.do(ctx, http.MethodPost, "", url.Values{"batch": {string(b)}, "include_headers": {"false"}})
 		if err != nil {
 			return nil, err
 		}
@@ -393,9 +394,4 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 		}
 	}
 	return results, nil
-}
-
-// Get fetches one object with fields.
-func (c *Client) Get(ctx context.Context, path, fields string) ([]byte, error) {
-	return c.do(ctx, http.MethodGet, path, url.Values{"fields": {fields}})
 }

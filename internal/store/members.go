@@ -61,7 +61,8 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
 		FROM members m JOIN integrations i ON i.id = m.integration_id
 		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND ($3 = '' OR m.state = $3) AND m.external_id > $4
-		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(state), after, limit+1)
+			AND ($6 = '' OR m.external_id = $6)
+		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(state), after, limit+1, p.Only)
 	if err != nil {
 		return nil, "", notFound(err, "integration")
 	}
@@ -79,6 +80,18 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		next = encodeCursor(members[limit-1].ExternalID)
 	}
 	return members, next, nil
+}
+
+// Member returns one member of a workspace's integration.
+func (s *Store) Member(ctx context.Context, workspaceID, integrationID, memberID string) (Member, error) {
+	members, _, err := s.ListMembers(ctx, workspaceID, integrationID, "", Page{Limit: 1, Only: memberID})
+	if err != nil {
+		return Member{}, err
+	}
+	if len(members) == 0 {
+		return Member{}, domain.Errorf(domain.ENotFound, "member not found")
+	}
+	return members[0], nil
 }
 
 // Holder is a member holding tasks on an asset.

@@ -98,6 +98,8 @@ func (s *Store) WithTx(ctx context.Context, fn func(pgx.Tx) error) error {
 type Page struct {
 	Limit  int
 	Cursor string
+	// Only restricts the list to the item with this id.
+	Only string
 }
 
 // Page size bounds shared by every list.

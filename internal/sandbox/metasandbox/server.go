@@ -125,6 +125,7 @@ type Server struct {
 	rng      *mrand.Rand
 	requests int
 	ops      int
+	removals int
 }
 
 // New returns an empty Graph sandbox.
@@ -164,6 +165,13 @@ func (s *Server) NullNextBatchEntries(n int) {
 	s.nullNext += n
 }
 
+// Removals is how many business users DELETE has removed.
+func (s *Server) Removals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.removals
+}
+
 // Requests is how many HTTP requests were answered; Operations counts batch operations too.
 func (s *Server) Requests() (requests, operations int) {
 	s.mu.Lock()
@@ -185,6 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	s.mu.Unlock()
+	w.Header().Set("X-FB-Trace-ID", traceID())
 	_ = r.ParseForm()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) == 0 || !versionRE.MatchString(parts[0]) {
@@ -244,8 +253,23 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.businesses[businessID]
-	if len(path) == 2 && method == http.MethodGet {
+	switch {
+	case len(path) == 2 && method == http.MethodGet:
 		s.getEdge(w, b, path[0], path[1], q, version, token, host)
+		return
+	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodGet:
+		u := b.Users[path[0]]
+		writeJSON(w, http.StatusOK, project(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
+			"tasks": u.Tasks, "first_name": u.FirstName, "last_name": u.LastName}, q.Get("fields")))
+		return
+	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodDelete:
+		// Removing a business user takes away every asset they held.
+		s.removals++
+		delete(b.Users, path[0])
+		for _, a := range b.Assets {
+			delete(a.Holders, path[0])
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 		return
 	}
 	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
@@ -487,11 +511,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// traceID makes a Graph-style trace id.
+func traceID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "A" + base64.RawURLEncoding.EncodeToString(b)
+}
+
 // writeError answers Graph's error envelope.
 func writeError(w http.ResponseWriter, _ *http.Request, f Fault) {
-	trace := make([]byte, 12)
-	_, _ = rand.Read(trace)
-	e := map[string]any{"message": f.Message, "type": "OAuthException", "code": f.Code, "fbtrace_id": "A" + base64.RawURLEncoding.EncodeToString(trace)}
+	e := map[string]any{"message": f.Message, "type": "OAuthException", "code": f.Code, "fbtrace_id": traceID()}
 	if f.Subcode != 0 {
 		e["error_subcode"] = f.Subcode
 	}

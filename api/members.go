@@ -1,0 +1,136 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"github.com/labstack/echo/v4"
+)
+
+// Bodies of the member actions.
+type (
+	matchRequest struct {
+		// Email is the directory person's primary e-mail.
+		Email   string `json:"email"`
+		HubRole string `json:"hub_role"`
+	}
+	exemptRequest struct {
+		Reason string `json:"reason"`
+	}
+	reassignRequest struct {
+		Email string `json:"email"`
+	}
+	emptyRequest struct{}
+)
+
+// memberActionStarted answers an action: its workflow, and whether it waits for Meta's restriction window.
+type memberActionStarted struct {
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
+	Status       string     `json:"status"`
+	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
+}
+
+// memberAction returns the handler of one action: it reads the body,
+// checks the member and inputs without changing anything, then starts the
+// action's workflow.
+func (s *Server) memberAction(action string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := apiKey(c)
+		ch := store.MemberChange{WorkspaceID: key.WorkspaceID, IntegrationID: c.Param("id"), MemberID: c.Param("member"),
+			Action: action, Actor: "api_key:" + key.ID}
+		if c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != "" {
+			var err error
+			switch action {
+			case store.ActionMatch:
+				var req matchRequest
+				err = decodeJSON(c, &req)
+				ch.MatchedEmail, ch.HubRole = domain.NormalizeEmail(req.Email), req.HubRole
+				if err == nil && ch.MatchedEmail == "" {
+					err = domain.Errorf(domain.EInvalid, "email must be the directory person's e-mail address")
+				}
+			case store.ActionReassign:
+				var req reassignRequest
+				err = decodeJSON(c, &req)
+				ch.MatchedEmail = domain.NormalizeEmail(req.Email)
+				if err == nil && ch.MatchedEmail == "" {
+					err = domain.Errorf(domain.EInvalid, "email must be the directory person's e-mail address")
+				}
+			case store.ActionExempt:
+				var req exemptRequest
+				err = decodeJSON(c, &req)
+				ch.Reason = req.Reason
+			default:
+				err = decodeJSON(c, &emptyRequest{})
+			}
+			if err != nil {
+				return err
+			}
+		} else if action == store.ActionMatch || action == store.ActionReassign || action == store.ActionExempt {
+			return domain.Errorf(domain.EInvalid, "request body is empty; send a JSON object")
+		}
+		ctx := c.Request().Context()
+		ig, err := s.Store.Integration(ctx, key.WorkspaceID, ch.IntegrationID)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.CheckMemberChange(ctx, ch); err != nil {
+			return err
+		}
+		answer := memberActionStarted{Status: "running"}
+		if action == store.ActionRemove && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
+			answer.Status, answer.WaitingUntil = "waiting", ig.RestrictedUntil
+		}
+		run, err := workflows.StartMemberAction(ctx, s.Temporal, s.TaskQueue, ch)
+		if domain.ErrorCode(err) == domain.EConflict {
+			return err
+		}
+		if err != nil {
+			s.Logger.Error("starting member action", "integration", ig.ID, "action", action, "error", err)
+			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+		}
+		answer.WorkflowID, answer.RunID = run.GetID(), run.GetRunID()
+		return c.JSON(http.StatusAccepted, answer)
+	}
+}
+
+// memberView is a member with its recent actions.
+type memberView struct {
+	store.Member
+	Actions []store.MemberAction `json:"actions"`
+}
+
+func (s *Server) getMember(c echo.Context) error {
+	key, ctx := apiKey(c), c.Request().Context()
+	m, err := s.Store.Member(ctx, key.WorkspaceID, c.Param("id"), c.Param("member"))
+	if err != nil {
+		return err
+	}
+	actions, err := s.Store.MemberActions(ctx, key.WorkspaceID, c.Param("id"), c.Param("member"))
+	if err != nil {
+		return err
+	}
+	if actions == nil {
+		actions = []store.MemberAction{}
+	}
+	return c.JSON(http.StatusOK, memberView{Member: m, Actions: actions})
+}
+
+func (s *Server) listAudit(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := store.AuditFilter{Action: c.QueryParam("action"), SubjectID: c.QueryParam("subject_id")}
+	if len(f.Action) > 100 || len(f.SubjectID) > 300 {
+		return domain.Errorf(domain.EInvalid, "action or subject_id is too long")
+	}
+	events, next, err := s.Store.ListAuditEvents(c.Request().Context(), apiKey(c).WorkspaceID, f, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(events, next))
+}

@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/worker"
+	"github.com/jackc/pgx/v5"
+	sdkworker "go.temporal.io/sdk/worker"
+)
+
+// connected is a stack with the directory imported and the Meta business checked.
+func connected(t *testing.T) (*stack, store.Integration, []seed.Person) {
+	t.Helper()
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	return s, ig, people
+}
+
+type actionStarted struct {
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
+	Status       string     `json:"status"`
+	WaitingUntil *time.Time `json:"waiting_until"`
+}
+
+// act runs a member action through the API and waits for it.
+func (s *stack) act(igID, memberID, action string, body any) actionStarted {
+	s.t.Helper()
+	var started actionStarted
+	if code := s.call("POST", "/v1/integrations/"+igID+"/members/"+memberID+"/"+action, s.apiKey, body, &started); code != http.StatusAccepted {
+		s.t.Fatalf("%s %s: %d", action, memberID, code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil); err != nil {
+		s.t.Fatalf("%s %s: %v", action, memberID, err)
+	}
+	return started
+}
+
+// memberWithActions is the API's answer for one member.
+type memberWithActions struct {
+	store.Member
+	Actions []store.MemberAction `json:"actions"`
+}
+
+func (s *stack) member(igID, memberID string) memberWithActions {
+	s.t.Helper()
+	var m memberWithActions
+	if code := s.call("GET", "/v1/integrations/"+igID+"/members/"+memberID, s.apiKey, nil, &m); code != 200 {
+		s.t.Fatalf("member %s: %d", memberID, code)
+	}
+	return m
+}
+
+// firstOf returns the first member of a tab whose e-mail ends with suffix.
+func (s *stack) firstOf(igID string, state domain.MemberState, suffix string) store.Member {
+	s.t.Helper()
+	for _, m := range s.members(s.apiKey, igID, string(state)) {
+		if m.Kind == domain.MemberUser && strings.HasSuffix(m.Email, suffix) {
+			return m
+		}
+	}
+	s.t.Fatalf("no %s member ending in %s", state, suffix)
+	return store.Member{}
+}
+
+func TestMemberActions(t *testing.T) {
+	s, ig, people := connected(t)
+	b := s.meta.Business(metaBusinessID)
+	var someone, other string
+	for _, p := range people {
+		if p.Status == domain.UserActive && !p.AliasShared {
+			if someone == "" {
+				someone = p.Email
+			} else if other == "" {
+				other = p.Email
+			}
+		}
+	}
+
+	t.Run("Match", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
+		s.act(ig.ID, m.ExternalID, "match", map[string]string{"email": someone, "hub_role": "owner"})
+		got := s.member(ig.ID, m.ExternalID)
+		if got.State != domain.StateOnboarded || *got.MatchedEmail != someone || *got.HubRole != "owner" || got.MatchedBy != "admin" {
+			t.Fatalf("after match: %+v", got)
+		}
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.member(ig.ID, m.ExternalID); got.State != domain.StateOnboarded || got.MatchedBy != "admin" {
+			t.Fatalf("a check for updates undid the admin's match: %+v", got)
+		}
+		t.Run("Reassign", func(t *testing.T) {
+			s.act(ig.ID, m.ExternalID, "reassign", map[string]string{"email": other})
+			if got := s.member(ig.ID, m.ExternalID); *got.MatchedEmail != other {
+				t.Fatalf("after reassign: %+v", got)
+			}
+		})
+	})
+
+	t.Run("ExemptAndUnexempt", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.PersonalDomain)
+		s.act(ig.ID, m.ExternalID, "exempt", map[string]string{"reason": "freelance photographer on contract"})
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.member(ig.ID, m.ExternalID); got.State != domain.StateExempted || got.ExemptReason == "" {
+			t.Fatalf("after exempt and a check: %+v", got)
+		}
+		s.act(ig.ID, m.ExternalID, "unexempt", nil)
+		if got := s.member(ig.ID, m.ExternalID); got.State != domain.StateUnmatched {
+			t.Fatalf("after unexempt: %+v", got)
+		}
+	})
+
+	t.Run("Remove", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		if len(m.Assets) == 0 {
+			for _, cand := range s.members(s.apiKey, ig.ID, "onboarded") {
+				if len(cand.Assets) > 0 && cand.Kind == domain.MemberUser {
+					m = cand
+					break
+				}
+			}
+		}
+		removals := s.meta.Removals()
+		started := s.act(ig.ID, m.ExternalID, "remove", nil)
+		if b.Users[m.ExternalID] != nil || s.meta.Removals() != removals+1 {
+			t.Fatal("the sandbox business still has the member")
+		}
+		for _, a := range b.Assets {
+			if a.Holders[m.ExternalID] != nil {
+				t.Fatal("the removed member still holds an asset at Meta")
+			}
+		}
+		got := s.member(ig.ID, m.ExternalID)
+		if got.State != domain.StateRemoved || len(got.Assets) != 0 || got.Actions[0].Status != "succeeded" {
+			t.Fatalf("after remove: %+v", got)
+		}
+		// Postgres and Meta agree: a check right after changes nothing.
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+		if r := runs[0]; r.Added+r.Changed+r.Removed != 0 || r.Details["grant_rows_written"].(float64) != 0 {
+			t.Fatalf("the check after the removal changed things: %+v", r)
+		}
+		var audit struct {
+			Items []store.AuditEvent `json:"items"`
+		}
+		s.call("GET", "/v1/audit?action=member.remove", s.apiKey, nil, &audit)
+		if len(audit.Items) != 1 || audit.Items[0].TraceID == "" || audit.Items[0].WorkflowID != started.WorkflowID ||
+			!strings.HasPrefix(audit.Items[0].Actor, "api_key:") || audit.Items[0].Details["before"] == nil {
+			t.Fatalf("audit = %+v", audit.Items)
+		}
+	})
+
+	t.Run("RemoveWaitsForRestriction", func(t *testing.T) {
+		until := time.Now().Add(3 * time.Second)
+		conn, _ := pgx.Connect(context.Background(), s.dbURL)
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `UPDATE integrations SET restricted_until = $2 WHERE id = $1`, ig.ID, until); err != nil {
+			t.Fatal(err)
+		}
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		var started actionStarted
+		s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/remove", s.apiKey, nil, &started)
+		if started.Status != "waiting" || started.WaitingUntil == nil {
+			t.Fatalf("answer = %+v, want waiting", started)
+		}
+		time.Sleep(time.Second)
+		if got := s.member(ig.ID, m.ExternalID); got.Actions[0].Status != "waiting" || b.Users[m.ExternalID] == nil {
+			t.Fatalf("during the restriction: %+v", got.Actions[0])
+		}
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().Before(until) || b.Users[m.ExternalID] != nil {
+			t.Fatal("the removal did not wait for the restriction window, or did not happen")
+		}
+	})
+}
+
+func TestMemberActionBadInput(t *testing.T) {
+	s, ig, _ := connected(t)
+	onboarded := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	unmatched := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
+	system := s.members(s.apiKey, ig.ID, "system")[0]
+	base := "/v1/integrations/" + ig.ID + "/members/"
+	removalsBefore := s.meta.Removals()
+	s.expectErrors(t, []badRequest{
+		{"UnknownMember", "POST", base + "999/remove", s.apiKey, "", 404},
+		{"UnknownIntegration", "POST", "/v1/integrations/00000000-0000-4000-8000-000000000000/members/1/remove", s.apiKey, "", 404},
+		{"ExemptOnboarded", "POST", base + onboarded.ExternalID + "/exempt", s.apiKey, `{"reason":"contractor"}`, 409},
+		{"MatchOnboarded", "POST", base + onboarded.ExternalID + "/match", s.apiKey, `{"email":"` + *onboarded.MatchedEmail + `","hub_role":"owner"}`, 409},
+		{"UnexemptUnmatched", "POST", base + unmatched.ExternalID + "/unexempt", s.apiKey, "", 409},
+		{"ReassignUnmatched", "POST", base + unmatched.ExternalID + "/reassign", s.apiKey, `{"email":"` + *onboarded.MatchedEmail + `"}`, 409},
+		{"RemoveSystemUser", "POST", base + system.ExternalID + "/remove", s.apiKey, "", 409},
+		{"EmptyReason", "POST", base + unmatched.ExternalID + "/exempt", s.apiKey, `{"reason":""}`, 400},
+		{"NoBody", "POST", base + unmatched.ExternalID + "/exempt", s.apiKey, "", 400},
+		{"BadHubRole", "POST", base + unmatched.ExternalID + "/match", s.apiKey, `{"email":"` + *onboarded.MatchedEmail + `","hub_role":"admin"}`, 400},
+		{"UnknownPerson", "POST", base + unmatched.ExternalID + "/match", s.apiKey, `{"email":"nobody@acme.test","hub_role":"owner"}`, 400},
+		{"NotAnEmail", "POST", base + unmatched.ExternalID + "/match", s.apiKey, `{"email":"nobody","hub_role":"owner"}`, 400},
+		{"UnknownField", "POST", base + unmatched.ExternalID + "/remove", s.apiKey, `{"force":true}`, 400},
+		{"ReasonNotString", "POST", base + unmatched.ExternalID + "/exempt", s.apiKey, `{"reason":5}`, 400},
+		{"BadAuditLimit", "GET", "/v1/audit?limit=9999", s.apiKey, "", 400},
+	})
+	if s.meta.Removals() != removalsBefore {
+		t.Fatal("a bad request removed someone at Meta")
+	}
+}
+
+// TestRemoveExactlyOnceAcrossWorkerStop stops the worker while the removal
+// is at Meta and starts another: the person is removed once.
+func TestRemoveExactlyOnceAcrossWorkerStop(t *testing.T) {
+	s, ig, _ := connected(t)
+	b := s.meta.Business(metaBusinessID)
+	m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
+	newWorker := func() sdkworker.Worker {
+		w := sdkworker.New(s.temporal, "remove-once", sdkworker.Options{WorkerStopTimeout: time.Millisecond})
+		worker.Register(w, acts)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first := newWorker()
+	s.meta.Latency = 300 * time.Millisecond
+	ch := store.MemberChange{WorkspaceID: s.ws.ID, IntegrationID: ig.ID, MemberID: m.ExternalID, Action: store.ActionRemove, Actor: "test"}
+	run, err := startMemberAction(s, "remove-once", ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for b.Users[m.ExternalID] != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the removal never reached Meta")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	first.Stop()
+	second := newWorker()
+	defer second.Stop()
+	if err := s.temporal.GetWorkflow(context.Background(), run.GetID(), run.GetRunID()).Get(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.meta.Removals(); n != 1 {
+		t.Fatalf("%d removals at Meta, want 1", n)
+	}
+	events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "member.remove"}, store.Page{})
+	if len(events) != 1 || s.member(ig.ID, m.ExternalID).State != domain.StateRemoved {
+		t.Fatalf("%d audit events", len(events))
+	}
+}

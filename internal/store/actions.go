@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// Member actions.
+const (
+	ActionMatch    = "match"
+	ActionExempt   = "exempt"
+	ActionUnexempt = "unexempt"
+	ActionReassign = "reassign"
+	ActionRemove   = "remove"
+)
+
+// MemberChange is an admin's change to a member as Postgres records it.
+type MemberChange struct {
+	WorkspaceID   string
+	IntegrationID string
+	MemberID      string
+	Action        string
+	Actor         string
+	WorkflowID    string
+	RunID         string
+	// MatchedEmail is the directory person's primary e-mail (match, reassign).
+	MatchedEmail string
+	// HubRole is owner or collaborator (match).
+	HubRole string
+	// Reason is why a member is exempted (exempt).
+	Reason string
+	// TraceID is the provider's trace id of the call that made the change (remove).
+	TraceID string
+}
+
+// memberState is what an action changes, for checks and the audit log.
+type memberState struct {
+	Kind         string  `json:"-"`
+	State        string  `json:"state"`
+	MatchedEmail *string `json:"matched_email"`
+	HubRole      *string `json:"hub_role"`
+	ExemptReason string  `json:"exempt_reason,omitempty"`
+}
+
+// allowedFrom lists the tabs each action starts from.
+var allowedFrom = map[string][]string{
+	ActionMatch:    {"unmatched"},
+	ActionExempt:   {"unmatched"},
+	ActionUnexempt: {"exempted"},
+	ActionReassign: {"onboarded"},
+	ActionRemove:   {"unmatched", "onboarded"},
+}
+
+// CheckMemberChange tells whether an action may start: the member exists in
+// the workspace's integration, is a person in a tab the action starts from,
+// and the action's inputs hold. It changes nothing.
+func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		before, err := lockMember(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		return checkChange(ctx, tx, ch, before)
+	})
+}
+
+func lockMember(ctx context.Context, tx pgx.Tx, ch MemberChange) (memberState, error) {
+	var m memberState
+	err := tx.QueryRow(ctx, `SELECT m.kind, m.state, m.matched_email, m.hub_role, m.exempt_reason
+		FROM members m JOIN integrations i ON i.id = m.integration_id
+		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND m.external_id = $3 FOR UPDATE OF m`,
+		ch.WorkspaceID, ch.IntegrationID, ch.MemberID).Scan(&m.Kind, &m.State, &m.MatchedEmail, &m.HubRole, &m.ExemptReason)
+	return m, notFound(err, "member")
+}
+
+func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState) error {
+	from, ok := allowedFrom[ch.Action]
+	if !ok {
+		return domain.Errorf(domain.EInvalid, "unknown action %q", ch.Action)
+	}
+	if m.Kind != string(domain.MemberUser) {
+		return domain.Errorf(domain.EConflict, "member %s is a %s; only people can be %sed", ch.MemberID, m.Kind, ch.Action)
+	}
+	allowed := false
+	for _, st := range from {
+		allowed = allowed || st == m.State
+	}
+	if !allowed {
+		return domain.Errorf(domain.EConflict, "cannot %s a member in the %s tab (allowed from: %v)", ch.Action, m.State, from)
+	}
+	switch ch.Action {
+	case ActionMatch, ActionReassign:
+		if ch.Action == ActionMatch && ch.HubRole != "owner" && ch.HubRole != "collaborator" {
+			return domain.Errorf(domain.EInvalid, `hub_role must be "owner" or "collaborator"`)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM directory_users du JOIN directories d ON d.id = du.directory_id
+			WHERE d.workspace_id = $1 AND du.email = $2`, ch.WorkspaceID, ch.MatchedEmail).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return domain.Errorf(domain.EInvalid, "no directory user of this workspace has the e-mail %q", ch.MatchedEmail)
+		}
+		if ch.Action == ActionReassign && m.MatchedEmail != nil && *m.MatchedEmail == ch.MatchedEmail {
+			return domain.Errorf(domain.EConflict, "the member already belongs to %s", ch.MatchedEmail)
+		}
+	case ActionExempt:
+		if len(ch.Reason) < 3 {
+			return domain.Errorf(domain.EInvalid, "reason is required: say why this member stays out of management")
+		}
+	}
+	return nil
+}
+
+// done reports whether the change is already in place (a retried activity).
+func done(ch MemberChange, m memberState) bool {
+	switch ch.Action {
+	case ActionMatch:
+		return m.State == "onboarded" && m.MatchedEmail != nil && *m.MatchedEmail == ch.MatchedEmail
+	case ActionReassign:
+		return m.State == "onboarded" && m.MatchedEmail != nil && *m.MatchedEmail == ch.MatchedEmail
+	case ActionExempt:
+		return m.State == "exempted"
+	case ActionUnexempt:
+		return m.State == "unmatched"
+	case ActionRemove:
+		return m.State == "removed"
+	}
+	return false
+}
+
+// ApplyMemberChange records an admin's change to a member with an audit
+// event (before and after) in the same transaction. Applying it again once
+// it is in place changes nothing.
+func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		before, err := lockMember(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		if done(ch, before) {
+			return nil
+		}
+		if err := checkChange(ctx, tx, ch, before); err != nil {
+			return err
+		}
+		now := s.now()
+		switch ch.Action {
+		case ActionMatch:
+			_, err = tx.Exec(ctx, `UPDATE members SET state = 'onboarded', match = 'one', matched_email = $3, matched_by = 'admin',
+				hub_role = $4, updated_at = $5 WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, ch.MatchedEmail, ch.HubRole, now)
+		case ActionReassign:
+			_, err = tx.Exec(ctx, `UPDATE members SET matched_email = $3, matched_by = 'admin', updated_at = $4
+				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, ch.MatchedEmail, now)
+		case ActionExempt:
+			_, err = tx.Exec(ctx, `UPDATE members SET state = 'exempted', exempt_reason = $3, updated_at = $4
+				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, ch.Reason, now)
+		case ActionUnexempt:
+			_, err = tx.Exec(ctx, `UPDATE members SET state = 'unmatched', exempt_reason = '', matched_by = 'sync', updated_at = $3
+				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, now)
+		case ActionRemove:
+			if _, err = tx.Exec(ctx, `UPDATE members SET state = 'removed', removed_at = $3, updated_at = $3
+				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, now); err == nil {
+				_, err = tx.Exec(ctx, `DELETE FROM asset_grants WHERE integration_id = $1 AND member_id = $2`, ch.IntegrationID, ch.MemberID)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		after, err := lockMember(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		details := map[string]any{"member_id": ch.MemberID, "before": before, "after": after}
+		if ch.Reason != "" {
+			details["reason"] = ch.Reason
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ch.WorkspaceID, Actor: ch.Actor, Action: "member." + ch.Action,
+			SubjectType: "member", SubjectID: ch.IntegrationID + "/" + ch.MemberID, WorkflowID: ch.WorkflowID, RunID: ch.RunID,
+			TraceID: ch.TraceID, Details: details})
+	})
+}
+
+// MemberAction is one admin action's progress.
+type MemberAction struct {
+	WorkflowID   string     `json:"workflow_id"`
+	RunID        string     `json:"run_id"`
+	MemberID     string     `json:"member_id"`
+	Action       string     `json:"action"`
+	Actor        string     `json:"actor"`
+	Status       string     `json:"status"`
+	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
+	Error        string     `json:"error,omitempty"`
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at"`
+}
+
+// RecordMemberAction upserts an action's progress: running, waiting (until), succeeded or failed.
+func (s *Store) RecordMemberAction(ctx context.Context, ch MemberChange, status string, waitingUntil *time.Time, errMsg string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO member_actions (workflow_id, run_id, workspace_id, integration_id, member_id, action, actor, status, waiting_until, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, waiting_until = EXCLUDED.waiting_until, error = EXCLUDED.error,
+			finished_at = CASE WHEN EXCLUDED.status IN ('succeeded', 'failed') THEN now() END`,
+		ch.WorkflowID, ch.RunID, ch.WorkspaceID, ch.IntegrationID, ch.MemberID, ch.Action, ch.Actor, status, waitingUntil, errMsg)
+	return err
+}
+
+// MemberActions lists a member's actions, newest first.
+func (s *Store) MemberActions(ctx context.Context, workspaceID, integrationID, memberID string) ([]MemberAction, error) {
+	rows, err := s.pool.Query(ctx, `SELECT workflow_id, run_id, member_id, action, actor, status, waiting_until, error, started_at, finished_at
+		FROM member_actions WHERE workspace_id = $1 AND integration_id = $2 AND member_id = $3 ORDER BY started_at DESC LIMIT 20`,
+		workspaceID, integrationID, memberID)
+	if err != nil {
+		return nil, notFound(err, "integration")
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (MemberAction, error) {
+		var a MemberAction
+		return a, r.Scan(&a.WorkflowID, &a.RunID, &a.MemberID, &a.Action, &a.Actor, &a.Status, &a.WaitingUntil, &a.Error, &a.StartedAt, &a.FinishedAt)
+	})
+}
+
+// RestrictedUntil is when Meta lets the integration manage users again (nil: now).
+func (s *Store) RestrictedUntil(ctx context.Context, integrationID string) (*time.Time, error) {
+	var t *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT restricted_until FROM integrations WHERE id = $1`, integrationID).Scan(&t)
+	return t, notFound(err, "integration")
+}

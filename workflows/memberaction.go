@@ -1,0 +1,71 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// MemberAction applies an admin's change to a member. A removal first waits
+// out Meta's restriction window, durably, then removes the person at Meta
+// exactly once; every change is recorded in Postgres with its audit event.
+func MemberAction(ctx workflow.Context, in MemberActionInput) error {
+	info := workflow.GetInfo(ctx)
+	in.WorkflowID, in.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: quickRetry})
+	record := func(ctx workflow.Context, status string, until *time.Time, msg string) error {
+		return workflow.ExecuteActivity(ctx, a.RecordMemberAction, activities.MemberActionStatus{Change: in, Status: status,
+			WaitingUntil: until, Error: msg}).Get(ctx, nil)
+	}
+	stage := func(stage, details string) {
+		workflow.SetCurrentDetails(ctx, details)
+		_ = workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage))
+	}
+	if err := record(short, "running", nil, ""); err != nil {
+		return err
+	}
+	err := applyMemberAction(ctx, short, in, record, stage)
+	if err != nil {
+		stage(StageFailed, in.Action+" failed: "+err.Error())
+		cleanup, _ := workflow.NewDisconnectedContext(short)
+		_ = record(cleanup, "failed", nil, err.Error())
+		return err
+	}
+	stage(StageDone, in.Action+" done")
+	return record(short, "succeeded", nil, "")
+}
+
+func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
+	record func(workflow.Context, string, *time.Time, string) error, stage func(string, string)) error {
+	if in.Action == store.ActionRemove {
+		var until *time.Time
+		if err := workflow.ExecuteActivity(short, a.RestrictedUntil, in.IntegrationID).Get(ctx, &until); err != nil {
+			return err
+		}
+		if now := workflow.Now(ctx); until != nil && until.After(now) {
+			stage(StageWaiting, "waiting for Meta's restriction until "+until.UTC().Format(time.RFC3339))
+			if err := record(short, "waiting", until, ""); err != nil {
+				return err
+			}
+			if err := workflow.Sleep(ctx, until.Sub(now)); err != nil {
+				return err
+			}
+			if err := record(short, "running", nil, ""); err != nil {
+				return err
+			}
+		}
+		stage(StageApplying, "removing the member at Meta")
+		provider := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
+				MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
+		if err := workflow.ExecuteActivity(provider, a.RemoveMetaMember, in).Get(ctx, &in.TraceID); err != nil {
+			return err
+		}
+	}
+	stage(StageApplying, "recording the change")
+	return workflow.ExecuteActivity(short, a.ApplyMemberChange, in).Get(ctx, nil)
+}

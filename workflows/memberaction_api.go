@@ -1,0 +1,53 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Member actions: an admin's match, exempt, unexempt, reassign or remove,
+// one workflow each, so every change is durable and visible.
+
+// MemberActionID is the workflow id of an action on a member.
+func MemberActionID(integrationID, memberID, action string) string {
+	return "member/" + integrationID + "/" + memberID + "/" + action
+}
+
+// MemberActionInput is the change to make; it carries no secret.
+type MemberActionInput = activities.MemberChange
+
+// Stage of an action waiting for Meta's restriction window.
+const StageWaiting = "waiting"
+
+// StartMemberAction starts an action. One action of a kind runs per member
+// at a time: starting it again while it runs is a conflict.
+func StartMemberAction(ctx context.Context, c client.Client, taskQueue string, in MemberActionInput) (client.WorkflowRun, error) {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       MemberActionID(in.IntegrationID, in.MemberID, in.Action),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
+			temporalclient.IntegrationID.ValueSet(in.IntegrationID),
+			temporalclient.Stage.ValueSet(StageStarting)),
+		StaticSummary: fmt.Sprintf("%s member %s", in.Action, in.MemberID),
+	}, MemberAction, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, domain.Errorf(domain.EConflict, "a %s of this member is already under way", in.Action)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start member action: %w", err)
+	}
+	return run, nil
+}

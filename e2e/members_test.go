@@ -165,6 +165,7 @@ func TestMemberActions(t *testing.T) {
 		if r := runs[0]; r.Added+r.Changed+r.Removed != 0 || r.Details["grant_rows_written"].(float64) != 0 {
 			t.Fatalf("the check after the removal changed things: %+v", r)
 		}
+		exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_remove.json")
 		var audit struct {
 			Items []store.AuditEvent `json:"items"`
 		}

@@ -28,25 +28,31 @@ func (a *Activities) StartIntegrationSync(ctx context.Context, in StartIntegrati
 	return run.ID, failure(err)
 }
 
-// metaClient builds a Graph client for the integration of a run, with its
-// token opened here and nowhere else.
+// metaClient builds a Graph client for the integration of a run.
 func (a *Activities) metaClient(ctx context.Context, runID string) (*meta.Client, store.Integration, error) {
 	ig, err := a.Store.IntegrationForRun(ctx, runID)
 	if err != nil {
 		return nil, ig, err
 	}
+	c, err := a.metaClientFor(ctx, ig)
+	return c, ig, err
+}
+
+// metaClientFor builds a Graph client for an integration, with its token
+// opened here and nowhere else.
+func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*meta.Client, error) {
 	if ig.Provider != domain.ProviderMeta {
-		return nil, ig, domain.Errorf(domain.EInvalid, "integration %s is %s, not meta", ig.ID, ig.Provider)
+		return nil, domain.Errorf(domain.EInvalid, "integration %s is %s, not meta", ig.ID, ig.Provider)
 	}
 	token, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.CredentialID)
 	if err != nil {
-		return nil, ig, fmt.Errorf("open integration credential: %w", err)
+		return nil, fmt.Errorf("open integration credential: %w", err)
 	}
 	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, string(token), meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
 	if err != nil {
-		return nil, ig, domain.Errorf(domain.EInvalid, "%v", err)
+		return nil, domain.Errorf(domain.EInvalid, "%v", err)
 	}
-	return c, ig, nil
+	return c, nil
 }
 
 // providerFailure marks the integration needs_reauth when the provider

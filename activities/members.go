@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
@@ -53,13 +52,9 @@ func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (str
 	if len(members) == 1 {
 		return "", nil // already removed and recorded
 	}
-	token, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.CredentialID)
+	c, err := a.metaClientFor(ctx, ig)
 	if err != nil {
-		return "", err
-	}
-	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, string(token), meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
-	if err != nil {
-		return "", failure(domain.Errorf(domain.EInvalid, "%v", err))
+		return "", failure(err)
 	}
 	present, err := c.HasBusinessUser(ctx, ch.MemberID)
 	if err != nil {
@@ -69,6 +64,78 @@ func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (str
 		return "", nil
 	}
 	trace, err := c.RemoveBusinessUser(ctx, ch.MemberID)
+	if err != nil {
+		return "", a.providerFailure(ctx, ig, err)
+	}
+	return trace, nil
+}
+
+// ChangeMetaRole sets a member's business role and tasks on assets at Meta
+// and returns the last call's trace id. Setting what is already set changes
+// nothing, so a retry is harmless.
+func (a *Activities) ChangeMetaRole(ctx context.Context, ch MemberChange) (string, error) {
+	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
+	if err != nil {
+		return "", failure(err)
+	}
+	c, err := a.metaClientFor(ctx, ig)
+	if err != nil {
+		return "", failure(err)
+	}
+	trace := ""
+	if ch.Role != "" {
+		if trace, err = c.SetRole(ctx, ch.MemberID, ch.Role); err != nil {
+			return "", a.providerFailure(ctx, ig, err)
+		}
+	}
+	for _, at := range ch.Assets {
+		if len(at.Tasks) == 0 {
+			trace, err = c.UnassignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID)
+		} else {
+			trace, err = c.AssignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID, at.Tasks)
+		}
+		if err != nil {
+			return "", a.providerFailure(ctx, ig, err)
+		}
+	}
+	return trace, nil
+}
+
+// InviteResult is a sent invitation: its id at Meta and the call's trace id.
+type InviteResult struct {
+	InvitationID string
+	TraceID      string
+}
+
+// InviteMetaMember invites a directory person to the business exactly once:
+// an address already invited returns that invitation.
+func (a *Activities) InviteMetaMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
+	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
+	if err != nil {
+		return InviteResult{}, failure(err)
+	}
+	c, err := a.metaClientFor(ctx, ig)
+	if err != nil {
+		return InviteResult{}, failure(err)
+	}
+	id, trace, err := c.Invite(ctx, ig.BusinessID, ch.Email, ch.Role)
+	if err != nil {
+		return InviteResult{}, a.providerFailure(ctx, ig, err)
+	}
+	return InviteResult{InvitationID: id, TraceID: trace}, nil
+}
+
+// CancelMetaInvitation cancels an invitation at Meta; one already gone counts as done.
+func (a *Activities) CancelMetaInvitation(ctx context.Context, ch MemberChange) (string, error) {
+	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
+	if err != nil {
+		return "", failure(err)
+	}
+	c, err := a.metaClientFor(ctx, ig)
+	if err != nil {
+		return "", failure(err)
+	}
+	trace, err := c.CancelInvitation(ctx, ch.MemberID)
 	if err != nil {
 		return "", a.providerFailure(ctx, ig, err)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -23,6 +24,15 @@ type (
 	reassignRequest struct {
 		Email string `json:"email"`
 	}
+	roleRequest struct {
+		// Role is ADMIN (Full control) or EMPLOYEE (Partial access); empty keeps it.
+		Role   string             `json:"role"`
+		Assets []store.AssetTasks `json:"assets"`
+	}
+	inviteRequest struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
 	emptyRequest struct{}
 )
 
@@ -42,6 +52,9 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 		key := apiKey(c)
 		ch := store.MemberChange{WorkspaceID: key.WorkspaceID, IntegrationID: c.Param("id"), MemberID: c.Param("member"),
 			Action: action, Actor: "api_key:" + key.ID}
+		if action == store.ActionCancel {
+			ch.MemberID = c.Param("invitation")
+		}
 		if c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != "" {
 			var err error
 			switch action {
@@ -63,13 +76,30 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 				var req exemptRequest
 				err = decodeJSON(c, &req)
 				ch.Reason = req.Reason
+			case store.ActionRole:
+				var req roleRequest
+				err = decodeJSON(c, &req)
+				ch.Role, ch.Assets = req.Role, req.Assets
+				for i := range ch.Assets {
+					if ch.Assets[i].Tasks == nil {
+						ch.Assets[i].Tasks = []string{}
+					}
+				}
+			case store.ActionInvite:
+				var req inviteRequest
+				err = decodeJSON(c, &req)
+				ch.Email, ch.Role = domain.NormalizeEmail(req.Email), req.Role
+				if err == nil && ch.Email == "" {
+					err = domain.Errorf(domain.EInvalid, "email must be the directory person's e-mail address")
+				}
 			default:
 				err = decodeJSON(c, &emptyRequest{})
 			}
 			if err != nil {
 				return err
 			}
-		} else if action == store.ActionMatch || action == store.ActionReassign || action == store.ActionExempt {
+		} else if action == store.ActionMatch || action == store.ActionReassign || action == store.ActionExempt ||
+			action == store.ActionRole || action == store.ActionInvite {
 			return domain.Errorf(domain.EInvalid, "request body is empty; send a JSON object")
 		}
 		ctx := c.Request().Context()
@@ -81,7 +111,7 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 			return err
 		}
 		answer := memberActionStarted{Status: "running"}
-		if action == store.ActionRemove && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
+		if slices.Contains(store.MetaActions, action) && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
 			answer.Status, answer.WaitingUntil = "waiting", ig.RestrictedUntil
 		}
 		run, err := workflows.StartMemberAction(ctx, s.Temporal, s.TaskQueue, ch)

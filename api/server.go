@@ -86,9 +86,12 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
-	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove} {
+	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove,
+		store.ActionRole} {
 		v1.POST("/integrations/:id/members/:member/"+action, s.memberAction(action), s.authenticate)
 	}
+	v1.POST("/integrations/:id/invitations", s.memberAction(store.ActionInvite), s.authenticate)
+	v1.DELETE("/integrations/:id/invitations/:invitation", s.memberAction(store.ActionCancel), s.authenticate)
 	v1.GET("/audit", s.listAudit, s.authenticate)
 	return s
 }

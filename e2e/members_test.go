@@ -176,6 +176,104 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	t.Run("ChangeRoleAndTasks", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		var page, ad string
+		for id, a := range b.Assets {
+			if a.Kind == "page" && page == "" {
+				page = id
+			}
+			if a.Kind == "ad_account" && ad == "" && a.Holders[m.ExternalID] == nil {
+				ad = id
+			}
+		}
+		s.act(ig.ID, m.ExternalID, "role", map[string]any{"role": "ADMIN", "assets": []map[string]any{
+			{"asset_id": ad, "tasks": []string{"ADVERTISE", "ANALYZE"}}, {"asset_id": page, "tasks": []string{}}}})
+		if u := b.Users[m.ExternalID]; u.Role != "ADMIN" || len(b.Assets[ad].Holders[m.ExternalID]) != 2 || b.Assets[page].Holders[m.ExternalID] != nil {
+			t.Fatalf("at Meta: role %s, ad tasks %v, page tasks %v", u.Role, b.Assets[ad].Holders[m.ExternalID], b.Assets[page].Holders[m.ExternalID])
+		}
+		got := s.member(ig.ID, m.ExternalID)
+		if got.Role != "ADMIN" {
+			t.Fatalf("after role: %+v", got.Member)
+		}
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+		if r := runs[0]; r.Added+r.Changed+r.Removed != 0 || r.Details["grant_rows_written"].(float64) != 0 {
+			t.Fatalf("the check after the role change changed things: %+v", r)
+		}
+	})
+
+	t.Run("InviteAcceptAndCancel", func(t *testing.T) {
+		var invitees []string
+		inBusiness := map[string]bool{}
+		for _, u := range b.Users {
+			inBusiness[u.Email] = true
+		}
+		for _, p := range b.Pending {
+			inBusiness[p.Email] = true
+		}
+		for _, p := range people {
+			if p.Status == domain.UserActive && !inBusiness[p.Email] && len(invitees) < 2 {
+				invitees = append(invitees, p.Email)
+			}
+		}
+		invites := s.meta.Invitations()
+		for _, email := range invitees {
+			var started actionStarted
+			if code := s.call("POST", "/v1/integrations/"+ig.ID+"/invitations", s.apiKey, map[string]string{"email": email, "role": "EMPLOYEE"}, &started); code != 202 {
+				t.Fatalf("invite: %d", code)
+			}
+			if strings.Contains(started.WorkflowID, email) {
+				t.Fatal("the workflow id shows the e-mail address")
+			}
+			if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.meta.Invitations() != invites+2 {
+			t.Fatalf("%d invitations sent, want 2", s.meta.Invitations()-invites)
+		}
+		pendingID := map[string]string{}
+		for _, m := range s.members(s.apiKey, ig.ID, "pending") {
+			pendingID[m.Email] = m.ExternalID
+		}
+		if pendingID[invitees[0]] == "" || pendingID[invitees[1]] == "" {
+			t.Fatalf("invitees not pending: %v", pendingID)
+		}
+		// The first accepts: the next check onboards them.
+		if _, err := s.meta.AcceptInvitation(metaBusinessID, pendingID[invitees[0]]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		onboarded := false
+		for _, m := range s.members(s.apiKey, ig.ID, "onboarded") {
+			onboarded = onboarded || m.Email == invitees[0]
+		}
+		if !onboarded {
+			t.Fatal("the accepted invitee is not onboarded after a check")
+		}
+		// The second is cancelled.
+		var started actionStarted
+		if code := s.call("DELETE", "/v1/integrations/"+ig.ID+"/invitations/"+pendingID[invitees[1]], s.apiKey, nil, &started); code != 202 {
+			t.Fatalf("cancel: %d", code)
+		}
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if b.Pending[pendingID[invitees[1]]] != nil {
+			t.Fatal("the invitation is still pending at Meta")
+		}
+		for _, m := range s.members(s.apiKey, ig.ID, "pending") {
+			if m.Email == invitees[1] {
+				t.Fatal("the cancelled invitation is still listed")
+			}
+		}
+	})
+
 	t.Run("RemoveWaitsForRestriction", func(t *testing.T) {
 		until := time.Now().Add(3 * time.Second)
 		conn, _ := pgx.Connect(context.Background(), s.dbURL)
@@ -208,6 +306,18 @@ func TestMemberActionBadInput(t *testing.T) {
 	unmatched := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
 	system := s.members(s.apiKey, ig.ID, "system")[0]
 	base := "/v1/integrations/" + ig.ID + "/members/"
+	adAccount := ""
+	for id, a := range s.meta.Business(metaBusinessID).Assets {
+		if a.Kind == "ad_account" {
+			adAccount = id
+		}
+	}
+	invitesBefore := s.meta.Invitations()
+	defer func() {
+		if s.meta.Invitations() != invitesBefore {
+			t.Error("a bad request invited someone at Meta")
+		}
+	}()
 	removalsBefore := s.meta.Removals()
 	s.expectErrors(t, []badRequest{
 		{"UnknownMember", "POST", base + "999/remove", s.apiKey, "", 404},
@@ -225,6 +335,16 @@ func TestMemberActionBadInput(t *testing.T) {
 		{"UnknownField", "POST", base + unmatched.ExternalID + "/remove", s.apiKey, `{"force":true}`, 400},
 		{"ReasonNotString", "POST", base + unmatched.ExternalID + "/exempt", s.apiKey, `{"reason":5}`, 400},
 		{"BadAuditLimit", "GET", "/v1/audit?limit=9999", s.apiKey, "", 400},
+		{"BadRole", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"role":"OWNER"}`, 400},
+		{"NothingToChange", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{}`, 400},
+		{"BadTaskCombination", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"` + adAccount + `","tasks":["MANAGE"]}]}`, 400},
+		{"UnknownAsset", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"act_0","tasks":["ANALYZE"]}]}`, 400},
+		{"RoleOfSystemUser", "POST", base + system.ExternalID + "/role", s.apiKey, `{"role":"ADMIN"}`, 409},
+		{"InviteMember", "POST", "/v1/integrations/" + ig.ID + "/invitations", s.apiKey, `{"email":"` + onboarded.Email + `","role":"EMPLOYEE"}`, 409},
+		{"InviteStranger", "POST", "/v1/integrations/" + ig.ID + "/invitations", s.apiKey, `{"email":"stranger@else.example","role":"EMPLOYEE"}`, 400},
+		{"InviteBadRole", "POST", "/v1/integrations/" + ig.ID + "/invitations", s.apiKey, `{"email":"` + *onboarded.MatchedEmail + `","role":"GOD"}`, 400},
+		{"CancelMember", "DELETE", "/v1/integrations/" + ig.ID + "/invitations/" + onboarded.ExternalID, s.apiKey, "", 409},
+		{"CancelUnknown", "DELETE", "/v1/integrations/" + ig.ID + "/invitations/123", s.apiKey, "", 404},
 	})
 	if s.meta.Removals() != removalsBefore {
 		t.Fatal("a bad request removed someone at Meta")

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
@@ -41,7 +42,7 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) error {
 
 func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
 	record func(workflow.Context, string, *time.Time, string) error, stage func(string, string)) error {
-	if in.Action == store.ActionRemove {
+	if slices.Contains(store.MetaActions, in.Action) {
 		var until *time.Time
 		if err := workflow.ExecuteActivity(short, a.RestrictedUntil, in.IntegrationID).Get(ctx, &until); err != nil {
 			return err
@@ -58,11 +59,27 @@ func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
 				return err
 			}
 		}
-		stage(StageApplying, "removing the member at Meta")
 		provider := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 				MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
-		if err := workflow.ExecuteActivity(provider, a.RemoveMetaMember, in).Get(ctx, &in.TraceID); err != nil {
+		var err error
+		switch in.Action {
+		case store.ActionRemove:
+			stage(StageApplying, "removing the member at Meta")
+			err = workflow.ExecuteActivity(provider, a.RemoveMetaMember, in).Get(ctx, &in.TraceID)
+		case store.ActionRole:
+			stage(StageApplying, "changing the role and tasks at Meta")
+			err = workflow.ExecuteActivity(provider, a.ChangeMetaRole, in).Get(ctx, &in.TraceID)
+		case store.ActionInvite:
+			stage(StageApplying, "inviting at Meta")
+			var sent activities.InviteResult
+			err = workflow.ExecuteActivity(provider, a.InviteMetaMember, in).Get(ctx, &sent)
+			in.MemberID, in.TraceID = sent.InvitationID, sent.TraceID
+		case store.ActionCancel:
+			stage(StageApplying, "cancelling the invitation at Meta")
+			err = workflow.ExecuteActivity(provider, a.CancelMetaInvitation, in).Get(ctx, &in.TraceID)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -17,9 +20,16 @@ import (
 // Member actions: an admin's match, exempt, unexempt, reassign or remove,
 // one workflow each, so every change is durable and visible.
 
-// MemberActionID is the workflow id of an action on a member.
-func MemberActionID(integrationID, memberID, action string) string {
-	return "member/" + integrationID + "/" + memberID + "/" + action
+// MemberActionID is the workflow id of an action on a member. An invitation
+// has no member id yet: it is named by a hash of the address, since
+// workflow ids are shown unencrypted.
+func MemberActionID(in MemberActionInput) string {
+	member := in.MemberID
+	if in.Action == store.ActionInvite {
+		sum := sha256.Sum256([]byte(in.IntegrationID + "/" + in.Email))
+		member = "email-" + hex.EncodeToString(sum[:8])
+	}
+	return "member/" + in.IntegrationID + "/" + member + "/" + in.Action
 }
 
 // MemberActionInput is the change to make; it carries no secret.
@@ -32,7 +42,7 @@ const StageWaiting = "waiting"
 // at a time: starting it again while it runs is a conflict.
 func StartMemberAction(ctx context.Context, c client.Client, taskQueue string, in MemberActionInput) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       MemberActionID(in.IntegrationID, in.MemberID, in.Action),
+		ID:                       MemberActionID(in),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -15,7 +16,20 @@ const (
 	ActionUnexempt = "unexempt"
 	ActionReassign = "reassign"
 	ActionRemove   = "remove"
+	ActionRole     = "role"
+	ActionInvite   = "invite"
+	ActionCancel   = "cancel_invitation"
 )
+
+// MetaActions are the actions that change the business at Meta; they wait
+// out the integration's restriction window.
+var MetaActions = []string{ActionRemove, ActionRole, ActionInvite, ActionCancel}
+
+// AssetTasks are the tasks a member is to hold on an asset; none takes access away.
+type AssetTasks struct {
+	AssetID string   `json:"asset_id"`
+	Tasks   []string `json:"tasks"`
+}
 
 // MemberChange is an admin's change to a member as Postgres records it.
 type MemberChange struct {
@@ -32,17 +46,25 @@ type MemberChange struct {
 	HubRole string
 	// Reason is why a member is exempted (exempt).
 	Reason string
-	// TraceID is the provider's trace id of the call that made the change (remove).
+	// Role is the business role to set (role, invite).
+	Role string
+	// Assets are task changes on assets (role).
+	Assets []AssetTasks
+	// Email is the address to invite (invite).
+	Email string
+	// TraceID is the provider's trace id of the call that made the change.
 	TraceID string
 }
 
 // memberState is what an action changes, for checks and the audit log.
 type memberState struct {
-	Kind         string  `json:"-"`
-	State        string  `json:"state"`
-	MatchedEmail *string `json:"matched_email"`
-	HubRole      *string `json:"hub_role"`
-	ExemptReason string  `json:"exempt_reason,omitempty"`
+	Kind         string              `json:"-"`
+	State        string              `json:"state"`
+	Role         string              `json:"role"`
+	MatchedEmail *string             `json:"matched_email"`
+	HubRole      *string             `json:"hub_role"`
+	ExemptReason string              `json:"exempt_reason,omitempty"`
+	Grants       map[string][]string `json:"grants"`
 }
 
 // allowedFrom lists the tabs each action starts from.
@@ -52,13 +74,18 @@ var allowedFrom = map[string][]string{
 	ActionUnexempt: {"exempted"},
 	ActionReassign: {"onboarded"},
 	ActionRemove:   {"unmatched", "onboarded"},
+	ActionRole:     {"unmatched", "onboarded"},
+	ActionCancel:   {"pending"},
 }
 
 // CheckMemberChange tells whether an action may start: the member exists in
-// the workspace's integration, is a person in a tab the action starts from,
-// and the action's inputs hold. It changes nothing.
+// the workspace's integration, is in a tab the action starts from, and the
+// action's inputs hold. It changes nothing.
 func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		if ch.Action == ActionInvite {
+			return checkInvite(ctx, tx, ch)
+		}
 		before, err := lockMember(ctx, tx, ch)
 		if err != nil {
 			return err
@@ -67,12 +94,37 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
 	})
 }
 
+// checkInvite: the address is a directory person of the workspace and
+// neither in the business nor invited.
+func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
+	if !slices.Contains(domain.MetaRoles, ch.Role) {
+		return domain.Errorf(domain.EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
+	}
+	var people, present int
+	err := tx.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM directory_users du JOIN directories d ON d.id = du.directory_id WHERE d.workspace_id = $1 AND du.email = $3),
+			(SELECT count(*) FROM members m WHERE m.integration_id = $2 AND m.email = $3 AND m.state NOT IN ('removed'))`,
+		ch.WorkspaceID, ch.IntegrationID, ch.Email).Scan(&people, &present)
+	if err != nil {
+		return err
+	}
+	if people == 0 {
+		return domain.Errorf(domain.EInvalid, "no directory user of this workspace has the e-mail %q", ch.Email)
+	}
+	if present > 0 {
+		return domain.Errorf(domain.EConflict, "%s is already in the business or invited", ch.Email)
+	}
+	return nil
+}
+
 func lockMember(ctx context.Context, tx pgx.Tx, ch MemberChange) (memberState, error) {
 	var m memberState
-	err := tx.QueryRow(ctx, `SELECT m.kind, m.state, m.matched_email, m.hub_role, m.exempt_reason
+	err := tx.QueryRow(ctx, `SELECT m.kind, m.state, m.role, m.matched_email, m.hub_role, m.exempt_reason,
+			(SELECT coalesce(jsonb_object_agg(g.asset_id, g.tasks), '{}') FROM asset_grants g
+				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
 		FROM members m JOIN integrations i ON i.id = m.integration_id
 		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND m.external_id = $3 FOR UPDATE OF m`,
-		ch.WorkspaceID, ch.IntegrationID, ch.MemberID).Scan(&m.Kind, &m.State, &m.MatchedEmail, &m.HubRole, &m.ExemptReason)
+		ch.WorkspaceID, ch.IntegrationID, ch.MemberID).Scan(&m.Kind, &m.State, &m.Role, &m.MatchedEmail, &m.HubRole, &m.ExemptReason, &m.Grants)
 	return m, notFound(err, "member")
 }
 
@@ -81,8 +133,12 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 	if !ok {
 		return domain.Errorf(domain.EInvalid, "unknown action %q", ch.Action)
 	}
-	if m.Kind != string(domain.MemberUser) {
-		return domain.Errorf(domain.EConflict, "member %s is a %s; only people can be %sed", ch.MemberID, m.Kind, ch.Action)
+	wantKind := string(domain.MemberUser)
+	if ch.Action == ActionCancel {
+		wantKind = string(domain.MemberInvitation)
+	}
+	if m.Kind != wantKind {
+		return domain.Errorf(domain.EConflict, "member %s is a %s; %s acts on a %s", ch.MemberID, m.Kind, ch.Action, wantKind)
 	}
 	allowed := false
 	for _, st := range from {
@@ -111,6 +167,31 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 		if len(ch.Reason) < 3 {
 			return domain.Errorf(domain.EInvalid, "reason is required: say why this member stays out of management")
 		}
+	case ActionRole:
+		if ch.Role != "" && !slices.Contains(domain.MetaRoles, ch.Role) {
+			return domain.Errorf(domain.EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
+		}
+		if ch.Role == "" && len(ch.Assets) == 0 {
+			return domain.Errorf(domain.EInvalid, "say what to change: role, assets or both")
+		}
+		seen := map[string]bool{}
+		for _, at := range ch.Assets {
+			if seen[at.AssetID] {
+				return domain.Errorf(domain.EInvalid, "asset %s is listed twice", at.AssetID)
+			}
+			seen[at.AssetID] = true
+			var assetType string
+			err := tx.QueryRow(ctx, `SELECT type FROM assets WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, at.AssetID).Scan(&assetType)
+			if isNoRows(err) {
+				return domain.Errorf(domain.EInvalid, "asset %s is not in this business", at.AssetID)
+			}
+			if err != nil {
+				return err
+			}
+			if err := domain.ValidMetaTasks(assetType, at.Tasks); err != nil {
+				return domain.Errorf(domain.EInvalid, "asset %s: %v", at.AssetID, err)
+			}
+		}
 	}
 	return nil
 }
@@ -128,6 +209,16 @@ func done(ch MemberChange, m memberState) bool {
 		return m.State == "unmatched"
 	case ActionRemove:
 		return m.State == "removed"
+	case ActionRole:
+		if ch.Role != "" && m.Role != ch.Role {
+			return false
+		}
+		for _, at := range ch.Assets {
+			if !slices.Equal(m.Grants[at.AssetID], at.Tasks) && (len(at.Tasks) > 0 || m.Grants[at.AssetID] != nil) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
@@ -137,6 +228,12 @@ func done(ch MemberChange, m memberState) bool {
 // it is in place changes nothing.
 func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		switch ch.Action {
+		case ActionInvite:
+			return s.applyInvite(ctx, tx, ch)
+		case ActionCancel:
+			return s.applyCancel(ctx, tx, ch)
+		}
 		before, err := lockMember(ctx, tx, ch)
 		if err != nil {
 			return err
@@ -166,6 +263,8 @@ func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, now); err == nil {
 				_, err = tx.Exec(ctx, `DELETE FROM asset_grants WHERE integration_id = $1 AND member_id = $2`, ch.IntegrationID, ch.MemberID)
 			}
+		case ActionRole:
+			err = applyRole(ctx, tx, ch, now)
 		}
 		if err != nil {
 			return err
@@ -182,6 +281,60 @@ func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 			SubjectType: "member", SubjectID: ch.IntegrationID + "/" + ch.MemberID, WorkflowID: ch.WorkflowID, RunID: ch.RunID,
 			TraceID: ch.TraceID, Details: details})
 	})
+}
+
+func applyRole(ctx context.Context, tx pgx.Tx, ch MemberChange, now time.Time) error {
+	if ch.Role != "" {
+		if _, err := tx.Exec(ctx, `UPDATE members SET role = $3, updated_at = $4 WHERE integration_id = $1 AND external_id = $2`,
+			ch.IntegrationID, ch.MemberID, ch.Role, now); err != nil {
+			return err
+		}
+	}
+	for _, at := range ch.Assets {
+		var err error
+		if len(at.Tasks) == 0 {
+			_, err = tx.Exec(ctx, `DELETE FROM asset_grants WHERE integration_id = $1 AND asset_id = $2 AND member_id = $3`,
+				ch.IntegrationID, at.AssetID, ch.MemberID)
+		} else {
+			_, err = tx.Exec(ctx, `INSERT INTO asset_grants (integration_id, asset_id, member_id, tasks, updated_at) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (integration_id, asset_id, member_id) DO UPDATE SET tasks = EXCLUDED.tasks, updated_at = EXCLUDED.updated_at`,
+				ch.IntegrationID, at.AssetID, ch.MemberID, at.Tasks, now)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyInvite records a new invitation as a pending member; ch.MemberID is
+// the invitation's id at Meta. Recording it again changes nothing.
+func (s *Store) applyInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO members (integration_id, external_id, kind, email, name, role, state, invitation_status)
+		VALUES ($1, $2, 'invitation', $3, $3, $4, 'pending', 'PENDING') ON CONFLICT DO NOTHING`,
+		ch.IntegrationID, ch.MemberID, ch.Email, ch.Role)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ch.WorkspaceID, Actor: ch.Actor, Action: "member.invite",
+		SubjectType: "member", SubjectID: ch.IntegrationID + "/" + ch.MemberID, WorkflowID: ch.WorkflowID, RunID: ch.RunID,
+		TraceID: ch.TraceID, Details: map[string]any{"email": ch.Email, "role": ch.Role}})
+}
+
+// applyCancel drops a cancelled invitation. Dropping it again changes nothing.
+func (s *Store) applyCancel(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
+	var email string
+	err := tx.QueryRow(ctx, `DELETE FROM members WHERE integration_id = $1 AND external_id = $2 AND kind = 'invitation' RETURNING email`,
+		ch.IntegrationID, ch.MemberID).Scan(&email)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ch.WorkspaceID, Actor: ch.Actor, Action: "member.cancel_invitation",
+		SubjectType: "member", SubjectID: ch.IntegrationID + "/" + ch.MemberID, WorkflowID: ch.WorkflowID, RunID: ch.RunID,
+		TraceID: ch.TraceID, Details: map[string]any{"email": email}})
 }
 
 // MemberAction is one admin action's progress.

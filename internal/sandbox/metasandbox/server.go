@@ -18,11 +18,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 )
 
 // Business is one Business Manager portfolio.
@@ -126,6 +129,8 @@ type Server struct {
 	requests int
 	ops      int
 	removals int
+	invites  int
+	seq      int
 }
 
 // New returns an empty Graph sandbox.
@@ -261,6 +266,27 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		u := b.Users[path[0]]
 		writeJSON(w, http.StatusOK, project(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
 			"tasks": u.Tasks, "first_name": u.FirstName, "last_name": u.LastName}, q.Get("fields")))
+		return
+	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodPost:
+		role := q.Get("role")
+		if !slices.Contains(domain.MetaRoles, role) && role != "" {
+			writeError(w, nil, Fault{400, 100, 0, "(#100) Param role must be one of {ADMIN, EMPLOYEE, ...}"})
+			return
+		}
+		if role != "" {
+			b.Users[path[0]].Role = role
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return
+	case len(path) == 1 && b.Pending[path[0]] != nil && method == http.MethodDelete:
+		delete(b.Pending, path[0])
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return
+	case len(path) == 2 && path[0] == b.ID && path[1] == "business_users" && method == http.MethodPost:
+		s.invite(w, b, q)
+		return
+	case len(path) == 2 && path[1] == "assigned_users" && b.Assets[path[0]] != nil && (method == http.MethodPost || method == http.MethodDelete):
+		s.assign(w, b, b.Assets[path[0]], method, q)
 		return
 	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodDelete:
 		// Removing a business user takes away every asset they held.
@@ -398,6 +424,97 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		resp["paging"] = paging
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// invite creates a pending invitation: POST /{business}/business_users.
+// Caller holds mu.
+func (s *Server) invite(w http.ResponseWriter, b *Business, q url.Values) {
+	email, role := strings.ToLower(strings.TrimSpace(q.Get("email"))), q.Get("role")
+	if email == "" || !strings.Contains(email, "@") {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter email is required"})
+		return
+	}
+	if role == "" {
+		role = "EMPLOYEE"
+	}
+	if !slices.Contains(domain.MetaRoles, role) {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) Param role must be one of {ADMIN, EMPLOYEE, ...}"})
+		return
+	}
+	for _, u := range b.Users {
+		if strings.EqualFold(u.Email, email) {
+			writeError(w, nil, Fault{400, 100, 1752041, "(#100) This person is already in the business."})
+			return
+		}
+	}
+	for _, p := range b.Pending {
+		if strings.EqualFold(p.Email, email) {
+			writeError(w, nil, Fault{400, 100, 1752042, "(#100) This person has already been invited."})
+			return
+		}
+	}
+	s.seq++
+	id := fmt.Sprintf("%d", 21000000000000+s.seq)
+	now := time.Now()
+	b.Pending[id] = &PendingUser{ID: id, Email: email, Role: role, Tasks: []string{}, Status: "PENDING",
+		CreatedTime: now.Format("2006-01-02T15:04:05-0700"), ExpirationTime: now.Add(30 * 24 * time.Hour).Format("2006-01-02T15:04:05-0700")}
+	s.invites++
+	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+// assign sets or takes away a user's tasks on an asset: POST or DELETE
+// /{asset}/assigned_users with user (and tasks, business). Caller holds mu.
+func (s *Server) assign(w http.ResponseWriter, b *Business, a *Asset, method string, q url.Values) {
+	user := q.Get("user")
+	if b.Users[user] == nil && b.SystemUsers[user] == nil {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) Param user must be a user of the business"})
+		return
+	}
+	if method == http.MethodDelete {
+		delete(a.Holders, user)
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return
+	}
+	if q.Get("business") != b.ID {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter business is required"})
+		return
+	}
+	var tasks []string
+	if err := json.Unmarshal([]byte(q.Get("tasks")), &tasks); err != nil || len(tasks) == 0 {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) Param tasks must be a non-empty array"})
+		return
+	}
+	if err := domain.ValidMetaTasks(a.Kind, tasks); err != nil {
+		writeError(w, nil, Faults["bad_tasks"])
+		return
+	}
+	a.Holders[user] = tasks
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// AcceptInvitation turns a pending invitation into a business user, as the
+// invited person clicking the link would; it returns the new user's id.
+func (s *Server) AcceptInvitation(businessID, invitationID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	p := b.Pending[invitationID]
+	if p == nil {
+		return "", fmt.Errorf("no pending invitation %s", invitationID)
+	}
+	delete(b.Pending, invitationID)
+	s.seq++
+	id := fmt.Sprintf("%d", 22000000000000+s.seq)
+	local, _, _ := strings.Cut(p.Email, "@")
+	b.Users[id] = &BusinessUser{ID: id, Email: p.Email, Name: local, FirstName: local, Role: p.Role, Tasks: []string{}, UserType: "BUSINESS_USER"}
+	return id, nil
+}
+
+// Invitations is how many invitations POST business_users has created.
+func (s *Server) Invitations() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.invites
 }
 
 // keys returns a map's keys.

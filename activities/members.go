@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
@@ -36,6 +38,19 @@ func (a *Activities) ApplyMemberChange(ctx context.Context, ch MemberChange) err
 	return failure(a.Store.ApplyMemberChange(ctx, ch))
 }
 
+// actionFailure is providerFailure for member actions: when Meta says
+// "retry in a few minutes" (10/2859030), the action is recorded as waiting
+// until the retry, so the API says why nothing happens yet.
+func (a *Activities) actionFailure(ctx context.Context, ig store.Integration, ch MemberChange, err error) error {
+	if pe, ok := domain.AsProviderError(err); ok && pe.Code == "10/"+strconv.Itoa(meta.RestrictedSubcode) {
+		until := time.Now().Add(pe.RetryAfter)
+		if rerr := a.Store.RecordMemberAction(ctx, ch, "waiting", &until, "Meta restricts user management right now: "+pe.Message); rerr != nil {
+			return rerr
+		}
+	}
+	return a.providerFailure(ctx, ig, err)
+}
+
 // RemoveMetaMember removes a person from the Meta business exactly once: a
 // member already removed in Postgres, or no longer in the business, is not
 // removed again. It returns Meta's trace id of the removal ("" if there was
@@ -58,14 +73,14 @@ func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (str
 	}
 	present, err := c.HasBusinessUser(ctx, ch.MemberID)
 	if err != nil {
-		return "", a.providerFailure(ctx, ig, err)
+		return "", a.actionFailure(ctx, ig, ch, err)
 	}
 	if !present {
 		return "", nil
 	}
 	trace, err := c.RemoveBusinessUser(ctx, ch.MemberID)
 	if err != nil {
-		return "", a.providerFailure(ctx, ig, err)
+		return "", a.actionFailure(ctx, ig, ch, err)
 	}
 	return trace, nil
 }
@@ -85,7 +100,7 @@ func (a *Activities) ChangeMetaRole(ctx context.Context, ch MemberChange) (strin
 	trace := ""
 	if ch.Role != "" {
 		if trace, err = c.SetRole(ctx, ch.MemberID, ch.Role); err != nil {
-			return "", a.providerFailure(ctx, ig, err)
+			return "", a.actionFailure(ctx, ig, ch, err)
 		}
 	}
 	for _, at := range ch.Assets {
@@ -95,7 +110,7 @@ func (a *Activities) ChangeMetaRole(ctx context.Context, ch MemberChange) (strin
 			trace, err = c.AssignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID, at.Tasks)
 		}
 		if err != nil {
-			return "", a.providerFailure(ctx, ig, err)
+			return "", a.actionFailure(ctx, ig, ch, err)
 		}
 	}
 	return trace, nil
@@ -120,7 +135,7 @@ func (a *Activities) InviteMetaMember(ctx context.Context, ch MemberChange) (Inv
 	}
 	id, trace, err := c.Invite(ctx, ig.BusinessID, ch.Email, ch.Role)
 	if err != nil {
-		return InviteResult{}, a.providerFailure(ctx, ig, err)
+		return InviteResult{}, a.actionFailure(ctx, ig, ch, err)
 	}
 	return InviteResult{InvitationID: id, TraceID: trace}, nil
 }
@@ -137,7 +152,7 @@ func (a *Activities) CancelMetaInvitation(ctx context.Context, ch MemberChange) 
 	}
 	trace, err := c.CancelInvitation(ctx, ch.MemberID)
 	if err != nil {
-		return "", a.providerFailure(ctx, ig, err)
+		return "", a.actionFailure(ctx, ig, ch, err)
 	}
 	return trace, nil
 }

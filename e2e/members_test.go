@@ -274,6 +274,35 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	t.Run("MetaRestrictionAnswerSaysWaiting", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
+		s.meta.Inject(metasandbox.Faults["restricted"], 1)
+		var started actionStarted
+		s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/remove", s.apiKey, nil, &started)
+		defer s.temporal.TerminateWorkflow(context.Background(), started.WorkflowID, started.RunID, "test over")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got := s.member(ig.ID, m.ExternalID)
+			if len(got.Actions) == 0 {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if a := got.Actions[0]; a.Status == "waiting" && a.WaitingUntil != nil && strings.Contains(a.Error, "restricts") {
+				if a.WaitingUntil.Before(time.Now().Add(4 * time.Minute)) {
+					t.Fatalf("waiting until %v: Meta's few minutes were not honoured", a.WaitingUntil)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the action never said it waits: %+v", got.Actions)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if b.Users[m.ExternalID] == nil {
+			t.Fatal("removed despite Meta's restriction")
+		}
+	})
+
 	t.Run("RemoveWaitsForRestriction", func(t *testing.T) {
 		until := time.Now().Add(3 * time.Second)
 		conn, _ := pgx.Connect(context.Background(), s.dbURL)
@@ -288,8 +317,8 @@ func TestMemberActions(t *testing.T) {
 			t.Fatalf("answer = %+v, want waiting", started)
 		}
 		time.Sleep(time.Second)
-		if got := s.member(ig.ID, m.ExternalID); got.Actions[0].Status != "waiting" || b.Users[m.ExternalID] == nil {
-			t.Fatalf("during the restriction: %+v", got.Actions[0])
+		if got := s.member(ig.ID, m.ExternalID); len(got.Actions) == 0 || got.Actions[0].Status != "waiting" || b.Users[m.ExternalID] == nil {
+			t.Fatalf("during the restriction: %+v", got.Actions)
 		}
 		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
 			t.Fatal(err)

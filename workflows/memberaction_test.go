@@ -8,6 +8,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 )
 
 func TestRemoveWaitsForRestrictionWindow(t *testing.T) {
@@ -61,4 +62,30 @@ func TestLocalActionNeedsNoMeta(t *testing.T) {
 	}
 	env.AssertNotCalled(t, "RemoveMetaMember", mock.Anything, mock.Anything)
 	env.AssertNotCalled(t, "RestrictedUntil", mock.Anything, mock.Anything)
+}
+
+func TestMetaRestrictionAnswerWaitsAndRetries(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.RecordMemberAction, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.RestrictedUntil, mock.Anything, mock.Anything).Return((*time.Time)(nil), nil)
+	calls := 0
+	var first, second time.Time
+	env.OnActivity(a.RemoveMetaMember, mock.Anything, mock.Anything).Return(func(context.Context, activities.MemberChange) (string, error) {
+		calls++
+		if calls == 1 {
+			first = env.Now()
+			return "", temporal.NewApplicationErrorWithOptions("meta rate_limited (HTTP 400 10/2859030): This Action Is Not Allowed",
+				activities.ErrRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: 5 * time.Minute})
+		}
+		second = env.Now()
+		return "Atrace", nil
+	})
+	env.OnActivity(a.ApplyMemberChange, mock.Anything, mock.Anything).Return(nil).Once()
+	env.ExecuteWorkflow(MemberAction, MemberActionInput{IntegrationID: "ig-1", MemberID: "m-1", Action: store.ActionRemove})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("a restriction answer failed the action: %v", err)
+	}
+	if calls != 2 || second.Sub(first) < 5*time.Minute {
+		t.Fatalf("calls=%d, retried after %v: want a retry after Meta's few minutes", calls, second.Sub(first))
+	}
 }

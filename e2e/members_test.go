@@ -380,46 +380,68 @@ func TestMemberActionBadInput(t *testing.T) {
 	}
 }
 
-// TestRemoveExactlyOnceAcrossWorkerStop stops the worker while the removal
-// is at Meta and starts another: the person is removed once.
-func TestRemoveExactlyOnceAcrossWorkerStop(t *testing.T) {
-	s, ig, _ := connected(t)
-	b := s.meta.Business(metaBusinessID)
-	m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
-	newWorker := func() sdkworker.Worker {
-		w := sdkworker.New(s.temporal, "remove-once", sdkworker.Options{WorkerStopTimeout: time.Millisecond})
-		worker.Register(w, acts)
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
-	first := newWorker()
-	s.meta.Latency = 300 * time.Millisecond
-	ch := store.MemberChange{WorkspaceID: s.ws.ID, IntegrationID: ig.ID, MemberID: m.ExternalID, Action: store.ActionRemove, Actor: "test"}
-	run, err := startMemberAction(s, "remove-once", ch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for b.Users[m.ExternalID] != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the removal never reached Meta")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	first.Stop()
-	second := newWorker()
-	defer second.Stop()
-	if err := s.temporal.GetWorkflow(context.Background(), run.GetID(), run.GetRunID()).Get(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.meta.Removals(); n != 1 {
-		t.Fatalf("%d removals at Meta, want 1", n)
-	}
-	events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "member.remove"}, store.Page{})
-	if len(events) != 1 || s.member(ig.ID, m.ExternalID).State != domain.StateRemoved {
-		t.Fatalf("%d audit events", len(events))
+// TestExactlyOnceAcrossWorkerStop stops the worker while a removal or an
+// invitation is at Meta and starts another: Meta sees it once.
+func TestExactlyOnceAcrossWorkerStop(t *testing.T) {
+	for _, action := range []string{store.ActionRemove, store.ActionInvite} {
+		t.Run(action, func(t *testing.T) {
+			s, ig, people := connected(t)
+			b := s.meta.Business(metaBusinessID)
+			ch := store.MemberChange{WorkspaceID: s.ws.ID, IntegrationID: ig.ID, Action: action, Actor: "test", Role: "EMPLOYEE"}
+			var atMeta func() bool
+			var count func() int
+			if action == store.ActionRemove {
+				ch.MemberID = s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain).ExternalID
+				atMeta, count = func() bool { return b.Users[ch.MemberID] == nil }, s.meta.Removals
+			} else {
+				inBusiness := map[string]bool{}
+				for _, m := range s.members(s.apiKey, ig.ID, "") {
+					inBusiness[m.Email] = true
+				}
+				for _, p := range people {
+					if p.Status == domain.UserActive && !inBusiness[p.Email] {
+						ch.Email = p.Email
+						break
+					}
+				}
+				before := s.meta.Invitations()
+				atMeta, count = func() bool { return s.meta.Invitations() > before }, func() int { return s.meta.Invitations() - before }
+			}
+			acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
+			newWorker := func() sdkworker.Worker {
+				w := sdkworker.New(s.temporal, "once", sdkworker.Options{WorkerStopTimeout: time.Millisecond})
+				worker.Register(w, acts)
+				if err := w.Start(); err != nil {
+					t.Fatal(err)
+				}
+				return w
+			}
+			first := newWorker()
+			s.meta.Latency = 300 * time.Millisecond
+			run, err := startMemberAction(s, "once", ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for !atMeta() {
+				if time.Now().After(deadline) {
+					t.Fatal("the action never reached Meta")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			first.Stop()
+			second := newWorker()
+			defer second.Stop()
+			if err := s.temporal.GetWorkflow(context.Background(), run.GetID(), run.GetRunID()).Get(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(); n != 1 {
+				t.Fatalf("Meta saw the %s %d times, want once", action, n)
+			}
+			events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "member." + action}, store.Page{})
+			if len(events) != 1 {
+				t.Fatalf("%d audit events", len(events))
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/labstack/echo/v4"
@@ -163,4 +164,73 @@ func (s *Server) listAudit(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, newList(events, next))
+}
+
+type bulkRequest struct {
+	Action  string   `json:"action"`
+	Members []string `json:"members"`
+	Reason  string   `json:"reason"`
+	Role    string   `json:"role"`
+}
+
+type bulkStarted struct {
+	BulkID     string `json:"bulk_id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Total      int    `json:"total"`
+}
+
+// bulkActions are the actions bulk takes.
+var bulkActions = []string{store.ActionRemove, store.ActionExempt, store.ActionUnexempt, store.ActionRole}
+
+// startBulk checks every member, stores the action and starts its workflow.
+func (s *Server) startBulk(c echo.Context) error {
+	var req bulkRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(bulkActions, req.Action) {
+		return domain.Errorf(domain.EInvalid, "action must be one of %v", bulkActions)
+	}
+	if len(req.Members) == 0 || len(req.Members) > store.BulkLimit {
+		return domain.Errorf(domain.EInvalid, "members must list 1 to %d member ids", store.BulkLimit)
+	}
+	seen := map[string]bool{}
+	for _, id := range req.Members {
+		if seen[id] {
+			return domain.Errorf(domain.EInvalid, "member %s is listed twice", id)
+		}
+		seen[id] = true
+	}
+	if req.Action == store.ActionRole && req.Role == "" {
+		return domain.Errorf(domain.EInvalid, "role is required for a bulk role change")
+	}
+	key, ctx := apiKey(c), c.Request().Context()
+	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	b, err := s.Store.CreateBulkAction(ctx, store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: ig.ID, Action: req.Action,
+		Actor: "api_key:" + key.ID, Reason: req.Reason, Role: req.Role, MemberIDs: req.Members})
+	if err != nil {
+		return err
+	}
+	run, err := workflows.StartBulkAction(ctx, s.Temporal, s.TaskQueue, workflows.BulkInput{BulkID: b.ID, WorkspaceID: b.WorkspaceID,
+		IntegrationID: ig.ID, Action: b.Action, Chunks: (len(b.MemberIDs) + meta.MaxBatch - 1) / meta.MaxBatch})
+	if err != nil {
+		s.Logger.Error("starting bulk action", "integration", ig.ID, "error", err)
+		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+	}
+	return c.JSON(http.StatusAccepted, bulkStarted{BulkID: b.ID, WorkflowID: run.GetID(), RunID: run.GetRunID(), Total: len(b.MemberIDs)})
+}
+
+func (s *Server) getBulk(c echo.Context) error {
+	b, err := s.Store.BulkAction(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("bulk"))
+	if err != nil {
+		return err
+	}
+	if b.IntegrationID != c.Param("id") {
+		return domain.Errorf(domain.ENotFound, "bulk action not found")
+	}
+	return c.JSON(http.StatusOK, b)
 }

@@ -90,6 +90,8 @@ func New(o Options) *Server {
 		store.ActionRole} {
 		v1.POST("/integrations/:id/members/:member/"+action, s.memberAction(action), s.authenticate)
 	}
+	v1.POST("/integrations/:id/members/bulk", s.startBulk, s.authenticate)
+	v1.GET("/integrations/:id/bulk/:bulk", s.getBulk, s.authenticate)
 	v1.POST("/integrations/:id/invitations", s.memberAction(store.ActionInvite), s.authenticate)
 	v1.DELETE("/integrations/:id/invitations/:invitation", s.memberAction(store.ActionCancel), s.authenticate)
 	v1.GET("/audit", s.listAudit, s.authenticate)

@@ -21,6 +21,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DirectorySync)
 	r.RegisterWorkflow(workflows.IntegrationSync)
 	r.RegisterWorkflow(workflows.MemberAction)
+	r.RegisterWorkflow(workflows.BulkMemberAction)
 	r.RegisterActivity(acts)
 }
 

@@ -116,3 +116,39 @@ func (c *Client) CancelInvitation(ctx context.Context, invitationID string) (str
 	}
 	return trace, err
 }
+
+// RemoveBusinessUsers removes up to MaxBatch people in one batch and returns
+// each one's error (nil when removed or already gone).
+func (c *Client) RemoveBusinessUsers(ctx context.Context, businessUserIDs []string) ([]error, error) {
+	ops := make([]BatchRequest, len(businessUserIDs))
+	for i, id := range businessUserIDs {
+		ops[i] = BatchRequest{Method: "DELETE", RelativeURL: id}
+	}
+	return c.eachError(ctx, ops, true)
+}
+
+// SetRoles sets the same role for up to MaxBatch people in one batch and
+// returns each one's error.
+func (c *Client) SetRoles(ctx context.Context, businessUserIDs []string, role string) ([]error, error) {
+	ops := make([]BatchRequest, len(businessUserIDs))
+	for i, id := range businessUserIDs {
+		ops[i] = BatchRequest{Method: "POST", RelativeURL: id, Body: url.Values{"role": {role}}.Encode()}
+	}
+	return c.eachError(ctx, ops, false)
+}
+
+// eachError runs a batch and returns each operation's error; with
+// goneIsDone, an object that no longer exists counts as done.
+func (c *Client) eachError(ctx context.Context, ops []BatchRequest, goneIsDone bool) ([]error, error) {
+	results, err := c.BatchEach(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(results))
+	for i, r := range results {
+		if r.Err != nil && !(goneIsDone && notFound(r.Err)) {
+			errs[i] = r.Err
+		}
+	}
+	return errs, nil
+}

@@ -342,15 +342,39 @@ type BatchResponse struct {
 	Body string `json:"body"`
 }
 
+// BatchResult is one operation's outcome: Graph's JSON body, or its error.
+type BatchResult struct {
+	Body []byte
+	Err  error
+}
+
 // Batch sends up to MaxBatch operations in one request and returns their
-// answers in order. Each operation succeeds or fails on its own: those Graph
-// did not run (null entries) or answered with a throttle or a transient
-// error are sent again, alone; a permanent or auth error is returned.
+// answers in order, or the first operation's permanent error.
 func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error) {
+	results, err := c.BatchEach(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	bodies := make([][]byte, len(results))
+	for i, r := range results {
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		bodies[i] = r.Body
+	}
+	return bodies, nil
+}
+
+// BatchEach sends up to MaxBatch operations in one request and returns each
+// one's outcome. Each operation succeeds or fails on its own: those Graph
+// did not run (null entries) or answered with a throttle or a transient
+// error are sent again, alone; a permanent or auth error is that
+// operation's outcome. The error is for the batch as a whole.
+func (c *Client) BatchEach(ctx context.Context, ops []BatchRequest) ([]BatchResult, error) {
 	if len(ops) > MaxBatch {
 		return nil, fmt.Errorf("meta: a batch takes at most %d operations, not %d", MaxBatch, len(ops))
 	}
-	results := make([][]byte, len(ops))
+	results := make([]BatchResult, len(ops))
 	pending := make([]int, len(ops))
 	for i := range pending {
 		pending[i] = i
@@ -378,14 +402,15 @@ func (c *Client) Batch(ctx context.Context, ops []BatchRequest) ([][]byte, error
 			case answers[j].Code >= 300:
 				pe := classify(answers[j].Code, []byte(answers[j].Body), http.Header{})
 				if pe.Kind != domain.RateLimited && pe.Kind != domain.Transient {
-					return nil, pe
+					results[i].Err = pe
+					continue
 				}
 				if pe.Kind == domain.RateLimited || retry.Kind != domain.RateLimited {
 					retry = pe
 				}
 				again = append(again, i)
 			default:
-				results[i] = []byte(answers[j].Body)
+				results[i].Body = []byte(answers[j].Body)
 			}
 		}
 		pending = again

@@ -1,0 +1,100 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+)
+
+// BulkChunkInput names one chunk (meta.MaxBatch members) of a bulk action.
+type BulkChunkInput struct {
+	BulkID     string
+	Chunk      int
+	WorkflowID string
+	RunID      string
+}
+
+// BulkChunkResult counts a chunk's outcomes.
+type BulkChunkResult struct {
+	Done, Failed int
+}
+
+// RunBulkChunk applies a bulk action to one chunk of its members: Meta
+// changes go in one Graph batch, then each member's change is recorded with
+// its audit event. Members already done are skipped, so a retried chunk
+// acts on no one twice; outcomes are saved for the API.
+func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkChunkResult, error) {
+	b, err := a.Store.BulkAction(ctx, "", in.BulkID)
+	if err != nil {
+		return BulkChunkResult{}, failure(err)
+	}
+	ids := b.MemberIDs[min(in.Chunk*meta.MaxBatch, len(b.MemberIDs)):min((in.Chunk+1)*meta.MaxBatch, len(b.MemberIDs))]
+	var todo []string
+	for _, id := range ids {
+		if outcome, seen := b.Outcomes[id]; !seen || outcome != "" {
+			todo = append(todo, id)
+		}
+	}
+	outcomes := map[string]string{}
+	metaErrs := make([]error, len(todo))
+	if len(todo) > 0 && (b.Action == store.ActionRemove || b.Action == store.ActionRole) {
+		ig, err := a.Store.IntegrationByID(ctx, b.IntegrationID)
+		if err != nil {
+			return BulkChunkResult{}, failure(err)
+		}
+		c, err := a.metaClientFor(ctx, ig)
+		if err != nil {
+			return BulkChunkResult{}, failure(err)
+		}
+		if b.Action == store.ActionRemove {
+			metaErrs, err = c.RemoveBusinessUsers(ctx, todo)
+		} else {
+			metaErrs, err = c.SetRoles(ctx, todo, b.Role)
+		}
+		if err != nil {
+			return BulkChunkResult{}, a.providerFailure(ctx, ig, err)
+		}
+	}
+	for i, id := range todo {
+		if metaErrs[i] != nil {
+			outcomes[id] = metaErrs[i].Error()
+			continue
+		}
+		ch := store.MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID, MemberID: id, Action: b.Action,
+			Actor: b.Actor, Reason: b.Reason, Role: b.Role, WorkflowID: in.WorkflowID, RunID: in.RunID}
+		if err := a.Store.ApplyMemberChange(ctx, ch); err != nil {
+			outcomes[id] = err.Error()
+			continue
+		}
+		outcomes[id] = ""
+	}
+	if err := a.Store.RecordBulkOutcomes(ctx, in.BulkID, outcomes); err != nil {
+		return BulkChunkResult{}, err
+	}
+	var res BulkChunkResult
+	b, err = a.Store.BulkAction(ctx, "", in.BulkID)
+	if err != nil {
+		return res, failure(err)
+	}
+	for _, id := range ids {
+		if b.Outcomes[id] == "" {
+			res.Done++
+		} else {
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+// BulkStatusInput is a bulk action's status to record.
+type BulkStatusInput struct {
+	BulkID, WorkflowID, Status string
+	WaitingUntil               *time.Time
+}
+
+// RecordBulkStatus saves a bulk action's status for the API.
+func (a *Activities) RecordBulkStatus(ctx context.Context, in BulkStatusInput) error {
+	return failure(a.Store.RecordBulkStatus(ctx, in.BulkID, in.WorkflowID, in.Status, in.WaitingUntil))
+}

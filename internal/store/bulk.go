@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+)
+
+// BulkLimit is the most members one bulk action takes.
+const BulkLimit = 500
+
+// BulkAction is an action on many members and its progress.
+type BulkAction struct {
+	ID            string            `json:"id"`
+	WorkspaceID   string            `json:"workspace_id"`
+	IntegrationID string            `json:"integration_id"`
+	Action        string            `json:"action"`
+	Actor         string            `json:"actor"`
+	Reason        string            `json:"reason,omitempty"`
+	Role          string            `json:"role,omitempty"`
+	MemberIDs     []string          `json:"member_ids"`
+	Status        string            `json:"status"`
+	WaitingUntil  *time.Time        `json:"waiting_until,omitempty"`
+	Total         int               `json:"total"`
+	Done          int               `json:"done"`
+	Failed        int               `json:"failed"`
+	Outcomes      map[string]string `json:"outcomes"`
+	WorkflowID    string            `json:"workflow_id"`
+	CreatedAt     time.Time         `json:"created_at"`
+	FinishedAt    *time.Time        `json:"finished_at"`
+}
+
+// CreateBulkAction stores a bulk action after checking every member, so a
+// bad request starts nothing. It returns the action with its id.
+func (s *Store) CreateBulkAction(ctx context.Context, b BulkAction) (BulkAction, error) {
+	for _, id := range b.MemberIDs {
+		ch := MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID, MemberID: id, Action: b.Action,
+			Reason: b.Reason, Role: b.Role}
+		if err := s.CheckMemberChange(ctx, ch); err != nil {
+			var de *domain.Error
+			if errors.As(err, &de) {
+				return b, domain.Errorf(de.Code, "member %s: %s", id, de.Message)
+			}
+			return b, err
+		}
+	}
+	err := s.pool.QueryRow(ctx, `INSERT INTO bulk_actions (workspace_id, integration_id, action, actor, reason, role, member_ids)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
+		b.WorkspaceID, b.IntegrationID, b.Action, b.Actor, b.Reason, b.Role, b.MemberIDs).Scan(&b.ID, &b.CreatedAt)
+	b.Status, b.Total, b.Outcomes = "running", len(b.MemberIDs), map[string]string{}
+	return b, err
+}
+
+// BulkAction returns a bulk action of a workspace ("" workspace: any).
+func (s *Store) BulkAction(ctx context.Context, workspaceID, id string) (BulkAction, error) {
+	var b BulkAction
+	err := s.pool.QueryRow(ctx, `SELECT id, workspace_id, integration_id, action, actor, reason, role, member_ids, status, waiting_until,
+			outcomes, workflow_id, created_at, finished_at
+		FROM bulk_actions WHERE id = $1 AND ($2 = '' OR workspace_id = $2::uuid)`, id, workspaceID).
+		Scan(&b.ID, &b.WorkspaceID, &b.IntegrationID, &b.Action, &b.Actor, &b.Reason, &b.Role, &b.MemberIDs, &b.Status, &b.WaitingUntil,
+			&b.Outcomes, &b.WorkflowID, &b.CreatedAt, &b.FinishedAt)
+	if err != nil {
+		return b, notFound(err, "bulk action")
+	}
+	b.Total = len(b.MemberIDs)
+	for _, e := range b.Outcomes {
+		if e == "" {
+			b.Done++
+		} else {
+			b.Failed++
+		}
+	}
+	return b, nil
+}
+
+// RecordBulkOutcomes merges members' outcomes ("" = done) into a bulk action.
+func (s *Store) RecordBulkOutcomes(ctx context.Context, id string, outcomes map[string]string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE bulk_actions SET outcomes = outcomes || $2 WHERE id = $1`, id, outcomes)
+	return err
+}
+
+// RecordBulkStatus sets a bulk action's status (and workflow id, waiting time).
+func (s *Store) RecordBulkStatus(ctx context.Context, id, workflowID, status string, waitingUntil *time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE bulk_actions SET status = $3, waiting_until = $4,
+			workflow_id = CASE WHEN $2 = '' THEN workflow_id ELSE $2 END,
+			finished_at = CASE WHEN $3 IN ('succeeded', 'failed') THEN now() END WHERE id = $1`, id, workflowID, status, waitingUntil)
+	return err
+}

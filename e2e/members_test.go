@@ -274,6 +274,24 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	t.Run("PermissionErrorFailsFast", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		before, _ := s.meta.Requests()
+		s.meta.Inject(metasandbox.Faults["permission"], 1)
+		var started actionStarted
+		s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/role", s.apiKey, map[string]string{"role": "EMPLOYEE"}, &started)
+		err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error(), "Application does not have permission") {
+			t.Fatalf("role change under a permission error: %v", err)
+		}
+		if reqs, _ := s.meta.Requests(); reqs-before != 1 {
+			t.Fatalf("%d Graph requests: a permission error must not be retried", reqs-before)
+		}
+		if got := s.member(ig.ID, m.ExternalID); got.Actions[0].Status != "failed" || !strings.Contains(got.Actions[0].Error, "(#10)") {
+			t.Fatalf("action = %+v", got.Actions[0])
+		}
+	})
+
 	t.Run("MetaRestrictionAnswerSaysWaiting", func(t *testing.T) {
 		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
 		s.meta.Inject(metasandbox.Faults["restricted"], 1)

@@ -40,11 +40,7 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 	outcomes := map[string]string{}
 	metaErrs := make([]error, len(todo))
 	if len(todo) > 0 && (b.Action == store.ActionRemove || b.Action == store.ActionRole) {
-		ig, err := a.Store.IntegrationByID(ctx, b.IntegrationID)
-		if err != nil {
-			return BulkChunkResult{}, failure(err)
-		}
-		c, err := a.metaClientFor(ctx, ig)
+		c, ig, err := a.metaClientByID(ctx, b.IntegrationID)
 		if err != nil {
 			return BulkChunkResult{}, failure(err)
 		}

@@ -38,6 +38,16 @@ func (a *Activities) metaClient(ctx context.Context, runID string) (*meta.Client
 	return c, ig, err
 }
 
+// metaClientByID builds a Graph client for an integration by id.
+func (a *Activities) metaClientByID(ctx context.Context, integrationID string) (*meta.Client, store.Integration, error) {
+	ig, err := a.Store.IntegrationByID(ctx, integrationID)
+	if err != nil {
+		return nil, ig, err
+	}
+	c, err := a.metaClientFor(ctx, ig)
+	return c, ig, err
+}
+
 // metaClientFor builds a Graph client for an integration, with its token
 // opened here and nowhere else.
 func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*meta.Client, error) {

@@ -56,10 +56,6 @@ func (a *Activities) actionFailure(ctx context.Context, ig store.Integration, ch
 // removed again. It returns Meta's trace id of the removal ("" if there was
 // nothing to remove). "Retry in a few minutes" (10/2859030) is retried later.
 func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (string, error) {
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
 	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
 	if err != nil {
 		return "", failure(err)
@@ -67,7 +63,7 @@ func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (str
 	if len(members) == 1 {
 		return "", nil // already removed and recorded
 	}
-	c, err := a.metaClientFor(ctx, ig)
+	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
 	if err != nil {
 		return "", failure(err)
 	}
@@ -89,11 +85,7 @@ func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (str
 // and returns the last call's trace id. Setting what is already set changes
 // nothing, so a retry is harmless.
 func (a *Activities) ChangeMetaRole(ctx context.Context, ch MemberChange) (string, error) {
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
-	c, err := a.metaClientFor(ctx, ig)
+	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
 	if err != nil {
 		return "", failure(err)
 	}
@@ -125,11 +117,7 @@ type InviteResult struct {
 // InviteMetaMember invites a directory person to the business exactly once:
 // an address already invited returns that invitation.
 func (a *Activities) InviteMetaMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return InviteResult{}, failure(err)
-	}
-	c, err := a.metaClientFor(ctx, ig)
+	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
 	if err != nil {
 		return InviteResult{}, failure(err)
 	}
@@ -142,11 +130,7 @@ func (a *Activities) InviteMetaMember(ctx context.Context, ch MemberChange) (Inv
 
 // CancelMetaInvitation cancels an invitation at Meta; one already gone counts as done.
 func (a *Activities) CancelMetaInvitation(ctx context.Context, ch MemberChange) (string, error) {
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
-	c, err := a.metaClientFor(ctx, ig)
+	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
 	if err != nil {
 		return "", failure(err)
 	}

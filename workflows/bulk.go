@@ -7,7 +7,6 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/store"
-	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -27,30 +26,16 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 		return workflow.ExecuteActivity(ctx, a.RecordBulkStatus, activities.BulkStatusInput{BulkID: in.BulkID,
 			WorkflowID: info.WorkflowExecution.ID, Status: st, WaitingUntil: until}).Get(ctx, nil)
 	}
-	stage := func(st, details string) {
-		workflow.SetCurrentDetails(ctx, details)
-		_ = workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(st))
-	}
+	stage := func(st, details string) { setStage(ctx, st, details) }
 	if err := status(short, "running", nil); err != nil {
 		return progress, err
 	}
 	err := func() error {
 		if slices.Contains(store.MetaActions, in.Action) {
-			var until *time.Time
-			if err := workflow.ExecuteActivity(short, a.RestrictedUntil, in.IntegrationID).Get(ctx, &until); err != nil {
+			if err := waitForRestriction(ctx, short, in.IntegrationID, func(st string, until *time.Time) error {
+				return status(short, st, until)
+			}); err != nil {
 				return err
-			}
-			if now := workflow.Now(ctx); until != nil && until.After(now) {
-				stage(StageWaiting, "waiting for Meta's restriction until "+until.UTC().Format(time.RFC3339))
-				if err := status(short, "waiting", until); err != nil {
-					return err
-				}
-				if err := workflow.Sleep(ctx, until.Sub(now)); err != nil {
-					return err
-				}
-				if err := status(short, "running", nil); err != nil {
-					return err
-				}
 			}
 		}
 		chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,

@@ -29,13 +29,6 @@ type directorySync struct {
 	result DirectorySyncResult
 }
 
-func (s *directorySync) stage(ctx workflow.Context, stage, details string) {
-	workflow.SetCurrentDetails(ctx, details)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage)); err != nil {
-		workflow.GetLogger(ctx).Warn("stage search attribute", "error", err)
-	}
-}
-
 func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 	info := workflow.GetInfo(ctx)
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
@@ -44,23 +37,19 @@ func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 		temporalclient.Provider.ValueSet(s.in.Provider)); err != nil {
 		return s.result, err
 	}
-	s.stage(ctx, StageStarting, "Recording the sync run")
+	setStage(ctx, StageStarting, "Recording the sync run")
 
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable},
-	})
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: quickRetry})
 	err := workflow.ExecuteActivity(short, a.StartDirectorySync, activities.StartDirectorySyncInput{
 		DirectoryID: s.in.DirectoryID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 	}).Get(ctx, &s.result.SyncRunID)
 	if err != nil {
-		s.stage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		setStage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
 		return s.result, err
 	}
 
 	if err := s.fetchAndApply(ctx, short); err != nil {
-		s.stage(ctx, StageFailed, "Import failed: "+err.Error())
+		setStage(ctx, StageFailed, "Import failed: "+err.Error())
 		cleanup, _ := workflow.NewDisconnectedContext(short)
 		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
 			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
@@ -68,13 +57,13 @@ func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 		}
 		return s.result, err
 	}
-	s.stage(ctx, StageDone, fmt.Sprintf("Imported: %d added, %d changed, %d deprovisioned, %d unchanged (%d requests)",
+	setStage(ctx, StageDone, fmt.Sprintf("Imported: %d added, %d changed, %d deprovisioned, %d unchanged (%d requests)",
 		s.result.Added, s.result.Changed, s.result.Deprovisioned, s.result.Unchanged, s.result.Requests))
 	return s.result, nil
 }
 
 func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
-	s.stage(ctx, StageFetching, "Fetching users from the directory (progress: GET /v1/directories/"+s.in.DirectoryID+"/sync-runs)")
+	setStage(ctx, StageFetching, "Fetching users from the directory (progress: GET /v1/directories/"+s.in.DirectoryID+"/sync-runs)")
 	fetchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    2 * time.Minute,
@@ -87,10 +76,8 @@ func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
 	}
 	s.result.Requests = fetched.Requests
 
-	s.stage(ctx, StageApplying, fmt.Sprintf("Applying %d fetched users", fetched.Fetched))
-	applyCtx := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}})
+	setStage(ctx, StageApplying, fmt.Sprintf("Applying %d fetched users", fetched.Fetched))
+	applyCtx := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
 	var counts activities.ApplyResult
 	if err := workflow.ExecuteActivity(applyCtx, a.ApplyDirectoryImport, s.result.SyncRunID).Get(ctx, &counts); err != nil {
 		return err

@@ -24,16 +24,6 @@ type integrationSync struct {
 	result IntegrationSyncResult
 }
 
-func (s *integrationSync) stage(ctx workflow.Context, stage, details string) {
-	workflow.SetCurrentDetails(ctx, details)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage)); err != nil {
-		workflow.GetLogger(ctx).Warn("stage search attribute", "error", err)
-	}
-}
-
-var quickRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-	MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}
-
 func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, error) {
 	info := workflow.GetInfo(ctx)
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
@@ -43,17 +33,17 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		temporalclient.BusinessID.ValueSet(s.in.BusinessID)); err != nil {
 		return s.result, err
 	}
-	s.stage(ctx, StageStarting, "Recording the sync run")
+	setStage(ctx, StageStarting, "Recording the sync run")
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: quickRetry})
 	err := workflow.ExecuteActivity(short, a.StartIntegrationSync, activities.StartIntegrationSyncInput{
 		IntegrationID: s.in.IntegrationID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 	}).Get(ctx, &s.result.SyncRunID)
 	if err != nil {
-		s.stage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		setStage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
 		return s.result, err
 	}
 	if err := s.fetchAndReconcile(ctx, short); err != nil {
-		s.stage(ctx, StageFailed, "Check for updates failed: "+err.Error())
+		setStage(ctx, StageFailed, "Check for updates failed: "+err.Error())
 		cleanup, _ := workflow.NewDisconnectedContext(short)
 		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
 			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
@@ -61,7 +51,7 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		}
 		return s.result, err
 	}
-	s.stage(ctx, StageDone, fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
+	setStage(ctx, StageDone, fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
 		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants))
 	return s.result, nil
 }
@@ -73,7 +63,7 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
 	})
-	s.stage(ctx, StageFetching, "Fetching members, assets and who holds them (progress: GET /v1/integrations/"+s.in.IntegrationID+"/sync-runs)")
+	setStage(ctx, StageFetching, "Fetching members, assets and who holds them (progress: GET /v1/integrations/"+s.in.IntegrationID+"/sync-runs)")
 	members := workflow.ExecuteActivity(fetch, a.FetchMetaMembers, s.result.SyncRunID)
 	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
 		return err
@@ -85,7 +75,7 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 		return err
 	}
 
-	s.stage(ctx, StageApplying, fmt.Sprintf("Reconciling %d members, %d assets, %d grants", s.result.Members, s.result.Assets, s.result.Grants))
+	setStage(ctx, StageApplying, fmt.Sprintf("Reconciling %d members, %d assets, %d grants", s.result.Members, s.result.Assets, s.result.Grants))
 	reconcile := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
 	var res activities.ReconcileResult
 	if err := workflow.ExecuteActivity(reconcile, a.ReconcileIntegration, s.result.SyncRunID).Get(ctx, &res); err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/store"
-	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -22,10 +21,7 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) error {
 		return workflow.ExecuteActivity(ctx, a.RecordMemberAction, activities.MemberActionStatus{Change: in, Status: status,
 			WaitingUntil: until, Error: msg}).Get(ctx, nil)
 	}
-	stage := func(stage, details string) {
-		workflow.SetCurrentDetails(ctx, details)
-		_ = workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage))
-	}
+	stage := func(stage, details string) { setStage(ctx, stage, details) }
 	if err := record(short, "running", nil, ""); err != nil {
 		return err
 	}
@@ -43,21 +39,10 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) error {
 func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
 	record func(workflow.Context, string, *time.Time, string) error, stage func(string, string)) error {
 	if slices.Contains(store.MetaActions, in.Action) {
-		var until *time.Time
-		if err := workflow.ExecuteActivity(short, a.RestrictedUntil, in.IntegrationID).Get(ctx, &until); err != nil {
+		if err := waitForRestriction(ctx, short, in.IntegrationID, func(status string, until *time.Time) error {
+			return record(short, status, until, "")
+		}); err != nil {
 			return err
-		}
-		if now := workflow.Now(ctx); until != nil && until.After(now) {
-			stage(StageWaiting, "waiting for Meta's restriction until "+until.UTC().Format(time.RFC3339))
-			if err := record(short, "waiting", until, ""); err != nil {
-				return err
-			}
-			if err := workflow.Sleep(ctx, until.Sub(now)); err != nil {
-				return err
-			}
-			if err := record(short, "running", nil, ""); err != nil {
-				return err
-			}
 		}
 		provider := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,

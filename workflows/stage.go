@@ -1,0 +1,45 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// quickRetry is the retry policy of short Postgres activities.
+var quickRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+	MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}
+
+// setStage shows a workflow's step in the Temporal UI: the Stage search
+// attribute and the current details.
+func setStage(ctx workflow.Context, stage, details string) {
+	workflow.SetCurrentDetails(ctx, details)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, temporalclient.Stage.ValueSet(stage)); err != nil {
+		workflow.GetLogger(ctx).Warn("stage search attribute", "error", err)
+	}
+}
+
+// waitForRestriction sleeps, durably, while Meta's restriction window of
+// the integration is open, saying so through setStage and record (which
+// gets "waiting" with the time, then "running").
+func waitForRestriction(ctx, short workflow.Context, integrationID string, record func(status string, until *time.Time) error) error {
+	var until *time.Time
+	if err := workflow.ExecuteActivity(short, a.RestrictedUntil, integrationID).Get(ctx, &until); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	if until == nil || !until.After(now) {
+		return nil
+	}
+	setStage(ctx, StageWaiting, "waiting for Meta's restriction until "+until.UTC().Format(time.RFC3339))
+	if err := record("waiting", until); err != nil {
+		return err
+	}
+	if err := workflow.Sleep(ctx, until.Sub(now)); err != nil {
+		return err
+	}
+	return record("running", nil)
+}

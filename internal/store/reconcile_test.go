@@ -129,6 +129,11 @@ func TestReconcile(t *testing.T) {
 	if res.Added != len(base.members) || res.Halted || res.AssetRows != 2 || res.GrantRows != 3 {
 		t.Fatalf("first check = %+v", res)
 	}
+	// Bob left the company: his member is reported, once.
+	if res.ReportID == "" || res.Reported != 1 {
+		t.Fatalf("deprovision report: %q with %d members, want 1", res.ReportID, res.Reported)
+	}
+	reportID := res.ReportID
 
 	for _, tc := range []struct {
 		id   string
@@ -161,6 +166,27 @@ func TestReconcile(t *testing.T) {
 		}
 		if f.versions(t, "members", ig.ID) != members || f.versions(t, "assets", ig.ID) != assets || f.versions(t, "asset_grants", ig.ID) != grants {
 			t.Fatal("an unchanged re-sync rewrote rows")
+		}
+		if res.Reported != 0 || f.count(t, `SELECT count(*) FROM report_members WHERE report_id = $1`, reportID) != 1 {
+			t.Fatalf("the re-sync reported again: %+v", res)
+		}
+	})
+
+	t.Run("ExemptedNeverReported", func(t *testing.T) {
+		if _, err := f.db.Exec(ctx, `UPDATE members SET state = 'exempted', exempt_reason = 'kept on purpose' WHERE external_id = 'm-exact'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.Exec(ctx, `UPDATE directory_users SET status = 'deprovisioned' WHERE external_id = 'u-ada'`); err != nil {
+			t.Fatal(err)
+		}
+		res := f.check(t, ig, "r2b", base)
+		// m-alias is Ada too and onboarded: reported; m-exact is exempted: not.
+		if res.Reported != 1 || f.count(t, `SELECT count(*) FROM report_members WHERE member_id = 'm-exact'`) != 0 {
+			t.Fatalf("reported %d, exempted m-exact in report: %d", res.Reported,
+				f.count(t, `SELECT count(*) FROM report_members WHERE member_id = 'm-exact'`))
+		}
+		if _, err := f.db.Exec(ctx, `UPDATE members SET state = 'onboarded', exempt_reason = '' WHERE external_id = 'm-exact'`); err != nil {
+			t.Fatal(err)
 		}
 	})
 

@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// WorkspaceSettings are a workspace's report settings.
+type WorkspaceSettings struct {
+	AdminEmails     []string `json:"admin_emails"`
+	ReportSuspended bool     `json:"report_suspended"`
+}
+
+// SetWorkspaceSettings sets who receives deprovision reports and whether
+// suspended people are reported too, with an audit event.
+func (s *Store) SetWorkspaceSettings(ctx context.Context, workspaceID, actor string, set WorkspaceSettings) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE workspaces SET admin_emails = $2, report_suspended = $3 WHERE id = $1`,
+			workspaceID, set.AdminEmails, set.ReportSuspended); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "workspace.settings",
+			SubjectType: "workspace", SubjectID: workspaceID, Details: map[string]any{"admins": len(set.AdminEmails),
+				"report_suspended": set.ReportSuspended}})
+	})
+}
+
+// Report is a deprovision report and the people in it.
+type Report struct {
+	ID            string         `json:"id"`
+	WorkspaceID   string         `json:"workspace_id"`
+	IntegrationID string         `json:"integration_id"`
+	Integration   string         `json:"integration"`
+	Status        string         `json:"status"`
+	DecidedBy     string         `json:"decided_by,omitempty"`
+	DecidedAt     *time.Time     `json:"decided_at"`
+	CreatedAt     time.Time      `json:"created_at"`
+	FinishedAt    *time.Time     `json:"finished_at"`
+	Members       []ReportMember `json:"members"`
+}
+
+// ReportMember is a person in a report, with what they hold.
+type ReportMember struct {
+	MemberID        string        `json:"member_id"`
+	Email           string        `json:"email"`
+	Name            string        `json:"name"`
+	DirectoryStatus string        `json:"directory_status"`
+	Included        bool          `json:"included"`
+	Outcome         string        `json:"outcome"`
+	Assets          []MemberAsset `json:"assets"`
+}
+
+// Report returns a report of a workspace ("" workspace: any) with its members.
+func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, error) {
+	var r Report
+	err := s.pool.QueryRow(ctx, `SELECT r.id, r.workspace_id, r.integration_id, i.label, r.status, r.decided_by, r.decided_at, r.created_at, r.finished_at
+		FROM deprovision_reports r JOIN integrations i ON i.id = r.integration_id
+		WHERE r.id = $1 AND ($2 = '' OR r.workspace_id = $2::uuid)`, id, workspaceID).
+		Scan(&r.ID, &r.WorkspaceID, &r.IntegrationID, &r.Integration, &r.Status, &r.DecidedBy, &r.DecidedAt, &r.CreatedAt, &r.FinishedAt)
+	if err != nil {
+		return r, notFound(err, "report")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT rm.member_id, rm.email, rm.name, rm.directory_status, rm.included, rm.outcome,
+			(SELECT coalesce(jsonb_agg(jsonb_build_object('asset_id', g.asset_id, 'type', coalesce(a.type, ''), 'name', coalesce(a.name, ''),
+				'tasks', g.tasks) ORDER BY g.asset_id), '[]')
+			 FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
+			 WHERE g.integration_id = $2 AND g.member_id = rm.member_id)
+		FROM report_members rm WHERE rm.report_id = $1 ORDER BY rm.name, rm.member_id`, r.ID, r.IntegrationID)
+	if err != nil {
+		return r, err
+	}
+	r.Members, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportMember, error) {
+		var m ReportMember
+		return m, row.Scan(&m.MemberID, &m.Email, &m.Name, &m.DirectoryStatus, &m.Included, &m.Outcome, &m.Assets)
+	})
+	return r, err
+}
+
+// ListReports lists a workspace's reports, newest first.
+func (s *Store) ListReports(ctx context.Context, workspaceID string, p Page) ([]Report, string, error) {
+	type key struct {
+		T  time.Time `json:"t"`
+		ID string    `json:"id"`
+	}
+	var after key
+	if p.Cursor != "" {
+		if err := decodeCursor(p.Cursor, &after); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := p.limit()
+	rows, err := s.pool.Query(ctx, `SELECT r.id FROM deprovision_reports r
+		WHERE r.workspace_id = $1 AND ($2 = '' OR (r.created_at, r.id) < ($3, $2::uuid))
+		ORDER BY r.created_at DESC, r.id DESC LIMIT $4`, workspaceID, after.ID, after.T, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, "", err
+	}
+	var reports []Report
+	for _, id := range ids[:min(len(ids), limit)] {
+		r, err := s.Report(ctx, workspaceID, id)
+		if err != nil {
+			return nil, "", err
+		}
+		reports = append(reports, r)
+	}
+	next := ""
+	if len(ids) > limit {
+		last := reports[limit-1]
+		next = encodeCursor(key{T: last.CreatedAt, ID: last.ID})
+	}
+	return reports, next, nil
+}
+
+// ReportLink is a confirmation link's token for one admin; it is shown once, in the e-mail.
+type ReportLink struct {
+	Recipient string
+	Token     string
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// IssueReportLinks makes one token per workspace admin for a pending
+// report, valid until expires; only their hashes are stored.
+func (s *Store) IssueReportLinks(ctx context.Context, reportID string, expires time.Time) ([]ReportLink, error) {
+	var links []ReportLink
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var admins []string
+		err := tx.QueryRow(ctx, `SELECT w.admin_emails FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id
+			WHERE r.id = $1 AND r.status = 'pending'`, reportID).Scan(&admins)
+		if err != nil {
+			return notFound(err, "pending report")
+		}
+		for _, admin := range admins {
+			raw := make([]byte, 32)
+			if _, err := rand.Read(raw); err != nil {
+				return err
+			}
+			token := base64.RawURLEncoding.EncodeToString(raw)
+			if _, err := tx.Exec(ctx, `INSERT INTO report_tokens (hash, report_id, recipient, expires_at) VALUES ($1, $2, $3, $4)`,
+				hashToken(token), reportID, admin, expires); err != nil {
+				return err
+			}
+			links = append(links, ReportLink{Recipient: admin, Token: token})
+		}
+		return nil
+	})
+	return links, err
+}
+
+// LinkState is what a confirmation link may still do.
+type LinkState struct {
+	Recipient string
+	Expired   bool
+	// UsedAt is set once the link has decided.
+	UsedAt *time.Time
+}
+
+// ReportByLink returns the report a token belongs to and the token's state.
+// An unknown token is not found.
+func (s *Store) ReportByLink(ctx context.Context, token string) (Report, LinkState, error) {
+	var st LinkState
+	var reportID string
+	var expires time.Time
+	err := s.pool.QueryRow(ctx, `SELECT report_id, recipient, expires_at, used_at FROM report_tokens WHERE hash = $1`, hashToken(token)).
+		Scan(&reportID, &st.Recipient, &expires, &st.UsedAt)
+	if err != nil {
+		return Report{}, st, notFound(err, "link")
+	}
+	st.Expired = !s.now().Before(expires)
+	r, err := s.Report(ctx, "", reportID)
+	return r, st, err
+}
+
+// Decision is an admin's answer to a report.
+type Decision struct {
+	ReportID string
+	// Token decides through an e-mail link; else Actor (an API key) does.
+	Token   string
+	Actor   string
+	Confirm bool
+	// Exclude lists members left out of a confirmed removal.
+	Exclude []string
+}
+
+// DecideReport records a decision in one transaction: the link must belong
+// to the report, be unused and unexpired (it is then used up); the report
+// must be pending; left-out members are kept. It writes an audit event.
+func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		by := d.Actor
+		if d.Token != "" {
+			var reportID, recipient string
+			var expires time.Time
+			var used *time.Time
+			err := tx.QueryRow(ctx, `SELECT report_id, recipient, expires_at, used_at FROM report_tokens WHERE hash = $1 FOR UPDATE`,
+				hashToken(d.Token)).Scan(&reportID, &recipient, &expires, &used)
+			if err != nil {
+				return notFound(err, "link")
+			}
+			switch {
+			case reportID != d.ReportID:
+				return domain.Errorf(domain.ENotFound, "link not found")
+			case used != nil:
+				return domain.Errorf(domain.EConflict, "this link was already used")
+			case !s.now().Before(expires):
+				return domain.Errorf(domain.EConflict, "this link has expired")
+			}
+			if _, err := tx.Exec(ctx, `UPDATE report_tokens SET used_at = $2 WHERE hash = $1`, hashToken(d.Token), s.now()); err != nil {
+				return err
+			}
+			by = recipient
+		}
+		var status string
+		var members []string
+		err := tx.QueryRow(ctx, `SELECT r.status, array(SELECT member_id FROM report_members WHERE report_id = r.id)
+			FROM deprovision_reports r WHERE r.id = $1 FOR UPDATE`, d.ReportID).Scan(&status, &members)
+		if err != nil {
+			return notFound(err, "report")
+		}
+		if status != "pending" {
+			return domain.Errorf(domain.EConflict, "the report was already decided (%s)", status)
+		}
+		for _, id := range d.Exclude {
+			if !slices.Contains(members, id) {
+				return domain.Errorf(domain.EInvalid, "member %s is not in this report", id)
+			}
+		}
+		decision := "rejected"
+		if d.Confirm {
+			decision = "confirmed"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deprovision_reports SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1`,
+			d.ReportID, decision, by, s.now()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE report_members SET included = $2 AND NOT (member_id = ANY($3)),
+			outcome = CASE WHEN $2 AND NOT (member_id = ANY($3)) THEN '' ELSE 'kept' END WHERE report_id = $1`,
+			d.ReportID, d.Confirm, d.Exclude); err != nil {
+			return err
+		}
+		var workspaceID string
+		if err := tx.QueryRow(ctx, `SELECT workspace_id FROM deprovision_reports WHERE id = $1`, d.ReportID).Scan(&workspaceID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: by, Action: "report." + decision,
+			SubjectType: "report", SubjectID: d.ReportID, Details: map[string]any{"left_out": d.Exclude}})
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	return s.Report(ctx, "", d.ReportID)
+}
+
+// ExpireReport ends a pending report that nobody decided; everyone is kept.
+func (s *Store) ExpireReport(ctx context.Context, reportID, workflowID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		var workspaceID string
+		err := tx.QueryRow(ctx, `UPDATE deprovision_reports SET status = 'expired', finished_at = $2 WHERE id = $1 AND status = 'pending'
+			RETURNING workspace_id`, reportID, s.now()).Scan(&workspaceID)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE report_members SET outcome = 'kept', included = false WHERE report_id = $1`, reportID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "report.expired",
+			SubjectType: "report", SubjectID: reportID, WorkflowID: workflowID, Details: map[string]any{"removed": 0}})
+	})
+}
+
+// FinishReport records each included member's outcome ("removed" or
+// "failed: …") and ends the report applied or partially_applied.
+func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, outcomes map[string]string) (Report, error) {
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		for id, outcome := range outcomes {
+			if _, err := tx.Exec(ctx, `UPDATE report_members SET outcome = $3 WHERE report_id = $1 AND member_id = $2`, reportID, id, outcome); err != nil {
+				return err
+			}
+		}
+		var workspaceID, status string
+		err := tx.QueryRow(ctx, `UPDATE deprovision_reports r SET finished_at = $2,
+				status = CASE WHEN EXISTS (SELECT 1 FROM report_members WHERE report_id = r.id AND included AND outcome <> 'removed')
+					THEN 'partially_applied' ELSE 'applied' END
+			WHERE id = $1 AND status = 'confirmed' RETURNING workspace_id, status`, reportID, s.now()).Scan(&workspaceID, &status)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "report." + status,
+			SubjectType: "report", SubjectID: reportID, WorkflowID: workflowID, Details: map[string]any{"outcomes": outcomes}})
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	return s.Report(ctx, "", reportID)
+}

@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+)
+
+// reported builds a workspace whose Meta business has two departed people
+// (reported) and returns the open report.
+func reported(t *testing.T) (*fixture, store.Integration, string) {
+	t.Helper()
+	f := newFixture(t)
+	f.importRun(t, "dir", true, []domain.DirectoryUser{
+		user("u-bob", "bob@acme.test", "Bob", domain.UserDeprovisioned),
+		user("u-cy", "cy@acme.test", "Cy", domain.UserDeprovisioned),
+		user("u-dee", "dee@acme.test", "Dee", domain.UserActive),
+	})
+	if err := f.st.SetWorkspaceSettings(context.Background(), f.ws.ID, "test", store.WorkspaceSettings{
+		AdminEmails: []string{"it@acme.test", "cto@acme.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	ig := f.integration(t)
+	res := f.check(t, ig, "r1", snapshot{members: []domain.BusinessMember{
+		person("m-bob", "bob@acme.test"), person("m-cy", "cy@acme.test"), person("m-dee", "dee@acme.test")}})
+	if res.Reported != 2 {
+		t.Fatalf("reported %d, want 2", res.Reported)
+	}
+	return f, ig, res.ReportID
+}
+
+func TestReportLinks(t *testing.T) {
+	f, _, reportID := reported(t)
+	ctx := context.Background()
+	links, err := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(time.Hour))
+	if err != nil || len(links) != 2 {
+		t.Fatalf("links: %d, %v", len(links), err)
+	}
+	var stored [][]byte
+	rows, _ := f.db.Query(ctx, `SELECT hash FROM report_tokens`)
+	for rows.Next() {
+		var h []byte
+		_ = rows.Scan(&h)
+		stored = append(stored, h)
+	}
+	for _, l := range links {
+		for _, h := range stored {
+			if bytes.Contains(h, []byte(l.Token)) {
+				t.Fatal("a token is stored in clear")
+			}
+		}
+	}
+	r, st, err := f.st.ReportByLink(ctx, links[0].Token)
+	if err != nil || r.ID != reportID || st.Expired || st.UsedAt != nil || len(r.Members) != 2 {
+		t.Fatalf("by link: %+v %+v %v", r, st, err)
+	}
+
+	other, _, otherReport := reported(t)
+	_ = other
+	for name, d := range map[string]store.Decision{
+		"ErrForged":         {ReportID: reportID, Token: "forged-token-value", Confirm: true},
+		"ErrOtherReport":    {ReportID: otherReport, Token: links[0].Token, Confirm: true},
+		"ErrUnknownLeftOut": {ReportID: reportID, Token: links[0].Token, Confirm: true, Exclude: []string{"m-nobody"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.st.DecideReport(ctx, d); err == nil {
+				t.Fatal("decided")
+			}
+			if r, _ := f.st.Report(ctx, "", reportID); r.Status != "pending" {
+				t.Fatalf("report is %s after a refused decision", r.Status)
+			}
+		})
+	}
+
+	decided, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Exclude: []string{"m-cy"}})
+	if err != nil || decided.Status != "confirmed" || decided.DecidedBy != links[0].Recipient {
+		t.Fatalf("decide: %+v, %v", decided, err)
+	}
+	for _, m := range decided.Members {
+		if m.Included != (m.MemberID == "m-bob") {
+			t.Fatalf("member %s included=%v", m.MemberID, m.Included)
+		}
+	}
+	t.Run("ErrReplayed", func(t *testing.T) {
+		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: false}); domain.ErrorCode(err) != domain.EConflict {
+			t.Fatalf("err = %v", err)
+		}
+		if _, st, _ := f.st.ReportByLink(ctx, links[0].Token); st.UsedAt == nil {
+			t.Fatal("the used link is not marked used")
+		}
+	})
+	t.Run("ErrOtherAdminAfterDecision", func(t *testing.T) {
+		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[1].Token, Confirm: false}); domain.ErrorCode(err) != domain.EConflict {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	done, err := f.st.FinishReport(ctx, reportID, "wf", map[string]string{"m-bob": "failed: meta permission"})
+	if err != nil || done.Status != "partially_applied" {
+		t.Fatalf("finish: %s, %v", done.Status, err)
+	}
+}
+
+func TestReportExpiryAndAPIDecision(t *testing.T) {
+	f, _, reportID := reported(t)
+	ctx := context.Background()
+	links, _ := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(-time.Second))
+	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true}); domain.ErrorCode(err) != domain.EConflict {
+		t.Fatalf("expired link: %v", err)
+	}
+	if _, st, _ := f.st.ReportByLink(ctx, links[0].Token); !st.Expired {
+		t.Fatal("link not shown expired")
+	}
+	if err := f.st.ExpireReport(ctx, reportID, "wf"); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.st.Report(ctx, "", reportID)
+	if r.Status != "expired" || r.Members[0].Outcome != "kept" {
+		t.Fatalf("expired report = %+v", r)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'report.expired'`); n != 1 {
+		t.Fatalf("%d expiry audit events", n)
+	}
+	// A later finding opens a new report, which an API key can decide.
+	g, _, second := reported(t)
+	got, err := g.st.DecideReport(ctx, store.Decision{ReportID: second, Actor: "api_key:k1", Confirm: false})
+	if err != nil || got.Status != "rejected" || got.DecidedBy != "api_key:k1" {
+		t.Fatalf("API decision: %+v, %v", got, err)
+	}
+}

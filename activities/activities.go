@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/temporal"
@@ -22,6 +23,11 @@ type Activities struct {
 	HTTP *http.Client
 	// Backoff bounds the in-place retries of provider clients.
 	Backoff providerhttp.Policy
+	// Mailer sends reports to admins; PublicURL is where their links point (the API).
+	Mailer    *mail.Mailer
+	PublicURL string
+	// Reports are the reminder cadence and expiry of deprovision reviews.
+	Reports ReportTimings
 }
 
 // Error types of failures, as the workflows' retry policies see them.

@@ -22,6 +22,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.IntegrationSync)
 	r.RegisterWorkflow(workflows.MemberAction)
 	r.RegisterWorkflow(workflows.BulkMemberAction)
+	r.RegisterWorkflow(workflows.DeprovisionReport)
 	r.RegisterActivity(acts)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -85,5 +86,22 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 	if res.Halted {
 		return temporal.NewNonRetryableApplicationError(res.HaltReason, ErrSafeguardHalted, nil)
 	}
+	// Runs recorded before reviews existed did not start one.
+	if res.Reported > 0 && workflow.GetVersion(ctx, "deprovision-review", workflow.DefaultVersion, 1) == 1 {
+		return s.startReview(ctx, res.ReportID)
+	}
 	return nil
+}
+
+// startReview starts the review of the open report, which outlives this
+// check; a review already running keeps the report and its new members.
+func (s *integrationSync) startReview(ctx workflow.Context, reportID string) error {
+	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ReportWorkflowID(reportID),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON})
+	err := workflow.ExecuteChildWorkflow(child, DeprovisionReport, ReportInput{ReportID: reportID, WorkspaceID: s.in.WorkspaceID,
+		IntegrationID: s.in.IntegrationID}).GetChildWorkflowExecution().Get(ctx, nil)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return nil
+	}
+	return err
 }

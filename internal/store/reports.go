@@ -313,3 +313,11 @@ func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, o
 	}
 	return s.Report(ctx, "", reportID)
 }
+
+// ReportAdmins returns the e-mail addresses of the admins of a report's workspace.
+func (s *Store) ReportAdmins(ctx context.Context, reportID string) ([]string, error) {
+	var admins []string
+	err := s.pool.QueryRow(ctx, `SELECT w.admin_emails FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`,
+		reportID).Scan(&admins)
+	return admins, notFound(err, "report")
+}

@@ -1,0 +1,115 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Review statuses.
+const (
+	ReportConfirmed = "confirmed"
+	ReportRejected  = "rejected"
+	ReportExpired   = "expired"
+)
+
+// DeprovisionReport e-mails the workspace's admins a link to the report,
+// waits for their decision (reminding them on a cadence), and either
+// expires with nothing removed, ends rejected, or removes each confirmed
+// person through the same exactly-once removal as member actions and
+// e-mails a summary.
+func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, error) {
+	info := workflow.GetInfo(ctx)
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry})
+	var timings ReportTimings
+	if err := workflow.ExecuteActivity(short, a.ReportTimings).Get(ctx, &timings); err != nil {
+		return ReportResult{}, err
+	}
+	expires := workflow.Now(ctx).Add(timings.ExpireAfter)
+	mail := func(kind string) error {
+		return workflow.ExecuteActivity(short, a.SendReportMail, activities.ReportMailInput{ReportID: in.ReportID, Kind: kind,
+			LinksExpire: expires}).Get(ctx, nil)
+	}
+	setStage(ctx, StageWaiting, "waiting for an admin's decision until "+expires.UTC().Format(time.RFC3339))
+	if err := mail(activities.MailRequest); err != nil {
+		return ReportResult{}, err
+	}
+
+	decisions := workflow.GetSignalChannel(ctx, SignalDecision)
+	expiry := workflow.NewTimer(ctx, timings.ExpireAfter)
+	// The reminder keeps its cadence whatever signals arrive in between.
+	reminderCtx, cancelReminder := workflow.WithCancel(ctx)
+	defer cancelReminder()
+	reminder := workflow.NewTimer(reminderCtx, timings.RemindEvery)
+	status := ""
+	for status == "" {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+		})
+		remind, expired := false, false
+		sel.AddFuture(reminder, func(workflow.Future) { remind = true })
+		sel.AddFuture(expiry, func(workflow.Future) { expired = true })
+		sel.Select(ctx)
+		switch {
+		case expired:
+			if err := workflow.ExecuteActivity(short, a.ExpireReport, in.ReportID).Get(ctx, nil); err != nil {
+				return ReportResult{}, err
+			}
+			setStage(ctx, StageDone, "expired: nobody decided, nobody was removed")
+			return ReportResult{Status: ReportExpired}, nil
+		case remind:
+			if err := mail(activities.MailReminder); err != nil {
+				return ReportResult{}, err
+			}
+			reminder = workflow.NewTimer(reminderCtx, timings.RemindEvery)
+		default: // a decision: read it from Postgres, the source of truth
+			if err := workflow.ExecuteActivity(short, a.ReportStatus, in.ReportID).Get(ctx, &status); err != nil {
+				return ReportResult{}, err
+			}
+			if status == "pending" {
+				status = ""
+			}
+		}
+	}
+	if status == ReportRejected {
+		setStage(ctx, StageDone, "rejected: nobody was removed")
+		return ReportResult{Status: ReportRejected}, nil
+	}
+
+	var members []string
+	if err := workflow.ExecuteActivity(short, a.ReportIncludedMembers, in.ReportID).Get(ctx, &members); err != nil {
+		return ReportResult{}, err
+	}
+	setStage(ctx, StageApplying, fmt.Sprintf("removing %d people", len(members)))
+	futures := make([]workflow.ChildWorkflowFuture, len(members))
+	for i, id := range members {
+		ch := store.MemberChange{WorkspaceID: in.WorkspaceID, IntegrationID: in.IntegrationID, MemberID: id,
+			Action: store.ActionRemove, Actor: "report:" + in.ReportID}
+		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: MemberActionID(ch) + "/" + info.WorkflowExecution.RunID})
+		futures[i] = workflow.ExecuteChildWorkflow(childCtx, MemberAction, ch)
+	}
+	outcomes := map[string]string{}
+	res := ReportResult{}
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			outcomes[members[i]] = "failed: " + err.Error()
+			res.Failed++
+		} else {
+			outcomes[members[i]] = "removed"
+			res.Removed++
+		}
+	}
+	if err := workflow.ExecuteActivity(short, a.FinishReport, activities.FinishReportInput{ReportID: in.ReportID,
+		WorkflowID: info.WorkflowExecution.ID, Outcomes: outcomes}).Get(ctx, &res.Status); err != nil {
+		return res, err
+	}
+	if err := mail(activities.MailSummary); err != nil {
+		return res, err
+	}
+	setStage(ctx, StageDone, fmt.Sprintf("%s: %d removed, %d failed", res.Status, res.Removed, res.Failed))
+	return res, nil
+}

@@ -1,0 +1,96 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+)
+
+var reportInput = ReportInput{ReportID: "r-1", WorkspaceID: "ws-1", IntegrationID: "ig-1"}
+
+// reviewEnv mocks the report activities and counts the e-mails by kind.
+func reviewEnv(t *testing.T, status func() string) (*testsuite.TestWorkflowEnvironment, map[string][]time.Time) {
+	env := newEnv(t)
+	env.RegisterWorkflow(MemberAction)
+	sent := map[string][]time.Time{}
+	env.OnActivity(a.ReportTimings, mock.Anything).Return(activities.ReportTimings{RemindEvery: 24 * time.Hour, ExpireAfter: 7 * 24 * time.Hour}, nil)
+	env.OnActivity(a.SendReportMail, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportMailInput) error {
+		sent[in.Kind] = append(sent[in.Kind], env.Now())
+		return nil
+	})
+	env.OnActivity(a.ReportStatus, mock.Anything, "r-1").Return(func(context.Context, string) (string, error) { return status(), nil })
+	return env, sent
+}
+
+func TestReportExpiresWithNothingRemoved(t *testing.T) {
+	env, sent := reviewEnv(t, func() string { return "pending" })
+	start := env.Now()
+	var expiredAt time.Time
+	env.OnActivity(a.ExpireReport, mock.Anything, "r-1").Return(func(context.Context, string) error {
+		expiredAt = env.Now()
+		return nil
+	}).Once()
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != ReportExpired {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if len(sent[activities.MailRequest]) != 1 || len(sent[activities.MailReminder]) != 6 {
+		t.Fatalf("sent %d requests and %d reminders, want 1 and 6 (one a day until day 7)", len(sent[activities.MailRequest]), len(sent[activities.MailReminder]))
+	}
+	if got := sent[activities.MailReminder][0].Sub(start); got != 24*time.Hour {
+		t.Fatalf("first reminder after %v", got)
+	}
+	if expiredAt.Sub(start) != 7*24*time.Hour {
+		t.Fatalf("expired after %v", expiredAt.Sub(start))
+	}
+	env.AssertNotCalled(t, "ReportIncludedMembers", mock.Anything, mock.Anything)
+}
+
+func TestReportConfirmedRemovesIncludedPeople(t *testing.T) {
+	decided := false
+	env, sent := reviewEnv(t, func() string {
+		if decided {
+			return ReportConfirmed
+		}
+		return "pending"
+	})
+	// A signal while the report is still pending (its decision did not commit) changes nothing.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDecision, nil) }, 12*time.Hour)
+	env.RegisterDelayedCallback(func() { decided = true; env.SignalWorkflow(SignalDecision, nil) }, 50*time.Hour)
+	env.OnActivity(a.ReportIncludedMembers, mock.Anything, "r-1").Return([]string{"m-1", "m-2"}, nil).Once()
+	env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool { return in.MemberID == "m-1" })).Return(nil)
+	env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool { return in.MemberID == "m-2" })).
+		Return(errors.New("meta permission denied"))
+	env.OnActivity(a.FinishReport, mock.Anything, mock.MatchedBy(func(in activities.FinishReportInput) bool {
+		return in.Outcomes["m-1"] == "removed" && in.Outcomes["m-2"] != "removed"
+	})).Return("partially_applied", nil).Once()
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "partially_applied" || res.Removed != 1 || res.Failed != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(sent[activities.MailReminder]) != 2 || len(sent[activities.MailSummary]) != 1 {
+		t.Fatalf("reminders %d, summaries %d; want 2 (days 1 and 2) and 1", len(sent[activities.MailReminder]), len(sent[activities.MailSummary]))
+	}
+	env.AssertExpectations(t)
+}
+
+func TestReportRejectedRemovesNobody(t *testing.T) {
+	env, _ := reviewEnv(t, func() string { return ReportRejected })
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDecision, nil) }, time.Hour)
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != ReportRejected {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	env.AssertNotCalled(t, "ReportIncludedMembers", mock.Anything, mock.Anything)
+}

@@ -95,6 +95,14 @@ func New(o Options) *Server {
 	v1.POST("/integrations/:id/invitations", s.memberAction(store.ActionInvite), s.authenticate)
 	v1.DELETE("/integrations/:id/invitations/:invitation", s.memberAction(store.ActionCancel), s.authenticate)
 	v1.GET("/audit", s.listAudit, s.authenticate)
+	v1.GET("/workspace/settings", s.getSettings, s.authenticate)
+	v1.PUT("/workspace/settings", s.putSettings, s.authenticate)
+	v1.GET("/reports", s.listReports, s.authenticate)
+	v1.GET("/reports/:id", s.getReport, s.authenticate)
+	v1.POST("/reports/:id/decision", s.postDecision, s.authenticate)
+	// Confirmation links from report e-mails: GET only shows, POST decides.
+	e.GET("/confirm/:token", s.getConfirm)
+	e.POST("/confirm/:token", s.postConfirm)
 	return s
 }
 

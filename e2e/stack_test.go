@@ -19,6 +19,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
@@ -82,6 +83,7 @@ type stack struct {
 	entraURL string
 	meta     *metasandbox.Server
 	metaURL  string
+	mail     *mail.Catcher
 	people   []seed.Person
 	ws       store.Workspace
 	apiKey   string
@@ -126,8 +128,17 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.temporal.Close)
+	if s.mail, err = mail.StartCatcher("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.mail.Close() })
+	mailer, err := mail.New(mail.Config{Addr: s.mail.Addr, From: "hubkeeper@acme.test", TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
-		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond}}
+		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond},
+		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour}}
 	w := worker.New(s.temporal, taskQueue, acts, 10)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -138,6 +149,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, ""), Logger: logger})
 	s.api = httptest.NewServer(srv)
 	t.Cleanup(s.api.Close)
+	acts.PublicURL = s.api.URL
 
 	if s.ws, err = s.store.CreateWorkspace(ctx, "Acme"); err != nil {
 		t.Fatal(err)

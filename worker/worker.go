@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/workflows"
@@ -27,8 +28,14 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 }
 
 // NewActivities builds the activities over the process's dependencies.
-func NewActivities(d *process.Deps) *activities.Activities {
-	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default}
+func NewActivities(d *process.Deps, m config.Mail) (*activities.Activities, error) {
+	mailer, err := mail.New(mail.Config{Addr: m.SMTPAddr, Username: m.SMTPUsername, Password: m.SMTPPassword, From: m.MailFrom, TLS: m.SMTPTLS})
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default,
+		Mailer: mailer, PublicURL: m.PublicURL,
+		Reports: activities.ReportTimings{RemindEvery: m.ReportRemindEvery, ExpireAfter: m.ReportExpireAfter}}, nil
 }
 
 // HeartbeatEvery bounds how long heartbeat details wait before they reach
@@ -57,7 +64,11 @@ func Run(ctx context.Context, cfg config.Worker) error {
 		return err
 	}
 	defer d.Close()
-	w := New(d.Temporal, cfg.TaskQueue, NewActivities(d), cfg.MaxConcurrentActivities)
+	acts, err := NewActivities(d, cfg.Mail)
+	if err != nil {
+		return err
+	}
+	w := New(d.Temporal, cfg.TaskQueue, acts, cfg.MaxConcurrentActivities)
 	if err := w.Start(); err != nil {
 		return err
 	}

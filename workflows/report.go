@@ -61,17 +61,22 @@ func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, erro
 			}
 			setStage(ctx, StageDone, "expired: nobody decided, nobody was removed")
 			return ReportResult{Status: ReportExpired}, nil
-		case remind:
-			if err := mail(activities.MailReminder); err != nil {
-				return ReportResult{}, err
-			}
-			reminder = workflow.NewTimer(reminderCtx, timings.RemindEvery)
-		default: // a decision: read it from Postgres, the source of truth
+		default: // a decision, or a reminder: read the decision from Postgres, the source of truth
 			if err := workflow.ExecuteActivity(short, a.ReportStatus, in.ReportID).Get(ctx, &status); err != nil {
 				return ReportResult{}, err
 			}
 			if status == "pending" {
 				status = ""
+			}
+			// Still undecided at a reminder: remind. (A decision whose wake-up
+			// signal was lost is picked up here too.)
+			if remind && status == "" {
+				if err := mail(activities.MailReminder); err != nil {
+					return ReportResult{}, err
+				}
+			}
+			if remind {
+				reminder = workflow.NewTimer(reminderCtx, timings.RemindEvery)
 			}
 		}
 	}

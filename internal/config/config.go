@@ -39,6 +39,20 @@ type API struct {
 type Worker struct {
 	Common
 	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
+	Mail
+}
+
+// Mail is how reports reach admins.
+type Mail struct {
+	SMTPAddr     string `env:"HUBKEEPER_SMTP_ADDR, default=localhost:25"`
+	SMTPUsername string `env:"HUBKEEPER_SMTP_USERNAME"`
+	SMTPPassword string `env:"HUBKEEPER_SMTP_PASSWORD" secret:"true"`
+	SMTPTLS      string `env:"HUBKEEPER_SMTP_TLS, default=starttls"`
+	MailFrom     string `env:"HUBKEEPER_MAIL_FROM, default=hubkeeper@localhost"`
+	// PublicURL is where the API is reached from admins' browsers; report links point there.
+	PublicURL         string        `env:"HUBKEEPER_PUBLIC_URL, default=http://localhost:8080"`
+	ReportRemindEvery time.Duration `env:"HUBKEEPER_REPORT_REMIND_EVERY, default=24h"`
+	ReportExpireAfter time.Duration `env:"HUBKEEPER_REPORT_EXPIRE_AFTER, default=168h"`
 }
 
 // Load fills cfg (a pointer to one of the structs above) from lookuper,
@@ -62,6 +76,9 @@ func validate(cfg any) error {
 		c = &v.Common
 		if v.MaxConcurrentActivities < 1 {
 			return fmt.Errorf("configuration: HUBKEEPER_WORKER_MAX_ACTIVITIES must be at least 1")
+		}
+		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
+			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")
 		}
 	case *Common:
 		c = v

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgserver"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox"
@@ -47,6 +48,9 @@ type Options struct {
 	OktaAddr     string
 	EntraAddr    string
 	MetaAddr     string
+	// MailAddr is the SMTP catcher; MailUIAddr shows what it caught.
+	MailAddr   string
+	MailUIAddr string
 	// MetricsAddr serves Prometheus /metrics ("" disables it).
 	MetricsAddr string
 	// DatabaseURL, when set, is used instead of a local cluster.
@@ -56,10 +60,14 @@ type Options struct {
 // DefaultOptions are the README's.
 func DefaultOptions() Options {
 	return Options{DataDir: ".data", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
-		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetaAddr: "127.0.0.1:8093", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
+		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetaAddr: "127.0.0.1:8093",
+		MailAddr: "127.0.0.1:1025", MailUIAddr: "127.0.0.1:8025", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
 }
 
 const demoWorkspace = "Acme (demo)"
+
+// demoAdmin receives the demo workspace's deprovision reports.
+const demoAdmin = "it-admin@" + sandbox.DemoDomain
 
 // Run starts the stack and blocks until ctx ends.
 func Run(ctx context.Context, o Options, out io.Writer) error {
@@ -154,7 +162,23 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	defer deps.Close()
 
-	w := worker.New(deps.Temporal, cfg.TaskQueue, worker.NewActivities(deps), 20)
+	catcher, err := mail.StartCatcher(o.MailAddr)
+	if err != nil {
+		return fmt.Errorf("mail catcher: %w", err)
+	}
+	defer catcher.Close()
+	mailUI, err := net.Listen("tcp", o.MailUIAddr)
+	if err != nil {
+		return fmt.Errorf("mail page: %w", err)
+	}
+	mailURL := "http://" + mailUI.Addr().String()
+	go func() { _ = api.Serve(ctx, mailUI, catcher) }()
+	acts, err := worker.NewActivities(deps, config.Mail{SMTPAddr: catcher.Addr, SMTPTLS: "none", MailFrom: "hubkeeper@" + sandbox.DemoDomain,
+		PublicURL: apiURL, ReportRemindEvery: 24 * time.Hour, ReportExpireAfter: 7 * 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	w := worker.New(deps.Temporal, cfg.TaskQueue, acts, 20)
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -199,6 +223,7 @@ Hubkeeper is running. Ctrl-C stops everything.
   API key        %s
   Temporal UI    %s   (payloads decoded through %s/codec)
   Temporal       %s
+  Mail (dev)     %s   (reports to %s land here)
   Metrics        http://%s/metrics
   Postgres       %s
   Okta sandbox   %s
@@ -211,7 +236,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -279,6 +304,9 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		if demo.apiKey, _, err = st.CreateAPIKey(ctx, demo.workspaceID, "dev stack"); err != nil {
 			return demo, err
 		}
+	}
+	if err := st.SetWorkspaceSettings(ctx, demo.workspaceID, "dev stack", store.WorkspaceSettings{AdminEmails: []string{demoAdmin}}); err != nil {
+		return demo, err
 	}
 	existing, _, err := st.ListDirectories(ctx, demo.workspaceID, store.Page{Limit: store.MaxLimit})
 	if err != nil {

@@ -107,7 +107,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), TemporalPort: port(t), UIPort: port(t),
-		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
+		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), MailAddr: freeAddr(t), MailUIAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
 
 	stop, out := startStack(t, o)
 	env, err := readEnvFile(filepath.Join(o.DataDir, "demo.env"))

@@ -321,3 +321,11 @@ func (s *Store) ReportAdmins(ctx context.Context, reportID string) ([]string, er
 		reportID).Scan(&admins)
 	return admins, notFound(err, "report")
 }
+
+// WorkspaceSettings returns a workspace's report settings.
+func (s *Store) WorkspaceSettings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
+	var set WorkspaceSettings
+	err := s.pool.QueryRow(ctx, `SELECT admin_emails, report_suspended FROM workspaces WHERE id = $1`, workspaceID).
+		Scan(&set.AdminEmails, &set.ReportSuspended)
+	return set, notFound(err, "workspace")
+}

@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+)
+
+var linkRE = regexp.MustCompile(`/confirm/([A-Za-z0-9_-]{20,})`)
+
+// waitMail waits for a message to recipient whose subject contains text.
+func (s *stack) waitMail(recipient, subject string) (body string) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range s.mail.Messages() {
+			if slices.Contains(m.To, recipient) && strings.Contains(m.Subject, subject) {
+				return m.Text
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("no mail %q to %s", subject, recipient)
+	return ""
+}
+
+func page(t *testing.T, method, u string, form url.Values) (int, string) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	if method == "GET" {
+		resp, err = http.Get(u)
+	} else {
+		resp, err = http.PostForm(u, form)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDeprovisionReportByLink(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test", "sec@acme.test"}}, nil); code != 200 {
+		t.Fatalf("settings: %d", code)
+	}
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	var reports struct {
+		Items []store.Report `json:"items"`
+	}
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	if len(reports.Items) != 1 || len(reports.Items[0].Members) < 2 {
+		t.Fatalf("reports = %+v", reports.Items)
+	}
+	report := reports.Items[0]
+	for _, m := range report.Members {
+		if m.DirectoryStatus != string(domain.UserDeprovisioned) {
+			t.Fatalf("reported %s whose directory status is %s", m.Email, m.DirectoryStatus)
+		}
+	}
+	body := s.waitMail("it@acme.test", "people to remove")
+	other := s.waitMail("sec@acme.test", "people to remove")
+	link, otherLink := linkRE.FindStringSubmatch(body), linkRE.FindStringSubmatch(other)
+	if link == nil || otherLink == nil || link[1] == otherLink[1] {
+		t.Fatalf("links: %v %v", link, otherLink)
+	}
+	token := link[1]
+	confirmURL := s.api.URL + "/confirm/" + token
+
+	// A mail scanner's prefetch shows the page and changes nothing.
+	code, html := page(t, "GET", confirmURL, nil)
+	if code != 200 || !strings.Contains(html, report.Members[0].Email) || !strings.Contains(html, `name="decision" value="confirm"`) {
+		t.Fatalf("page: %d", code)
+	}
+	if r, _ := s.store.Report(context.Background(), "", report.ID); r.Status != "pending" {
+		t.Fatalf("a GET changed the report to %s", r.Status)
+	}
+	if code, _ := page(t, "GET", s.api.URL+"/confirm/forged-token-forged-token-xx", nil); code != 404 {
+		t.Fatalf("forged link: %d", code)
+	}
+	if code, _ := page(t, "POST", s.api.URL+"/confirm/forged-token-forged-token-xx", url.Values{"decision": {"confirm"}}); code != 404 {
+		t.Fatalf("forged POST: %d", code)
+	}
+
+	// Confirm, leaving the first person out.
+	keptOut := report.Members[0].MemberID
+	form := url.Values{"decision": {"confirm"}}
+	for _, m := range report.Members[1:] {
+		form.Add("keep_in_removal", m.MemberID)
+	}
+	if code, html := page(t, "POST", confirmURL, form); code != 200 || !strings.Contains(html, "being removed") {
+		t.Fatalf("confirm: %d %s", code, html)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.ReportResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.ReportWorkflowID(report.ID), "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	b := s.meta.Business(metaBusinessID)
+	if res.Status != "applied" || res.Removed != len(report.Members)-1 {
+		t.Fatalf("review = %+v", res)
+	}
+	if b.Users[keptOut] == nil {
+		t.Fatal("the person left out was removed")
+	}
+	for _, m := range report.Members[1:] {
+		if b.Users[m.MemberID] != nil {
+			t.Fatalf("%s is still in the business", m.Email)
+		}
+	}
+	s.waitMail("it@acme.test", "applied")
+	for _, action := range []string{"report.confirmed", "report.applied", "member.remove"} {
+		events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: action}, store.Page{})
+		if len(events) == 0 {
+			t.Fatalf("no %s audit event", action)
+		}
+	}
+
+	// The link works once; the other admin's link is too late.
+	if code, html := page(t, "POST", confirmURL, url.Values{"decision": {"reject"}}); code != 409 || !strings.Contains(html, "Already decided") {
+		t.Fatalf("replayed link: %d", code)
+	}
+	if code, html := page(t, "GET", s.api.URL+"/confirm/"+otherLink[1], nil); code != 200 || !strings.Contains(html, "it@acme.test") ||
+		strings.Contains(html, `value="confirm"`) {
+		t.Fatalf("other admin's link after the decision: %d", code)
+	}
+	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", token)
+	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", otherLink[1])
+}

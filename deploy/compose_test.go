@@ -46,6 +46,9 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s must wait for setup (migrations, search attributes)", name)
 		}
 	}
+	if v := project.Services["worker"].Environment["HUBKEEPER_SMTP_ADDR"]; v == nil || *v != "mailpit:1025" {
+		t.Errorf("the worker must mail through Mailpit, HUBKEEPER_SMTP_ADDR = %v", v)
+	}
 	if v := project.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; v == nil || *v != "http://localhost:8080/codec" {
 		t.Errorf("temporal-ui codec endpoint = %v", v)
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/launcher"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
@@ -66,6 +69,24 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Someone still at Meta leaves the company: Okta deprovisions them, and
+	// the next import and check add them to the open report.
+	leaver := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	var leaverKey string
+	for _, p := range people {
+		if p.Email == *leaver.MatchedEmail {
+			leaverKey = p.Key
+		}
+	}
+	if err := s.okta.SetStatus(oktasandbox.OktaID(leaverKey), "DEPROVISIONED"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
 	link := linkRE.FindString(s.waitMail("it@acme.test", "people to remove"))
 	var report store.Report
 	var reports struct {
@@ -73,6 +94,9 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 	}
 	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
 	report = reports.Items[0]
+	if len(reports.Items) != 1 || !slices.ContainsFunc(report.Members, func(m store.ReportMember) bool { return m.MemberID == leaver.ExternalID }) {
+		t.Fatalf("the leaver did not join the open report: %d reports", len(reports.Items))
+	}
 
 	b := browser(t)
 	p := b.MustPage(s.api.URL + link).Timeout(30 * time.Second)

@@ -149,3 +149,45 @@ func TestDeprovisionReportByLink(t *testing.T) {
 	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", token)
 	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", otherLink[1])
 }
+
+func TestReportDecisionAPI(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	var reports struct {
+		Items []store.Report `json:"items"`
+	}
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	id := reports.Items[0].ID
+	other, _ := s.store.CreateWorkspace(context.Background(), "Other")
+	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "o")
+	s.expectErrors(t, []badRequest{
+		{"BadDecision", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"maybe"}`, 400},
+		{"UnknownLeftOut", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"confirm","exclude":["nobody"]}`, 400},
+		{"OtherWorkspace", "POST", "/v1/reports/" + id + "/decision", otherKey, `{"decision":"reject"}`, 404},
+		{"OtherWorkspaceGet", "GET", "/v1/reports/" + id, otherKey, ``, 404},
+		{"UnknownReport", "GET", "/v1/reports/00000000-0000-4000-8000-000000000000", s.apiKey, ``, 404},
+		{"BadAdminEmail", "PUT", "/v1/workspace/settings", s.apiKey, `{"admin_emails":["not-an-address"]}`, 400},
+	})
+	var decided store.Report
+	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "reject"}, &decided); code != 200 ||
+		decided.Status != "rejected" || !strings.HasPrefix(decided.DecidedBy, "api_key:") {
+		t.Fatalf("reject: %d %+v", code, decided)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.ReportResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.ReportWorkflowID(id), "").Get(ctx, &res); err != nil || res.Status != "rejected" {
+		t.Fatalf("review after reject: %+v, %v", res, err)
+	}
+	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "confirm"}, nil); code != 409 {
+		t.Fatalf("second decision: %d", code)
+	}
+}

@@ -21,6 +21,9 @@ type WorkspaceSettings struct {
 // SetWorkspaceSettings sets who receives deprovision reports and whether
 // suspended people are reported too, with an audit event.
 func (s *Store) SetWorkspaceSettings(ctx context.Context, workspaceID, actor string, set WorkspaceSettings) error {
+	if set.AdminEmails == nil {
+		set.AdminEmails = []string{}
+	}
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE workspaces SET admin_emails = $2, report_suspended = $3 WHERE id = $1`,
 			workspaceID, set.AdminEmails, set.ReportSuspended); err != nil {

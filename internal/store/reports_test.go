@@ -131,3 +131,19 @@ func TestReportExpiryAndAPIDecision(t *testing.T) {
 		t.Fatalf("API decision: %+v, %v", got, err)
 	}
 }
+
+func TestSuspendedReportedByPolicy(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.importRun(t, "dir", true, []domain.DirectoryUser{user("u-sue", "sue@acme.test", "Sue", domain.UserSuspended)})
+	ig := f.integration(t)
+	if res := f.check(t, ig, "r1", snapshot{members: []domain.BusinessMember{person("m-sue", "sue@acme.test")}}); res.Reported != 0 {
+		t.Fatalf("a suspended person was reported without the policy")
+	}
+	if err := f.st.SetWorkspaceSettings(ctx, f.ws.ID, "test", store.WorkspaceSettings{ReportSuspended: true}); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.check(t, ig, "r2", snapshot{members: []domain.BusinessMember{person("m-sue", "sue@acme.test")}}); res.Reported != 1 {
+		t.Fatalf("reported %d with the policy, want 1", res.Reported)
+	}
+}

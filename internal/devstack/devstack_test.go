@@ -126,6 +126,18 @@ func TestDevStack(t *testing.T) {
 		!strings.Contains(body, `"match":"several"`) || !strings.Contains(body, `"match":"none"`) {
 		t.Fatalf("unmatched Meta members: %d %.300s", code, body)
 	}
+	// The demo business has departed people: their report's e-mail, with its link, is on the mail page.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := get(t, "http://"+o.MailUIAddr, "")
+		if strings.Contains(body, "people to remove") && strings.Contains(body, "/confirm/") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report e-mail on the mail page:\n%.500s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if code, _ := get(t, env["TEMPORAL_UI_URL"], ""); code != 200 {
 		t.Fatalf("Temporal UI answered %d", code)
 	}

@@ -30,8 +30,10 @@ import (
 
 // Business is one Business Manager portfolio.
 type Business struct {
-	ID          string
-	Name        string
+	ID   string
+	Name string
+	// OwnedApps are the ids of the apps the business has claimed.
+	OwnedApps   []string
 	Users       map[string]*BusinessUser
 	Pending     map[string]*PendingUser
 	SystemUsers map[string]*SystemUser
@@ -112,6 +114,8 @@ type Server struct {
 	businesses map[string]*Business
 	// tokens maps an access token to the business its system user belongs to.
 	tokens map[string]string
+	// grants maps a token to its system user and granted permissions.
+	grants map[string]tokenGrant
 	// Latency is added to every HTTP request.
 	Latency time.Duration
 	// MaxLimit is the largest page an edge serves.
@@ -135,16 +139,40 @@ type Server struct {
 
 // New returns an empty Graph sandbox.
 func New() *Server {
-	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, MaxLimit: 100,
+	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, MaxLimit: 100,
 		Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
-// AddBusiness adds a business and a token of its admin system user.
+// tokenGrant is who a token acts as and what it may do.
+type tokenGrant struct {
+	systemUserID string
+	permissions  []string
+}
+
+// AllPermissions are the permissions a Hubkeeper system-user token needs.
+var AllPermissions = []string{"business_management", "pages_show_list", "catalog_management", "pages_read_engagement",
+	"pages_manage_metadata", "ads_management"}
+
+// AddBusiness adds a business and a token of its admin system user with every permission.
 func (s *Server) AddBusiness(b *Business, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.businesses[b.ID] = b
 	s.tokens[token] = b.ID
+	for id, su := range b.SystemUsers {
+		if su.Role == "ADMIN" {
+			s.grants[token] = tokenGrant{systemUserID: id, permissions: AllPermissions}
+			break
+		}
+	}
+}
+
+// AddToken issues a token of a business's system user with the given permissions.
+func (s *Server) AddToken(businessID, token, systemUserID string, permissions []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = businessID
+	s.grants[token] = tokenGrant{systemUserID: systemUserID, permissions: permissions}
 }
 
 // Business returns a business for inspection; callers hold no lock, so only read it between requests.
@@ -258,6 +286,23 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.businesses[businessID]
+	grant := s.grants[token]
+	if len(path) > 0 && path[0] == "me" {
+		switch {
+		case len(path) == 1 && method == http.MethodGet:
+			su := b.SystemUsers[grant.systemUserID]
+			writeJSON(w, http.StatusOK, map[string]string{"id": grant.systemUserID, "name": su.Name})
+		case len(path) == 2 && path[1] == "permissions" && method == http.MethodGet:
+			data := []map[string]string{}
+			for _, p := range grant.permissions {
+				data = append(data, map[string]string{"permission": p, "status": "granted"})
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"data": data})
+		default:
+			writeError(w, nil, Fault{400, 2500, 0, "Unknown path components: /me/" + strings.Join(path[1:], "/")})
+		}
+		return
+	}
 	switch {
 	case len(path) == 2 && method == http.MethodGet:
 		s.getEdge(w, b, path[0], path[1], q, version, token, host)
@@ -356,6 +401,8 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			}
 			return out
 		}
+	case id == b.ID && edge == "owned_apps":
+		ids, item = b.OwnedApps, func(id string) map[string]any { return map[string]any{"id": id, "name": "Hubkeeper for " + b.Name} }
 	case edge == "assigned_users" && b.Assets[id] != nil:
 		if q.Get("business") == "" {
 			writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter business is required"})

@@ -1,0 +1,143 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RequiredPermissions are what a Hubkeeper system-user token must be granted.
+var RequiredPermissions = []string{"business_management", "pages_show_list", "catalog_management", "pages_read_engagement",
+	"pages_manage_metadata", "ads_management"}
+
+// OwnsApp reports whether the business has claimed the app.
+//
+// API: GET /{business-id}/owned_apps
+func (c *Client) OwnsApp(ctx context.Context, businessID, appID string) (bool, error) {
+	after := ""
+	for {
+		page, err := c.List(ctx, businessID+"/owned_apps", "id", nil, after)
+		if err != nil {
+			return false, err
+		}
+		for _, raw := range page.Data {
+			var app struct{ ID string }
+			if json.Unmarshal(raw, &app) == nil && app.ID == appID {
+				return true, nil
+			}
+		}
+		if page.After == "" {
+			return false, nil
+		}
+		after = page.After
+	}
+}
+
+// TokenCheck is what a system-user token is and lacks.
+type TokenCheck struct {
+	SystemUserID string
+	// CreatedTime is when the system user was created (Meta may restrict
+	// user management for days after).
+	CreatedTime time.Time
+	// Problems says, in words, why the token cannot be used; empty if it can.
+	Problems []string
+}
+
+// CheckToken finds out whether the client's token belongs to an admin
+// system user of the business and has every required permission.
+//
+// API: GET /me, GET /me/permissions, GET /{business-id}/system_users
+func (c *Client) CheckToken(ctx context.Context, businessID string) (TokenCheck, error) {
+	var check TokenCheck
+	raw, _, err := c.do(ctx, http.MethodGet, "me", url.Values{"fields": {"id,name"}})
+	if err != nil {
+		return check, err
+	}
+	var me struct{ ID string }
+	if err := json.Unmarshal(raw, &me); err != nil || me.ID == "" {
+		return check, fmt.Errorf("meta: /me answered without an id")
+	}
+	check.SystemUserID = me.ID
+	raw, _, err = c.do(ctx, http.MethodGet, "me/permissions", nil)
+	if err != nil {
+		return check, err
+	}
+	var perms struct {
+		Data []struct{ Permission, Status string }
+	}
+	if err := json.Unmarshal(raw, &perms); err != nil {
+		return check, fmt.Errorf("meta: /me/permissions: %w", err)
+	}
+	granted := map[string]bool{}
+	for _, p := range perms.Data {
+		granted[p.Permission] = p.Status == "granted"
+	}
+	var missing []string
+	for _, p := range RequiredPermissions {
+		if !granted[p] {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		check.Problems = append(check.Problems, "the token lacks the permissions "+strings.Join(missing, ", "))
+	}
+	after, found := "", false
+	for !found {
+		page, err := c.List(ctx, businessID+"/system_users", systemUserFields, nil, after)
+		if err != nil {
+			return check, err
+		}
+		for _, raw := range page.Data {
+			var su struct {
+				ID          string `json:"id"`
+				Role        string `json:"role"`
+				CreatedTime string `json:"created_time"`
+			}
+			if err := json.Unmarshal(raw, &su); err != nil || su.ID != me.ID {
+				continue
+			}
+			found = true
+			if su.Role != "ADMIN" {
+				check.Problems = append(check.Problems, "the system user has the "+su.Role+" role; it needs Admin (Full control)")
+			}
+			if t, err := time.Parse("2006-01-02T15:04:05-0700", su.CreatedTime); err == nil {
+				check.CreatedTime = t
+			}
+		}
+		if page.After == "" {
+			break
+		}
+		after = page.After
+	}
+	if !found {
+		check.Problems = append(check.Problems, "the token does not belong to a system user of business "+businessID)
+	}
+	slices.Sort(check.Problems)
+	return check, nil
+}
+
+// FullControlMember reports whether a person (business user id or e-mail)
+// is in the business with Full control (ADMIN).
+func (c *Client) FullControlMember(ctx context.Context, businessID, idOrEmail string) (bool, error) {
+	after := ""
+	for {
+		members, next, err := c.Members(ctx, businessID, "business_users", after)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range members {
+			if m.ExternalID == idOrEmail || (m.Email != "" && strings.EqualFold(m.Email, idOrEmail)) {
+				return m.Role == "ADMIN", nil
+			}
+		}
+		if next == "" {
+			return false, nil
+		}
+		after = next
+	}
+}

@@ -152,16 +152,7 @@ func TestDeprovisionReportByLink(t *testing.T) {
 }
 
 func TestReportDecisionAPI(t *testing.T) {
-	people := seed.Company(emailDomain, 300, 5)
-	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
-	ig, _ := s.createIntegration(s.apiKey, metaToken)
-	if _, err := s.check(s.apiKey, ig.ID); err != nil {
-		t.Fatal(err)
-	}
+	s, _, _ := connected(t)
 	var reports struct {
 		Items []store.Report `json:"items"`
 	}

@@ -182,3 +182,24 @@ func (s *Server) listSyncRuns(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, newList(runs, next))
 }
+
+type secretRequest struct {
+	// Secret is the Okta API token or the Entra client secret.
+	Secret string `json:"secret"`
+}
+
+// putSecret replaces a directory's API token or client secret.
+func (s *Server) putSecret(c echo.Context) error {
+	var req secretRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := required("secret", req.Secret); err != nil {
+		return err
+	}
+	key := apiKey(c)
+	if err := s.Store.ReplaceDirectorySecret(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID, []byte(req.Secret)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

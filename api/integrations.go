@@ -194,3 +194,23 @@ func (s *Server) listIntegrationSyncRuns(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, newList(runs, next))
 }
+
+type tokenRequest struct {
+	AccessToken string `json:"access_token"`
+}
+
+// putToken replaces an integration's token, say after Meta rejected it.
+func (s *Server) putToken(c echo.Context) error {
+	var req tokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := required("access_token", req.AccessToken); err != nil {
+		return err
+	}
+	key := apiKey(c)
+	if err := s.Store.ReplaceIntegrationToken(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID, []byte(req.AccessToken)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -78,6 +78,7 @@ func New(o Options) *Server {
 	v1.POST("/directories/:id/sync", s.syncDirectory, s.authenticate)
 	v1.GET("/directories/:id/users", s.listDirectoryUsers, s.authenticate)
 	v1.GET("/directories/:id/sync-runs", s.listSyncRuns, s.authenticate)
+	v1.PUT("/directories/:id/credentials", s.putSecret, s.authenticate)
 	v1.GET("/integrations", s.listIntegrations, s.authenticate)
 	v1.POST("/integrations", s.createIntegration, s.authenticate)
 	v1.GET("/integrations/:id", s.getIntegration, s.authenticate)
@@ -85,6 +86,7 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/members", s.listMembers, s.authenticate)
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
+	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
 	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove,
 		store.ActionRole} {

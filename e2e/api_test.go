@@ -96,6 +96,9 @@ func TestBadInput(t *testing.T) {
 		{"LongQuery", "GET", "/v1/directories/" + dir.ID + "/users?q=" + strings.Repeat("a", 201), s.apiKey, ``, 400},
 		{"UnknownRoute", "GET", "/v1/nope", s.apiKey, ``, 404},
 		{"WrongMethod", "DELETE", "/v1/directories", s.apiKey, ``, 405},
+		{"EmptySecret", "PUT", "/v1/directories/" + dir.ID + "/credentials", s.apiKey, `{"secret":"  "}`, 400},
+		{"SecretOtherWorkspace", "PUT", "/v1/directories/" + dir.ID + "/credentials", otherKey, `{"secret":"x"}`, 404},
+		{"SecretUnknownField", "PUT", "/v1/directories/" + dir.ID + "/credentials", s.apiKey, `{"api_token":"x"}`, 400},
 	}
 	s.expectErrors(t, cases)
 }
@@ -182,6 +185,8 @@ func TestIntegrationBadInput(t *testing.T) {
 		{"BadState", "GET", "/v1/integrations/" + ig.ID + "/members?state=gone", s.apiKey, "", 400},
 		{"BadLimit", "GET", "/v1/integrations/" + ig.ID + "/assets?limit=0", s.apiKey, "", 400},
 		{"MalformedID", "GET", "/v1/integrations/nope/sync-runs", s.apiKey, "", 404},
+		{"EmptyToken", "PUT", "/v1/integrations/" + ig.ID + "/token", s.apiKey, `{"access_token":""}`, 400},
+		{"TokenOtherWorkspace", "PUT", "/v1/integrations/" + ig.ID + "/token", otherKey, `{"access_token":"EAAx"}`, 404},
 	})
 }
 

@@ -192,6 +192,19 @@ func TestBadTokenNeedsReauth(t *testing.T) {
 		t.Fatalf("audit = %+v, %v", events, err)
 	}
 	assertNoSecrets(t, s, started.WorkflowID, started.RunID, wrong)
+
+	// The admin puts the right token in: the next import succeeds and the directory is ok again.
+	if code := s.call("PUT", "/v1/directories/"+dir.ID+"/credentials", s.apiKey, map[string]string{"secret": oktaToken}, nil); code != http.StatusNoContent {
+		t.Fatalf("replace secret: %d", code)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatalf("import with the new token: %v", err)
+	}
+	var fixed store.Directory
+	s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &fixed)
+	if fixed.Status != domain.DirectoryOK || fixed.StatusMessage != "" {
+		t.Fatalf("after a new token: %+v", fixed)
+	}
 }
 
 // assertNoSecrets checks a run's history — as stored, and with every

@@ -213,5 +213,20 @@ func TestMetaCheckForUpdates(t *testing.T) {
 			t.Fatalf("audit = %+v", events)
 		}
 		assertNoSecrets(t, s, started.WorkflowID, started.RunID, metaToken)
+
+		// A new token reconnects the integration at the next check.
+		s.meta.AddToken(metaBusinessID, "EAAfresh-token-e2e", "30000000000001", metasandbox.AllPermissions)
+		if code := s.call("PUT", "/v1/integrations/"+ig.ID+"/token", s.apiKey, map[string]string{"access_token": "EAAfresh-token-e2e"}, nil); code != 204 {
+			t.Fatalf("replace token: %d", code)
+		}
+		s.meta.ClearFaults() // the rest of the expired-token faults
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatalf("check with the new token: %v", err)
+		}
+		var fixed store.Integration
+		s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &fixed)
+		if fixed.Status != "connected" || fixed.StatusMessage != "" {
+			t.Fatalf("after a new token: %s %q", fixed.Status, fixed.StatusMessage)
+		}
 	})
 }

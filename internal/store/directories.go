@@ -148,3 +148,24 @@ func (s *Store) MarkDirectoryNeedsReauth(ctx context.Context, d Directory, messa
 			SubjectType: "directory", SubjectID: d.ID, WorkflowID: workflowID, RunID: runID, Details: map[string]any{"message": message}})
 	})
 }
+
+// ReplaceDirectorySecret seals a new API token or client secret for a
+// directory with an audit event; the next successful import sets it ok again.
+func (s *Store) ReplaceDirectorySecret(ctx context.Context, workspaceID, directoryID, actor string, secret []byte) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		var dirType string
+		err := tx.QueryRow(ctx, `SELECT type FROM directories WHERE workspace_id = $1 AND id = $2`, workspaceID, directoryID).Scan(&dirType)
+		if err != nil {
+			return notFound(err, "directory")
+		}
+		credID, err := s.sealCredential(ctx, tx, workspaceID, dirType+"_secret", secret)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE directories SET credential_id = $2, updated_at = now() WHERE id = $1`, directoryID, credID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "directory.secret_replaced",
+			SubjectType: "directory", SubjectID: directoryID})
+	})
+}

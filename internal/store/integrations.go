@@ -495,3 +495,25 @@ func replace(ctx context.Context, tx pgx.Tx, runID, igID string, now time.Time, 
 	}
 	return int(a.RowsAffected() + d.RowsAffected()), nil
 }
+
+// ReplaceIntegrationToken seals a new token for an integration (after Meta
+// rejected the old one) with an audit event. The next successful check
+// sets the integration connected again.
+func (s *Store) ReplaceIntegrationToken(ctx context.Context, workspaceID, integrationID, actor string, token []byte) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		credID, err := s.sealCredential(ctx, tx, workspaceID, "meta_token", token)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = $3, updated_at = now() WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, integrationID, credID)
+		if err != nil {
+			return notFound(err, "integration")
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.Errorf(domain.ENotFound, "integration not found")
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.token_replaced",
+			SubjectType: "integration", SubjectID: integrationID})
+	})
+}

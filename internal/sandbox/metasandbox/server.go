@@ -191,6 +191,13 @@ func (s *Server) Inject(f Fault, count int) {
 	}
 }
 
+// ClearFaults drops every injected fault not yet answered.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // NullNextBatchEntries makes the next n batch operations come back null (not run).
 func (s *Server) NullNextBatchEntries(n int) {
 	s.mu.Lock()

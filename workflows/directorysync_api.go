@@ -76,31 +76,32 @@ func StartDirectorySync(ctx context.Context, c client.Client, taskQueue string, 
 	return run, nil
 }
 
-// EnsureDirectorySyncSchedule creates the directory's daily Schedule
-// (overlap: skip), or leaves an existing one alone. The first run happens
-// at a time spread by the directory id, so directories do not all sync at once.
+// EnsureDirectorySyncSchedule creates the directory's daily Schedule, or
+// leaves an existing one alone.
 func EnsureDirectorySyncSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in DirectorySyncInput) error {
 	in.Trigger = "schedule"
+	return ensureDailySchedule(ctx, c, DirectorySyncID(in.DirectoryID), every, &client.ScheduleWorkflowAction{
+		ID: DirectorySyncID(in.DirectoryID), Workflow: DirectorySync, Args: []any{in}, TaskQueue: taskQueue,
+		TypedSearchAttributes: directorySyncAttributes(in)})
+}
+
+// ensureDailySchedule creates a Schedule running action every interval
+// (overlap: skip, missed runs caught up within one interval), or leaves an
+// existing one alone. Its first run is spread by the id, so Schedules
+// created together do not all fire at once.
+func ensureDailySchedule(ctx context.Context, c client.Client, id string, every time.Duration, action *client.ScheduleWorkflowAction) error {
 	h := fnv.New64a()
-	h.Write([]byte(in.DirectoryID))
-	offset := time.Duration(h.Sum64() % uint64(every))
+	h.Write([]byte(id))
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:            DirectorySyncID(in.DirectoryID),
-		Spec:          client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every, Offset: offset}}, Jitter: every / 48},
+		ID:            id,
+		Spec:          client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every, Offset: time.Duration(h.Sum64() % uint64(every))}}, Jitter: every / 48},
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: every,
-		Action: &client.ScheduleWorkflowAction{
-			ID:                    DirectorySyncID(in.DirectoryID),
-			Workflow:              DirectorySync,
-			Args:                  []any{in},
-			TaskQueue:             taskQueue,
-			TypedSearchAttributes: directorySyncAttributes(in),
-		},
-		Memo: map[string]any{"directory": in.DirectoryID},
+		Action:        action,
 	})
 	var exists *serviceerror.AlreadyExists
 	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &exists) {
-		return fmt.Errorf("create directory sync schedule: %w", err)
+		return fmt.Errorf("create schedule %s: %w", id, err)
 	}
 	return nil
 }

@@ -2,14 +2,11 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -67,24 +64,11 @@ func StartIntegrationSync(ctx context.Context, c client.Client, taskQueue string
 	return run, nil
 }
 
-// EnsureIntegrationSyncSchedule creates the integration's daily Schedule
-// (overlap: skip), or leaves an existing one alone.
+// EnsureIntegrationSyncSchedule creates the integration's daily Schedule,
+// or leaves an existing one alone.
 func EnsureIntegrationSyncSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in IntegrationSyncInput) error {
 	in.Trigger = "schedule"
-	h := fnv.New64a()
-	h.Write([]byte(in.IntegrationID))
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID: IntegrationSyncID(in.IntegrationID),
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every,
-			Offset: time.Duration(h.Sum64() % uint64(every))}}, Jitter: every / 48},
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: every,
-		Action: &client.ScheduleWorkflowAction{ID: IntegrationSyncID(in.IntegrationID), Workflow: IntegrationSync, Args: []any{in},
-			TaskQueue: taskQueue, TypedSearchAttributes: integrationSyncAttributes(in)},
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &exists) {
-		return fmt.Errorf("create check-for-updates schedule: %w", err)
-	}
-	return nil
+	return ensureDailySchedule(ctx, c, IntegrationSyncID(in.IntegrationID), every, &client.ScheduleWorkflowAction{
+		ID: IntegrationSyncID(in.IntegrationID), Workflow: IntegrationSync, Args: []any{in}, TaskQueue: taskQueue,
+		TypedSearchAttributes: integrationSyncAttributes(in)})
 }

@@ -92,6 +92,8 @@ func TestBadInput(t *testing.T) {
 		{"LimitTooLarge", "GET", "/v1/directories/" + dir.ID + "/sync-runs?limit=501", s.apiKey, ``, 400},
 		{"BadCursor", "GET", "/v1/directories/" + dir.ID + "/users?cursor=%%%21", s.apiKey, ``, 400},
 		{"ForgedCursor", "GET", "/v1/directories?cursor=bm90LWpzb24", s.apiKey, ``, 400},
+		{"ForgedCursorNotUUID", "GET", "/v1/directories?cursor=Ingi", s.apiKey, ``, 400},
+		{"ForgedRunCursorNotUUID", "GET", "/v1/directories/" + dir.ID + "/sync-runs?cursor=eyJ0IjogIjIwMjAtMDEtMDFUMDA6MDA6MDBaIiwgImlkIjogIngifQ", s.apiKey, ``, 400},
 		{"BadStatus", "GET", "/v1/directories/" + dir.ID + "/users?status=gone", s.apiKey, ``, 400},
 		{"LongQuery", "GET", "/v1/directories/" + dir.ID + "/users?q=" + strings.Repeat("a", 201), s.apiKey, ``, 400},
 		{"UnknownRoute", "GET", "/v1/nope", s.apiKey, ``, 404},
@@ -185,6 +187,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		{"BadState", "GET", "/v1/integrations/" + ig.ID + "/members?state=gone", s.apiKey, "", 400},
 		{"BadLimit", "GET", "/v1/integrations/" + ig.ID + "/assets?limit=0", s.apiKey, "", 400},
 		{"MalformedID", "GET", "/v1/integrations/nope/sync-runs", s.apiKey, "", 404},
+		{"MalformedIDMember", "GET", "/v1/integrations/nope/members/1", s.apiKey, "", 404},
 		{"EmptyToken", "PUT", "/v1/integrations/" + ig.ID + "/token", s.apiKey, `{"access_token":""}`, 400},
 		{"TokenOtherWorkspace", "PUT", "/v1/integrations/" + ig.ID + "/token", otherKey, `{"access_token":"EAAx"}`, 404},
 	})

@@ -369,10 +369,11 @@ func (s *Store) MemberActions(ctx context.Context, workspaceID, integrationID, m
 	if err != nil {
 		return nil, notFound(err, "integration")
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (MemberAction, error) {
+	actions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (MemberAction, error) {
 		var a MemberAction
 		return a, r.Scan(&a.WorkflowID, &a.RunID, &a.MemberID, &a.Action, &a.Actor, &a.Status, &a.WaitingUntil, &a.Error, &a.StartedAt, &a.FinishedAt)
 	})
+	return actions, notFound(err, "integration")
 }
 
 // RestrictedUntil is when Meta lets the integration manage users again (nil: now).

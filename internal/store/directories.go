@@ -114,7 +114,7 @@ func (s *Store) DirectoryByID(ctx context.Context, id string) (Directory, error)
 func (s *Store) ListDirectories(ctx context.Context, workspaceID string, p Page) ([]Directory, string, error) {
 	after := ""
 	if p.Cursor != "" {
-		if err := decodeCursor(p.Cursor, &after); err != nil {
+		if err := decodeIDCursor(p.Cursor, &after, func() string { return after }); err != nil {
 			return nil, "", err
 		}
 	}

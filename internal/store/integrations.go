@@ -120,7 +120,7 @@ func (s *Store) IntegrationForRun(ctx context.Context, runID string) (Integratio
 func (s *Store) ListIntegrations(ctx context.Context, workspaceID string, p Page) ([]Integration, string, error) {
 	after := ""
 	if p.Cursor != "" {
-		if err := decodeCursor(p.Cursor, &after); err != nil {
+		if err := decodeIDCursor(p.Cursor, &after, func() string { return after }); err != nil {
 			return nil, "", err
 		}
 	}

@@ -72,7 +72,7 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers, &m.Assets)
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, "", notFound(err, "integration")
 	}
 	next := ""
 	if len(members) > limit {
@@ -134,7 +134,7 @@ func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID strin
 		return a, r.Scan(&a.ExternalID, &a.Type, &a.Ownership, &a.Name, &a.Holders)
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, "", notFound(err, "integration")
 	}
 	next := ""
 	if len(assets) > limit {

@@ -94,7 +94,7 @@ func (s *Store) ListReports(ctx context.Context, workspaceID string, p Page) ([]
 	}
 	var after key
 	if p.Cursor != "" {
-		if err := decodeCursor(p.Cursor, &after); err != nil {
+		if err := decodeIDCursor(p.Cursor, &after, func() string { return after.ID }); err != nil {
 			return nil, "", err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/jackc/pgx/v5"
@@ -127,6 +128,17 @@ func decodeCursor(cursor string, key any) error {
 		err = json.Unmarshal(b, key)
 	}
 	if err != nil {
+		return domain.Errorf(domain.EInvalid, "cursor is not one this API returned")
+	}
+	return nil
+}
+
+// decodeIDCursor decodes a cursor whose key (or its ID field) is a uuid.
+func decodeIDCursor(cursor string, key any, id func() string) error {
+	if err := decodeCursor(cursor, key); err != nil {
+		return err
+	}
+	if _, err := uuid.Parse(id()); err != nil {
 		return domain.Errorf(domain.EInvalid, "cursor is not one this API returned")
 	}
 	return nil

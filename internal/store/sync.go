@@ -241,7 +241,7 @@ func (s *Store) ListSyncRuns(ctx context.Context, workspaceID, ownerID string, p
 	}
 	var after key
 	if p.Cursor != "" {
-		if err := decodeCursor(p.Cursor, &after); err != nil {
+		if err := decodeIDCursor(p.Cursor, &after, func() string { return after.ID }); err != nil {
 			return nil, "", err
 		}
 	}

@@ -47,6 +47,9 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 	if err != nil {
 		return failure(err)
 	}
+	if in.Kind != MailSummary && r.Status != "pending" {
+		return nil // decided (say, through the API) before the mail went out: nothing to ask
+	}
 	if a.Mailer == nil {
 		return failure(fmt.Errorf("no SMTP server is configured"))
 	}

@@ -38,13 +38,23 @@ func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, erro
 		return ReportResult{}, err
 	}
 
+	status := ""
+	// A decision may come before the review waits for it (its wake-up
+	// signal then finds no workflow): look first.
+	if workflow.GetVersion(ctx, "status-before-wait", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.ExecuteActivity(short, a.ReportStatus, in.ReportID).Get(ctx, &status); err != nil {
+			return ReportResult{}, err
+		}
+		if status == "pending" {
+			status = ""
+		}
+	}
 	decisions := workflow.GetSignalChannel(ctx, SignalDecision)
 	expiry := workflow.NewTimer(ctx, timings.ExpireAfter)
 	// The reminder keeps its cadence whatever signals arrive in between.
 	reminderCtx, cancelReminder := workflow.WithCancel(ctx)
 	defer cancelReminder()
 	reminder := workflow.NewTimer(reminderCtx, timings.RemindEvery)
-	status := ""
 	for status == "" {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) {

@@ -94,3 +94,17 @@ func TestReportRejectedRemovesNobody(t *testing.T) {
 	}
 	env.AssertNotCalled(t, "ReportIncludedMembers", mock.Anything, mock.Anything)
 }
+
+// A decision recorded before the review waits (its signal found no
+// workflow) is seen at once.
+func TestReportDecidedBeforeReviewWaits(t *testing.T) {
+	env, sent := reviewEnv(t, func() string { return ReportRejected })
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != ReportRejected {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if len(sent[activities.MailReminder]) != 0 {
+		t.Fatal("reminded about a decided report")
+	}
+}

@@ -266,3 +266,21 @@ func TestCodecEndpoint(t *testing.T) {
 		}
 	})
 }
+
+func TestHealthAndReadiness(t *testing.T) {
+	s := newStack(t, nil)
+	var health map[string]string
+	if code := s.call("GET", "/healthz", "", nil, &health); code != 200 || health["status"] != "ok" {
+		t.Fatalf("healthz: %d %v", code, health)
+	}
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	if code := s.call("GET", "/readyz", "", nil, &ready); code != 200 || ready.Checks["postgres"] != "ok" || ready.Checks["temporal"] != "ok" {
+		t.Fatalf("readyz: %d %v", code, ready.Checks)
+	}
+	s.store.Close() // Postgres gone from the API's point of view
+	if code := s.call("GET", "/readyz", "", nil, &ready); code != 503 || ready.Checks["postgres"] != "unreachable" {
+		t.Fatalf("readyz without Postgres: %d %v", code, ready.Checks)
+	}
+}

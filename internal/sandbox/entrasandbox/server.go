@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/faults"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
 
@@ -61,13 +62,8 @@ type Server struct {
 	RepeatItems bool
 	// epoch invalidates every delta token issued before ExpireDeltaTokens.
 	epoch    int
-	faults   []fault
+	faults   faults.Queue
 	requests int
-}
-
-type fault struct {
-	status     int
-	retryAfter int
 }
 
 // New returns a tenant with one app registration and people as users.
@@ -104,11 +100,7 @@ func EntraID(key string) string {
 // InjectFaults makes the next count Graph requests fail with status;
 // 429 and 503 answers carry Retry-After: retryAfter.
 func (s *Server) InjectFaults(status, count, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range count {
-		s.faults = append(s.faults, fault{status, retryAfter})
-	}
+	s.faults.Inject(status, count, retryAfter)
 }
 
 // ExpireDeltaTokens makes Graph forget every delta token issued so far.
@@ -143,7 +135,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PATCH /v1.0/users/{id}", s.graph(s.patchUser))
 	mux.HandleFunc("DELETE /v1.0/users/{id}", s.graph(s.deleteUser))
 	mux.HandleFunc("DELETE /v1.0/directory/deletedItems/{id}", s.graph(s.purgeUser))
-	mux.HandleFunc("POST /_sandbox/faults", s.postFaults)
+	mux.HandleFunc("POST /_sandbox/faults", s.faults.Handler(func(w http.ResponseWriter, msg string) {
+		writeGraphError(w, http.StatusBadRequest, "BadRequest", msg)
+	}))
 	mux.HandleFunc("POST /_sandbox/expire-delta-tokens", func(w http.ResponseWriter, _ *http.Request) {
 		s.ExpireDeltaTokens()
 		w.WriteHeader(http.StatusNoContent)
@@ -191,12 +185,12 @@ func (s *Server) graph(h func(http.ResponseWriter, *http.Request)) http.HandlerF
 		s.requests++
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		exp, known := s.tokens[tok]
-		var f *fault
-		if known && len(s.faults) > 0 {
-			f = &s.faults[0]
-			s.faults = s.faults[1:]
-		}
 		s.mu.Unlock()
+		var f faults.Fault
+		faulty := false
+		if known {
+			f, faulty = s.faults.Next()
+		}
 		switch {
 		case tok == "":
 			writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
@@ -204,15 +198,15 @@ func (s *Server) graph(h func(http.ResponseWriter, *http.Request)) http.HandlerF
 			writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
 		case time.Now().After(exp):
 			writeGraphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
-		case f != nil:
-			if f.retryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+		case faulty:
+			if f.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 			}
-			code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 504: "UnknownError"}[f.status]
+			code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 504: "UnknownError"}[f.Status]
 			if code == "" {
 				code = "generalException"
 			}
-			writeGraphError(w, f.status, code, http.StatusText(f.status))
+			writeGraphError(w, f.Status, code, http.StatusText(f.Status))
 		default:
 			h(w, r)
 		}
@@ -453,20 +447,6 @@ func (s *Server) remove(w http.ResponseWriter, id, from, to string) {
 	u.removed = to
 	s.version++
 	u.version = s.version
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Status     int `json:"status"`
-		Count      int `json:"count"`
-		RetryAfter int `json:"retry_after"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Status < 400 || body.Count < 1 {
-		writeGraphError(w, http.StatusBadRequest, "BadRequest", `want {"status": >=400, "count": >=1, "retry_after": seconds}`)
-		return
-	}
-	s.InjectFaults(body.Status, body.Count, body.RetryAfter)
 	w.WriteHeader(http.StatusNoContent)
 }
 

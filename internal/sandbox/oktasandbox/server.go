@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/faults"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
 
@@ -60,14 +61,9 @@ type Server struct {
 	Window      time.Duration
 	windowStart time.Time
 	windowCalls int
-	faults      []fault
+	faults      faults.Queue
 	requests    int
 	now         func() time.Time
-}
-
-type fault struct {
-	status     int
-	retryAfter int
 }
 
 // New returns an org that accepts token and holds people.
@@ -101,11 +97,7 @@ func oktaStatus(s domain.UserStatus) string {
 // InjectFaults makes the next count API requests fail with status (429
 // answers carry rate-limit headers resetting after retryAfter seconds).
 func (s *Server) InjectFaults(status, count, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range count {
-		s.faults = append(s.faults, fault{status: status, retryAfter: retryAfter})
-	}
+	s.faults.Inject(status, count, retryAfter)
 }
 
 // Requests is how many API requests the server has answered.
@@ -140,7 +132,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.getUser))
 	mux.HandleFunc("DELETE /api/v1/users/{id}", s.api(s.deleteUser))
 	mux.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.api(s.lifecycle))
-	mux.HandleFunc("POST /_sandbox/faults", s.postFaults)
+	mux.HandleFunc("POST /_sandbox/faults", s.faults.Handler(func(w http.ResponseWriter, msg string) {
+		writeError(w, http.StatusBadRequest, "E0000003", msg)
+	}))
 	return mux
 }
 
@@ -159,19 +153,15 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 			return
 		}
 		limited, reset := s.countCall(w)
-		var f *fault
-		if len(s.faults) > 0 {
-			f = &s.faults[0]
-			s.faults = s.faults[1:]
-		}
 		s.mu.Unlock()
+		f, faulty := s.faults.Next()
 		switch {
-		case f != nil && f.status == http.StatusTooManyRequests:
+		case faulty && f.Status == http.StatusTooManyRequests:
 			w.Header().Set("X-Rate-Limit-Remaining", "0")
-			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Duration(f.retryAfter)*time.Second).Unix(), 10))
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Duration(f.RetryAfter)*time.Second).Unix(), 10))
 			writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
-		case f != nil:
-			writeError(w, f.status, "E0000009", "Internal Server Error")
+		case faulty:
+			writeError(w, f.Status, "E0000009", "Internal Server Error")
 		case limited:
 			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
 			writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
@@ -366,20 +356,6 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.setStatus(u, "DEPROVISIONED")
 	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) postFaults(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Status     int `json:"status"`
-		Count      int `json:"count"`
-		RetryAfter int `json:"retry_after"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Status < 400 || body.Count < 1 {
-		writeError(w, http.StatusBadRequest, "E0000003", "want {\"status\": >=400, \"count\": >=1, \"retry_after\": seconds}")
-		return
-	}
-	s.InjectFaults(body.Status, body.Count, body.RetryAfter)
 	w.WriteHeader(http.StatusNoContent)
 }
 

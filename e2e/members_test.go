@@ -7,13 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
-	"github.com/hubkeeper/hubkeeper/worker"
 	"github.com/jackc/pgx/v5"
 	sdkworker "go.temporal.io/sdk/worker"
 )
@@ -425,15 +422,7 @@ func TestExactlyOnceAcrossWorkerStop(t *testing.T) {
 				before := s.meta.Invitations()
 				atMeta, count = func() bool { return s.meta.Invitations() > before }, func() int { return s.meta.Invitations() - before }
 			}
-			acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
-			newWorker := func() sdkworker.Worker {
-				w := sdkworker.New(s.temporal, "once", sdkworker.Options{WorkerStopTimeout: time.Millisecond})
-				worker.Register(w, acts)
-				if err := w.Start(); err != nil {
-					t.Fatal(err)
-				}
-				return w
-			}
+			newWorker := func() sdkworker.Worker { return s.crashableWorker(t, "once") }
 			first := newWorker()
 			s.meta.Latency = 300 * time.Millisecond
 			run, err := startMemberAction(s, "once", ch)

@@ -2,18 +2,14 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
-	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/okta"
-	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
-	"github.com/hubkeeper/hubkeeper/worker"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	sdkworker "go.temporal.io/sdk/worker"
 )
@@ -28,18 +24,7 @@ func TestWorkerStoppedMidImportResumes(t *testing.T) {
 	s.okta.Latency = 40 * time.Millisecond
 	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
 
-	// This test's own workers stop at once, as a crashed process would, and
-	// send heartbeats every 100ms (production: worker.HeartbeatEvery).
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
-	newWorker := func() sdkworker.Worker {
-		w := sdkworker.New(s.temporal, "resume-queue", sdkworker.Options{WorkerStopTimeout: time.Millisecond,
-			DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
-		worker.Register(w, acts)
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	newWorker := func() sdkworker.Worker { return s.crashableWorker(t, "resume-queue") }
 	first := newWorker()
 	in := syncInputFor(dir)
 	run, err := startSync(s, "resume-queue", in)
@@ -102,16 +87,7 @@ func TestMetaWorkerStoppedMidCheckResumes(t *testing.T) {
 	s.meta.Latency = 30 * time.Millisecond
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
-	newWorker := func() sdkworker.Worker {
-		w := sdkworker.New(s.temporal, "meta-resume", sdkworker.Options{WorkerStopTimeout: time.Millisecond,
-			DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
-		worker.Register(w, acts)
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	newWorker := func() sdkworker.Worker { return s.crashableWorker(t, "meta-resume") }
 	first := newWorker()
 	run, err := workflows.StartIntegrationSync(context.Background(), s.temporal, "meta-resume", workflows.IntegrationSyncInput{
 		WorkspaceID: s.ws.ID, IntegrationID: ig.ID, Provider: "meta", BusinessID: metaBusinessID, Trigger: "test"})

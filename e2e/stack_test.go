@@ -33,6 +33,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/worker"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -276,4 +277,19 @@ func startSync(s *stack, queue string, in workflows.DirectorySyncInput) (client.
 
 func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.WorkflowRun, error) {
 	return workflows.StartMemberAction(context.Background(), s.temporal, queue, ch)
+}
+
+// crashableWorker starts a worker on queue that stops at once, as a
+// crashed process would, and sends heartbeats every 100ms (production:
+// worker.HeartbeatEvery), for tests that stop it mid-work.
+func (s *stack) crashableWorker(t testing.TB, queue string) sdkworker.Worker {
+	t.Helper()
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
+	w := sdkworker.New(s.temporal, queue, sdkworker.Options{WorkerStopTimeout: time.Millisecond,
+		DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
+	worker.Register(w, acts)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

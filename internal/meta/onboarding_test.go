@@ -2,6 +2,8 @@ package meta_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +16,43 @@ func TestOnboardingChecks(t *testing.T) {
 	sb, c, b, base := setupURL(t, metasandbox.Shape{Members: 20})
 	ctx := context.Background()
 
-	t.Run("OwnsApp", func(t *testing.T) {
-		if owns, err := c.OwnsApp(ctx, businessID, "1234567890"); err != nil || owns {
+	t.Run("OwnsAppWithAppToken", func(t *testing.T) {
+		// What support and the admin do by hand goes through the sandbox's controls.
+		var app struct{ ID, Secret string }
+		post(t, base+"/_sandbox/apps", "", http.StatusCreated, &app)
+		appClient, _ := meta.New(base, "v25.0", app.ID+"|"+app.Secret, meta.WithBackoff(fast))
+		if owns, err := appClient.OwnsApp(ctx, businessID, app.ID); err != nil || owns {
 			t.Fatalf("before the claim: %v, %v", owns, err)
 		}
-		b.OwnedApps = []string{"1234567890"}
-		if owns, err := c.OwnsApp(ctx, businessID, "1234567890"); err != nil || !owns {
+		post(t, base+"/_sandbox/businesses/"+businessID+"/owned_apps", `{"app_id":"`+app.ID+`"}`, http.StatusNoContent, nil)
+		if owns, err := appClient.OwnsApp(ctx, businessID, app.ID); err != nil || !owns {
 			t.Fatalf("after the claim: %v, %v", owns, err)
 		}
+		// An app token reads nothing else of the business.
+		if _, _, err := appClient.Members(ctx, businessID, "business_users", ""); err == nil {
+			t.Fatal("an app token listed business users")
+		}
+		wrong, _ := meta.New(base, "v25.0", app.ID+"|wrong", meta.WithBackoff(fast))
+		if _, err := wrong.OwnsApp(ctx, businessID, app.ID); err == nil || !strings.Contains(err.Error(), "190") {
+			t.Fatalf("a wrong app secret: %v, want a 190", err)
+		}
+	})
+
+	t.Run("NewSystemUserToken", func(t *testing.T) {
+		var su struct {
+			ID          string `json:"id"`
+			CreatedTime string `json:"created_time"`
+			AccessToken string `json:"access_token"`
+		}
+		post(t, base+"/_sandbox/businesses/"+businessID+"/system_users",
+			`{"name":"Hubkeeper","role":"ADMIN","permissions":["business_management","pages_show_list","catalog_management","pages_read_engagement","pages_manage_metadata","ads_management"]}`,
+			http.StatusCreated, &su)
+		fresh, _ := meta.New(base, "v25.0", su.AccessToken, meta.WithBackoff(fast))
+		check, err := fresh.CheckToken(ctx, businessID)
+		if err != nil || len(check.Problems) != 0 || check.SystemUserID != su.ID || time.Since(check.CreatedTime) > time.Minute {
+			t.Fatalf("check = %+v, %v", check, err)
+		}
+		post(t, base+"/_sandbox/businesses/"+businessID+"/system_users", `{"name":"x","role":"OWNER"}`, http.StatusBadRequest, nil)
 	})
 
 	t.Run("GoodToken", func(t *testing.T) {
@@ -70,4 +101,22 @@ func TestOnboardingChecks(t *testing.T) {
 			t.Fatal("a stranger counted as Full control")
 		}
 	})
+}
+
+// post calls a sandbox control and decodes its answer into out (if not nil).
+func post(t *testing.T, url, body string, want int, out any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("POST %s: %d, want %d", url, resp.StatusCode, want)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

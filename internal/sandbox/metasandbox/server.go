@@ -116,6 +116,8 @@ type Server struct {
 	tokens map[string]string
 	// grants maps a token to its system user and granted permissions.
 	grants map[string]tokenGrant
+	// apps maps the id of each Facebook app to its secret; "id|secret" is the app's access token.
+	apps map[string]string
 	// Latency is added to every HTTP request.
 	Latency time.Duration
 	// MaxLimit is the largest page an edge serves.
@@ -139,7 +141,8 @@ type Server struct {
 
 // New returns an empty Graph sandbox.
 func New() *Server {
-	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, MaxLimit: 100,
+	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
+		MaxLimit: 100,
 		Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
@@ -223,8 +226,8 @@ var versionRE = regexp.MustCompile(`^v\d+\.\d+$`)
 
 // ServeHTTP routes /vNN.0/... to the Graph handlers and /_sandbox/ to controls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/_sandbox/faults" && r.Method == http.MethodPost {
-		s.postFault(w, r)
+	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+		s.control(w, r)
 		return
 	}
 	if s.Latency > 0 {
@@ -256,6 +259,9 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	s.mu.Lock()
 	s.ops++
 	businessID, known := s.tokens[token]
+	appID, appSecret, isApp := strings.Cut(token, "|")
+	isApp = isApp && !known && s.apps[appID] != "" && s.apps[appID] == appSecret
+	known = known || isApp
 	var fault *Fault
 	if known && len(s.faults) > 0 {
 		fault = &s.faults[0]
@@ -292,6 +298,10 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if isApp {
+		s.appOperation(w, method, path, q, version, token, host)
+		return
+	}
 	b := s.businesses[businessID]
 	grant := s.grants[token]
 	if len(path) > 0 && path[0] == "me" {
@@ -352,6 +362,67 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
 		strings.ToLower(method), strings.Join(path, "/"))})
+}
+
+// appOperation answers a call made with an app access token: it may read
+// which apps a business owns, which is how onboarding sees a claim before
+// any business token exists (UNVERIFIED against real Graph). Caller holds mu.
+func (s *Server) appOperation(w http.ResponseWriter, method string, path []string, q url.Values, version, token, host string) {
+	if len(path) == 2 && path[1] == "owned_apps" && method == http.MethodGet {
+		if b := s.businesses[path[0]]; b != nil {
+			s.getEdge(w, b, b.ID, "owned_apps", q, version, token, host)
+			return
+		}
+	}
+	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+		strings.ToLower(method), strings.Join(path, "/"))})
+}
+
+// RegisterApp creates a Facebook app, as support does for a dedicated app,
+// and returns its id and secret.
+func (s *Server) RegisterApp() (id, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	id = fmt.Sprintf("%d", 60000000000000+s.seq)
+	secret = fmt.Sprintf("%x", mrand.Uint64())
+	s.apps[id] = secret
+	return id, secret
+}
+
+// ClaimApp makes a business own an app, as an admin does in Business Manager.
+func (s *Server) ClaimApp(businessID, appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	switch {
+	case b == nil:
+		return fmt.Errorf("no business %s", businessID)
+	case s.apps[appID] == "":
+		return fmt.Errorf("no app %s", appID)
+	case !slices.Contains(b.OwnedApps, appID):
+		b.OwnedApps = append(b.OwnedApps, appID)
+	}
+	return nil
+}
+
+// CreateSystemUser adds a system user created now with a token holding
+// permissions, as an admin does in Business Manager, and returns both.
+func (s *Server) CreateSystemUser(businessID, name, role string, permissions []string) (*SystemUser, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	if b == nil {
+		return nil, "", fmt.Errorf("no business %s", businessID)
+	}
+	s.seq++
+	su := &SystemUser{ID: fmt.Sprintf("%d", 30000000000100+s.seq), Name: name, Role: role,
+		CreatedTime: time.Now().Format("2006-01-02T15:04:05-0700")}
+	b.SystemUsers[su.ID] = su
+	token := fmt.Sprintf("EAAsandbox%x%x", mrand.Uint64(), mrand.Uint64())
+	s.tokens[token] = businessID
+	s.grants[token] = tokenGrant{systemUserID: su.ID, permissions: permissions}
+	return su, token, nil
 }
 
 // countCall advances the usage window and returns the usage percentage. Caller holds mu.
@@ -652,6 +723,58 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, version, token st
 		answers[i] = map[string]any{"code": rec.Code, "body": rec.Body.String()}
 	}
 	writeJSON(w, http.StatusOK, answers)
+}
+
+// control serves the sandbox's own endpoints, which stand in for what
+// people do by hand: support creating a dedicated app, an admin claiming it
+// or creating a system user in Business Manager, a test injecting faults.
+//
+//	POST /_sandbox/faults                         {"fault","count"}
+//	POST /_sandbox/apps                           → {"id","secret"}
+//	POST /_sandbox/businesses/{id}/owned_apps     {"app_id"}
+//	POST /_sandbox/businesses/{id}/system_users   {"name","role","permissions"} → {"id","created_time","access_token"}
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sandbox/"), "/"), "/")
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "sandbox controls take POST"})
+		return
+	}
+	var body struct {
+		AppID       string   `json:"app_id"`
+		Name        string   `json:"name"`
+		Role        string   `json:"role"`
+		Permissions []string `json:"permissions"`
+	}
+	switch {
+	case len(parts) == 1 && parts[0] == "faults":
+		s.postFault(w, r)
+	case len(parts) == 1 && parts[0] == "apps":
+		id, secret := s.RegisterApp()
+		writeJSON(w, http.StatusCreated, map[string]string{"id": id, "secret": secret})
+	case len(parts) == 3 && parts[0] == "businesses" && parts[2] == "owned_apps":
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AppID == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"app_id": "<id>"}`})
+			return
+		}
+		if err := s.ClaimApp(parts[1], body.AppID); err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 3 && parts[0] == "businesses" && parts[2] == "system_users":
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Name == "" || !slices.Contains([]string{"ADMIN", "EMPLOYEE"}, body.Role) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"name": "...", "role": "ADMIN" or "EMPLOYEE", "permissions": [...]}`})
+			return
+		}
+		su, token, err := s.CreateSystemUser(parts[1], body.Name, body.Role, body.Permissions)
+		if err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"id": su.ID, "created_time": su.CreatedTime, "access_token": token})
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown sandbox control " + r.URL.Path})
+	}
 }
 
 func (s *Server) postFault(w http.ResponseWriter, r *http.Request) {

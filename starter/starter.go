@@ -27,6 +27,7 @@ const Usage = `Operations:
   workspace create --name NAME              create a workspace and print its first API key
   workspace list                            list workspaces
   apikey create --workspace ID [--name N]   issue another API key (shown once)
+  apikey create --scope support [--name N]  issue a support key: approves dedicated apps in every workspace
   directory sync --directory ID [--wait]    import a directory now
   integration sync --integration ID [--wait] check a business center for updates now
   schedule list                             list Schedules with their state
@@ -63,6 +64,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	id := fs.String("id", "", "Schedule id")
 	note := fs.String("note", "paused by an operator", "note")
 	wait := fs.Bool("wait", false, "wait for the workflow to finish")
+	scope := fs.String("scope", store.ScopeAdmin, "API key scope: admin or support")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 			return err
 		}
 		defer st.Close()
-		return workspaceCommand(ctx, st, cmd, *name, *workspace, out, need)
+		return workspaceCommand(ctx, st, cmd, *name, *workspace, *scope, out, need)
 	case "directory sync", "integration sync", "schedule list", "schedule pause", "schedule unpause", "schedule trigger", "search-attributes register":
 	default:
 		return ErrUsage
@@ -194,7 +196,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	return ErrUsage
 }
 
-func workspaceCommand(ctx context.Context, st *store.Store, cmd, name, workspace string, out io.Writer, need func(*string, string) error) error {
+func workspaceCommand(ctx context.Context, st *store.Store, cmd, name, workspace, scope string, out io.Writer, need func(*string, string) error) error {
 	switch cmd {
 	case "workspace create":
 		if err := need(&name, "name"); err != nil {
@@ -218,13 +220,26 @@ func workspaceCommand(ctx context.Context, st *store.Store, cmd, name, workspace
 			fmt.Fprintf(out, "%s\t%s\n", ws.ID, ws.Name)
 		}
 	case "apikey create":
-		if err := need(&workspace, "workspace"); err != nil {
-			return err
-		}
 		if name == "" {
 			name = "starter"
 		}
-		key, k, err := st.CreateAPIKey(ctx, workspace, name)
+		var key string
+		var k store.APIKey
+		var err error
+		switch scope {
+		case store.ScopeSupport:
+			if workspace != "" {
+				return fmt.Errorf("a support key serves every workspace: drop --workspace")
+			}
+			key, k, err = st.CreateSupportKey(ctx, name)
+		case store.ScopeAdmin:
+			if err := need(&workspace, "workspace"); err != nil {
+				return err
+			}
+			key, k, err = st.CreateAPIKey(ctx, workspace, name)
+		default:
+			return fmt.Errorf("--scope must be admin or support")
+		}
 		if err != nil {
 			return err
 		}

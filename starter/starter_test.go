@@ -58,6 +58,19 @@ func TestCommands(t *testing.T) {
 	if out, err := run("apikey", "create", "--workspace", wsID, "--name", "ci"); err != nil || !strings.Contains(out, "hk_") {
 		t.Fatalf("apikey create: %q %v", out, err)
 	}
+	out, err = run("apikey", "create", "--scope", "support", "--name", "support desk")
+	if err != nil || !strings.Contains(out, "hk_") {
+		t.Fatalf("apikey create --scope support: %q %v", out, err)
+	}
+	supportKey := strings.Fields(out)[2]
+	if k, err := st.AuthenticateAPIKey(ctx, supportKey); err != nil || k.Scope != store.ScopeSupport || k.WorkspaceID != "" {
+		t.Fatalf("support key = %+v, %v", k, err)
+	}
+	for _, bad := range [][]string{{"--scope", "support", "--workspace", wsID}, {"--scope", "root"}} {
+		if _, err := run(append([]string{"apikey", "create"}, bad...)...); err == nil {
+			t.Fatalf("apikey create %v succeeded", bad)
+		}
+	}
 	if out, err := run("workspace", "list"); err != nil || !strings.Contains(out, wsID+"\tAcme") {
 		t.Fatalf("workspace list: %q %v", out, err)
 	}

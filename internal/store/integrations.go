@@ -50,6 +50,9 @@ type NewIntegration struct {
 	Secret           []byte
 	RemovalSafeguard float64
 	Actor            string
+	// OnboardingAdmin, when set, creates the integration without a secret,
+	// to be onboarded step by step; it is the onboarding admin's directory e-mail.
+	OnboardingAdmin string
 }
 
 const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
@@ -69,14 +72,22 @@ func scanIntegration(r pgx.Row) (Integration, error) {
 func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, beforeCommit func(context.Context, Integration) error) (Integration, error) {
 	var ig Integration
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		credID, err := s.sealCredential(ctx, tx, ni.WorkspaceID, string(ni.Provider)+"_token", ni.Secret)
-		if err != nil {
-			return err
+		var credID *string
+		status := "connected"
+		if ni.OnboardingAdmin != "" {
+			status = "onboarding"
+		} else {
+			id, err := s.sealCredential(ctx, tx, ni.WorkspaceID, string(ni.Provider)+"_token", ni.Secret)
+			if err != nil {
+				return err
+			}
+			credID = &id
 		}
+		var err error
 		ig, err = scanIntegration(tx.QueryRow(ctx, `INSERT INTO integrations
-			(workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+integrationColumns,
-			ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard))
+			(workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+integrationColumns,
+			ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard, status))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return domain.Errorf(domain.EConflict, "business %s is already connected in this workspace", ni.BusinessID)
@@ -86,8 +97,14 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, before
 		}
 		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: ni.WorkspaceID, Actor: ni.Actor, Action: "integration.created",
 			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"provider": ni.Provider, "label": ni.Label,
-				"business_id": ni.BusinessID}}); err != nil {
+				"business_id": ni.BusinessID, "onboarding": ni.OnboardingAdmin != ""}}); err != nil {
 			return err
+		}
+		if ni.OnboardingAdmin != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, waiting_for) VALUES ($1, $2, $3, $4)`,
+				ig.ID, ni.WorkspaceID, ni.OnboardingAdmin, onboardingCalls[OnboardAppApproval]); err != nil {
+				return err
+			}
 		}
 		if beforeCommit != nil {
 			return beforeCommit(ctx, ig)

@@ -25,7 +25,16 @@ type APIKey struct {
 	WorkspaceID string `json:"workspace_id"`
 	Name        string `json:"name"`
 	Prefix      string `json:"prefix"`
+	// Scope is admin (everything in its workspace) or support (approving
+	// dedicated apps in every workspace, nothing else).
+	Scope string `json:"scope"`
 }
+
+// API key scopes.
+const (
+	ScopeAdmin   = "admin"
+	ScopeSupport = "support"
+)
 
 // CreateWorkspace adds a workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, name string) (Workspace, error) {
@@ -59,6 +68,15 @@ func (s *Store) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
 
 const apiKeyPrefix = "hk_"
 
+// newAPIKeySecret makes a key: the prefix and 24 random bytes.
+func newAPIKeySecret() (string, error) {
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
 func hashAPIKey(key string) []byte {
 	h := sha256.Sum256([]byte(key))
 	return h[:]
@@ -67,13 +85,12 @@ func hashAPIKey(key string) []byte {
 // CreateAPIKey issues a key for a workspace and returns it in clear, once;
 // only its hash is stored.
 func (s *Store) CreateAPIKey(ctx context.Context, workspaceID, name string) (string, APIKey, error) {
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
+	secret, err := newAPIKeySecret()
+	if err != nil {
 		return "", APIKey{}, err
 	}
-	secret := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	k := APIKey{WorkspaceID: workspaceID, Name: name, Prefix: secret[:len(apiKeyPrefix)+6]}
-	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+	k := APIKey{WorkspaceID: workspaceID, Name: name, Prefix: secret[:len(apiKeyPrefix)+6], Scope: ScopeAdmin}
+	err = s.WithTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO api_keys (workspace_id, name, prefix, hash) VALUES ($1, $2, $3, $4) RETURNING id`,
 			workspaceID, name, k.Prefix, hashAPIKey(secret)).Scan(&k.ID)
 		if err != nil {
@@ -88,14 +105,30 @@ func (s *Store) CreateAPIKey(ctx context.Context, workspaceID, name string) (str
 	return secret, k, nil
 }
 
+// CreateSupportKey issues a support key, which belongs to no workspace and
+// may only approve dedicated apps; it is returned in clear, once.
+func (s *Store) CreateSupportKey(ctx context.Context, name string) (string, APIKey, error) {
+	secret, err := newAPIKeySecret()
+	if err != nil {
+		return "", APIKey{}, err
+	}
+	k := APIKey{Name: name, Prefix: secret[:len(apiKeyPrefix)+6], Scope: ScopeSupport}
+	err = s.pool.QueryRow(ctx, `INSERT INTO api_keys (name, prefix, hash, scope) VALUES ($1, $2, $3, 'support') RETURNING id`,
+		name, k.Prefix, hashAPIKey(secret)).Scan(&k.ID)
+	if err != nil {
+		return "", APIKey{}, err
+	}
+	return secret, k, nil
+}
+
 // AuthenticateAPIKey finds the live key matching secret.
 func (s *Store) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error) {
 	var k APIKey
 	if !strings.HasPrefix(secret, apiKeyPrefix) {
 		return k, domain.Errorf(domain.EUnauthorized, "API key is not valid")
 	}
-	err := s.pool.QueryRow(ctx, `SELECT id, workspace_id, name, prefix FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`,
-		hashAPIKey(secret)).Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Prefix)
+	err := s.pool.QueryRow(ctx, `SELECT id, coalesce(workspace_id::text, ''), name, prefix, scope
+		FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hashAPIKey(secret)).Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Prefix, &k.Scope)
 	if isNoRows(err) {
 		return k, domain.Errorf(domain.EUnauthorized, "API key is not valid")
 	}

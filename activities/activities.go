@@ -28,6 +28,12 @@ type Activities struct {
 	PublicURL string
 	// Reports are the reminder cadence and expiry of deprovision reviews.
 	Reports ReportTimings
+	// Onboarding times Meta onboardings; SupportEmail is where app requests go.
+	Onboarding   OnboardingTimings
+	SupportEmail string
+	// EnsureSyncSchedule creates an integration's daily check-for-updates
+	// Schedule (the worker wires it to the Temporal client).
+	EnsureSyncSchedule func(context.Context, store.Integration) error
 }
 
 // Error types of failures, as the workflows' retry policies see them.

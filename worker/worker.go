@@ -12,6 +12,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -24,18 +25,33 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.MemberAction)
 	r.RegisterWorkflow(workflows.BulkMemberAction)
 	r.RegisterWorkflow(workflows.DeprovisionReport)
+	r.RegisterWorkflow(workflows.MetaOnboarding)
 	r.RegisterActivity(acts)
 }
 
 // NewActivities builds the activities over the process's dependencies.
-func NewActivities(d *process.Deps, m config.Mail) (*activities.Activities, error) {
+func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, error) {
+	m, o := cfg.Mail, cfg.Onboarding
 	mailer, err := mail.New(mail.Config{Addr: m.SMTPAddr, Username: m.SMTPUsername, Password: m.SMTPPassword, From: m.MailFrom, TLS: m.SMTPTLS})
 	if err != nil {
 		return nil, err
 	}
 	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default,
 		Mailer: mailer, PublicURL: m.PublicURL,
-		Reports: activities.ReportTimings{RemindEvery: m.ReportRemindEvery, ExpireAfter: m.ReportExpireAfter}}, nil
+		Reports: activities.ReportTimings{RemindEvery: m.ReportRemindEvery, ExpireAfter: m.ReportExpireAfter},
+		Onboarding: activities.OnboardingTimings{RemindEvery: o.OnboardingRemindEvery, ApprovalDeadline: o.OnboardingApprovalDeadline,
+			StepDeadline: o.OnboardingStepDeadline, ClaimPollEvery: o.OnboardingClaimPollEvery, RestrictionWindow: o.MetaRestrictionWindow},
+		SupportEmail:       o.SupportEmail,
+		EnsureSyncSchedule: SyncScheduler(d.Temporal, cfg.TaskQueue, cfg.SyncEvery)}, nil
+}
+
+// SyncScheduler creates integrations' daily check-for-updates Schedules,
+// for activities, which cannot reach the workflows package.
+func SyncScheduler(c client.Client, taskQueue string, every time.Duration) func(context.Context, store.Integration) error {
+	return func(ctx context.Context, ig store.Integration) error {
+		return workflows.EnsureIntegrationSyncSchedule(ctx, c, taskQueue, every, workflows.IntegrationSyncInput{WorkspaceID: ig.WorkspaceID,
+			IntegrationID: ig.ID, Provider: string(ig.Provider), BusinessID: ig.BusinessID})
+	}
 }
 
 // HeartbeatEvery bounds how long heartbeat details wait before they reach
@@ -64,7 +80,7 @@ func Run(ctx context.Context, cfg config.Worker) error {
 		return err
 	}
 	defer d.Close()
-	acts, err := NewActivities(d, cfg.Mail)
+	acts, err := NewActivities(d, cfg)
 	if err != nil {
 		return err
 	}

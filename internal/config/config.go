@@ -40,6 +40,19 @@ type Worker struct {
 	Common
 	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
 	Mail
+	Onboarding
+}
+
+// Onboarding times Meta onboardings. Every wait for a person reminds and
+// has a deadline; the claim is polled; member actions wait out Meta's
+// restriction window after a system user's creation.
+type Onboarding struct {
+	SupportEmail               string        `env:"HUBKEEPER_SUPPORT_EMAIL, default=support@localhost"`
+	OnboardingRemindEvery      time.Duration `env:"HUBKEEPER_ONBOARDING_REMIND_EVERY, default=24h"`
+	OnboardingApprovalDeadline time.Duration `env:"HUBKEEPER_ONBOARDING_APPROVAL_DEADLINE, default=336h"`
+	OnboardingStepDeadline     time.Duration `env:"HUBKEEPER_ONBOARDING_STEP_DEADLINE, default=336h"`
+	OnboardingClaimPollEvery   time.Duration `env:"HUBKEEPER_ONBOARDING_CLAIM_POLL, default=6h"`
+	MetaRestrictionWindow      time.Duration `env:"HUBKEEPER_META_RESTRICTION_WINDOW, default=168h"`
 }
 
 // Mail is how reports reach admins.
@@ -79,6 +92,11 @@ func validate(cfg any) error {
 		}
 		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
 			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")
+		}
+		o := v.Onboarding
+		if o.OnboardingRemindEvery <= 0 || o.OnboardingApprovalDeadline <= 0 || o.OnboardingStepDeadline <= 0 || o.OnboardingClaimPollEvery <= 0 ||
+			o.MetaRestrictionWindow < 0 {
+			return fmt.Errorf("configuration: the HUBKEEPER_ONBOARDING_* durations must be positive and HUBKEEPER_META_RESTRICTION_WINDOW not negative")
 		}
 	case *Common:
 		c = v

@@ -173,8 +173,14 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	mailURL := "http://" + mailUI.Addr().String()
 	go func() { _ = api.Serve(ctx, mailUI, catcher) }()
-	acts, err := worker.NewActivities(deps, config.Mail{SMTPAddr: catcher.Addr, SMTPTLS: "none", MailFrom: "hubkeeper@" + sandbox.DemoDomain,
-		PublicURL: apiURL, ReportRemindEvery: 24 * time.Hour, ReportExpireAfter: 7 * 24 * time.Hour})
+	// Onboardings in the dev stack poll the sandbox often and keep Meta's
+	// restriction window short, so a newcomer sees the whole path in minutes.
+	acts, err := worker.NewActivities(deps, config.Worker{Common: cfg.Common,
+		Mail: config.Mail{SMTPAddr: catcher.Addr, SMTPTLS: "none", MailFrom: "hubkeeper@" + sandbox.DemoDomain,
+			PublicURL: apiURL, ReportRemindEvery: 24 * time.Hour, ReportExpireAfter: 7 * 24 * time.Hour},
+		Onboarding: config.Onboarding{SupportEmail: "support@" + sandbox.DemoDomain, OnboardingRemindEvery: time.Hour,
+			OnboardingApprovalDeadline: 14 * 24 * time.Hour, OnboardingStepDeadline: 14 * 24 * time.Hour, OnboardingClaimPollEvery: 30 * time.Second,
+			MetaRestrictionWindow: 2 * time.Minute}})
 	if err != nil {
 		return err
 	}

@@ -121,22 +121,22 @@ func (c *Client) CheckToken(ctx context.Context, businessID string) (TokenCheck,
 	return check, nil
 }
 
-// FullControlMember reports whether a person (business user id or e-mail)
-// is in the business with Full control (ADMIN).
-func (c *Client) FullControlMember(ctx context.Context, businessID, idOrEmail string) (bool, error) {
+// MemberRole returns the business role of a person (business user id or
+// e-mail), or "" when they are not in the business.
+func (c *Client) MemberRole(ctx context.Context, businessID, idOrEmail string) (string, error) {
 	after := ""
 	for {
 		members, next, err := c.Members(ctx, businessID, "business_users", after)
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		for _, m := range members {
 			if m.ExternalID == idOrEmail || (m.Email != "" && strings.EqualFold(m.Email, idOrEmail)) {
-				return m.Role == "ADMIN", nil
+				return m.Role, nil
 			}
 		}
 		if next == "" {
-			return false, nil
+			return "", nil
 		}
 		after = next
 	}

@@ -81,7 +81,7 @@ func TestOnboardingChecks(t *testing.T) {
 		}
 	})
 
-	t.Run("FullControlMember", func(t *testing.T) {
+	t.Run("MemberRole", func(t *testing.T) {
 		var admin, employee string
 		for id, u := range b.Users {
 			if u.Role == "ADMIN" && admin == "" {
@@ -91,14 +91,14 @@ func TestOnboardingChecks(t *testing.T) {
 				employee = id
 			}
 		}
-		if ok, err := c.FullControlMember(ctx, businessID, strings.ToUpper(admin)); err != nil || !ok {
-			t.Fatalf("admin %s: %v, %v", admin, ok, err)
+		if role, err := c.MemberRole(ctx, businessID, strings.ToUpper(admin)); err != nil || role != "ADMIN" {
+			t.Fatalf("admin %s: %v, %v", admin, role, err)
 		}
-		if ok, _ := c.FullControlMember(ctx, businessID, employee); ok {
-			t.Fatal("an employee counted as Full control")
+		if role, _ := c.MemberRole(ctx, businessID, employee); role != "EMPLOYEE" {
+			t.Fatal("an employee was not reported as EMPLOYEE")
 		}
-		if ok, _ := c.FullControlMember(ctx, businessID, "nobody@nowhere.test"); ok {
-			t.Fatal("a stranger counted as Full control")
+		if role, _ := c.MemberRole(ctx, businessID, "nobody@nowhere.test"); role != "" {
+			t.Fatal("a stranger has a role")
 		}
 	})
 }

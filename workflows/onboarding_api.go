@@ -1,0 +1,84 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Meta onboarding: one workflow per integration guides a business from
+// the dedicated app's request to the daily checks, waiting for days on
+// support and the admin. People's input lives in Postgres; signals only
+// wake the workflow (the token's carries its credential id, never the token).
+
+// OnboardingID is the workflow id of an integration's onboarding.
+func OnboardingID(integrationID string) string { return "onboard/" + integrationID }
+
+// OnboardingInput carries ids only.
+type OnboardingInput struct {
+	WorkspaceID   string
+	IntegrationID string
+	BusinessID    string
+}
+
+// OnboardingResult is what the onboarding did at its end.
+type OnboardingResult struct {
+	// OwnerClaim says what the owner claim did.
+	OwnerClaim string
+	Sync       IntegrationSyncResult
+}
+
+// Signals of the onboarding, one per step that waits for a person.
+const (
+	SignalAppApproved = "app-approved"
+	SignalClaimed     = "claimed"
+	// SignalToken carries the credential id of the submitted token.
+	SignalToken   = "token"
+	SignalProfile = "profile"
+)
+
+// QueryOnboarding answers the onboarding's OnboardingStatus.
+const QueryOnboarding = "onboarding"
+
+// OnboardingStatus is which step the onboarding is on, what it waits for
+// and until when, and why the last submission was refused.
+type OnboardingStatus struct {
+	Stage      string
+	WaitingFor string
+	Until      *time.Time
+	Problems   []string
+}
+
+// ErrOnboardingFailed is the failure type of an onboarding that cannot go
+// on: a wait passed its deadline, or the first check failed.
+const ErrOnboardingFailed = "OnboardingFailed"
+
+// StartOnboarding starts an integration's onboarding, or finds the one running.
+func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) (client.WorkflowRun, error) {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       OnboardingID(in.IntegrationID),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
+			temporalclient.IntegrationID.ValueSet(in.IntegrationID),
+			temporalclient.Provider.ValueSet("meta"),
+			temporalclient.BusinessID.ValueSet(in.BusinessID),
+			temporalclient.Stage.ValueSet(StageStarting)),
+		StaticSummary: "Meta onboarding of business " + in.BusinessID,
+	}, MetaOnboarding, in)
+	if err != nil {
+		return nil, fmt.Errorf("start onboarding: %w", err)
+	}
+	return run, nil
+}
+
+// SignalOnboarding wakes an onboarding waiting for a person's step.
+func SignalOnboarding(ctx context.Context, c client.Client, integrationID, signal string, arg any) error {
+	return c.SignalWorkflow(ctx, OnboardingID(integrationID), "", signal, arg)
+}

@@ -28,7 +28,9 @@ type OnboardingTimings struct {
 }
 
 // OnboardingTimings returns the configured durations; the workflow records them once.
-func (a *Activities) OnboardingTimings(context.Context) (OnboardingTimings, error) { return a.Onboarding, nil }
+func (a *Activities) OnboardingTimings(context.Context) (OnboardingTimings, error) {
+	return a.Onboarding, nil
+}
 
 // OnboardingStep is a step of the onboarding workflow to record.
 type OnboardingStep struct {

@@ -142,8 +142,7 @@ type Server struct {
 // New returns an empty Graph sandbox.
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
-		MaxLimit: 100,
-		Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
+		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
 // tokenGrant is who a token acts as and what it may do.

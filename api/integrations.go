@@ -21,6 +21,10 @@ type createIntegrationRequest struct {
 	GraphBaseURL     string   `json:"graph_base_url"`
 	GraphVersion     string   `json:"graph_version"`
 	RemovalSafeguard *float64 `json:"removal_safeguard"`
+	// Onboarding starts the step-by-step onboarding instead of taking a token;
+	// AdminEmail is then the onboarding admin's directory e-mail.
+	Onboarding bool   `json:"onboarding"`
+	AdminEmail string `json:"admin_email"`
 }
 
 var (
@@ -41,8 +45,25 @@ func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 	default:
 		return ni, domain.Errorf(domain.EInvalid, `provider %q is not supported: use "meta"`, r.Provider)
 	}
-	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID), required("access_token", r.AccessToken)); err != nil {
+	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID)); err != nil {
 		return ni, err
+	}
+	if r.Onboarding {
+		switch ni.OnboardingAdmin = domain.NormalizeEmail(r.AdminEmail); {
+		case ni.OnboardingAdmin == "":
+			return ni, domain.Errorf(domain.EInvalid, "admin_email is required with onboarding: the onboarding admin's directory e-mail address")
+		case r.AccessToken != "":
+			return ni, domain.Errorf(domain.EInvalid, "an onboarding starts without access_token; submit the token at the onboarding's token step")
+		case r.AppID != "":
+			return ni, domain.Errorf(domain.EInvalid, "an onboarding starts without app_id; support sets it when approving the dedicated app")
+		}
+	} else {
+		if err := required("access_token", r.AccessToken); err != nil {
+			return ni, domain.Errorf(domain.EInvalid, "access_token is required, unless you start an onboarding with \"onboarding\": true")
+		}
+		if r.AdminEmail != "" {
+			return ni, domain.Errorf(domain.EInvalid, "admin_email goes only with \"onboarding\": true")
+		}
 	}
 	if !numericID.MatchString(r.BusinessID) {
 		return ni, domain.Errorf(domain.EInvalid, "business_id must be the numeric Business Manager id")
@@ -75,14 +96,17 @@ func integrationInput(ig store.Integration, trigger string) workflows.Integratio
 		BusinessID: ig.BusinessID, Trigger: trigger}
 }
 
-// integrationView is an integration with its member counts per tab.
+// integrationView is an integration with its member counts per tab and,
+// when it was onboarded step by step, its onboarding.
 type integrationView struct {
 	store.Integration
-	Members map[domain.MemberState]int `json:"members"`
+	Members    map[domain.MemberState]int `json:"members"`
+	Onboarding *onboardingView            `json:"onboarding,omitempty"`
 }
 
 // createIntegration connects a business center with an existing token and
-// creates its daily check-for-updates Schedule in the same transaction.
+// creates its daily check-for-updates Schedule in the same transaction,
+// or starts its onboarding (the Schedule then comes at the end).
 func (s *Server) createIntegration(c echo.Context) error {
 	var req createIntegrationRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -95,8 +119,15 @@ func (s *Server) createIntegration(c echo.Context) error {
 	key := apiKey(c)
 	ni.WorkspaceID, ni.Actor = key.WorkspaceID, "api_key:"+key.ID
 	ig, err := s.Store.CreateIntegration(c.Request().Context(), ni, func(ctx context.Context, ig store.Integration) error {
-		if err := workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule")); err != nil {
-			s.Logger.Error("creating integration schedule", "integration", ig.ID, "error", err)
+		var err error
+		if req.Onboarding {
+			_, err = workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
+				IntegrationID: ig.ID, BusinessID: ig.BusinessID})
+		} else {
+			err = workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule"))
+		}
+		if err != nil {
+			s.Logger.Error("creating integration workflow", "integration", ig.ID, "error", err)
 			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the integration was not created, try again")
 		}
 		return nil
@@ -104,7 +135,33 @@ func (s *Server) createIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, integrationView{Integration: ig, Members: map[domain.MemberState]int{}})
+	return s.writeIntegration(c, http.StatusCreated, ig)
+}
+
+// writeIntegration answers an integration with its counts and onboarding.
+func (s *Server) writeIntegration(c echo.Context, status int, ig store.Integration) error {
+	ctx := c.Request().Context()
+	counts, err := s.Store.MemberCounts(ctx, ig.ID)
+	if err != nil {
+		return err
+	}
+	view := integrationView{Integration: ig, Members: counts}
+	o, err := s.Store.OnboardingOf(ctx, ig.ID)
+	switch {
+	case err == nil:
+		view.Onboarding = &onboardingView{WorkflowID: workflows.OnboardingID(ig.ID), Onboarding: o}
+	case domain.ErrorCode(err) != domain.ENotFound:
+		return err
+	}
+	return c.JSON(status, view)
+}
+
+// connected refuses work on an integration that is still onboarding.
+func connected(ig store.Integration) error {
+	if ig.Status == "onboarding" {
+		return domain.Errorf(domain.EConflict, "integration %s is still onboarding; GET it to see which step it waits for", ig.ID)
+	}
+	return nil
 }
 
 func (s *Server) listIntegrations(c echo.Context) error {
@@ -124,17 +181,16 @@ func (s *Server) getIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	counts, err := s.Store.MemberCounts(c.Request().Context(), ig.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, integrationView{Integration: ig, Members: counts})
+	return s.writeIntegration(c, http.StatusOK, ig)
 }
 
 // syncIntegration starts a check for updates, or returns the one running.
 func (s *Server) syncIntegration(c echo.Context) error {
 	ig, err := s.Store.Integration(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if err := connected(ig); err != nil {
 		return err
 	}
 	run, err := workflows.StartIntegrationSync(c.Request().Context(), s.Temporal, s.TaskQueue, integrationInput(ig, "api"))
@@ -209,6 +265,13 @@ func (s *Server) putToken(c echo.Context) error {
 		return err
 	}
 	key := apiKey(c)
+	ig, err := s.Store.Integration(c.Request().Context(), key.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := connected(ig); err != nil {
+		return err
+	}
 	if err := s.Store.ReplaceIntegrationToken(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID, []byte(req.AccessToken)); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 		if action == store.ActionCancel {
 			ch.MemberID = c.Param("invitation")
 		}
-		if c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != "" {
+		if hasBody(c) {
 			var err error
 			switch action {
 			case store.ActionMatch:
@@ -106,6 +106,9 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 		ctx := c.Request().Context()
 		ig, err := s.Store.Integration(ctx, key.WorkspaceID, ch.IntegrationID)
 		if err != nil {
+			return err
+		}
+		if err := connected(ig); err != nil {
 			return err
 		}
 		if err := s.Store.CheckMemberChange(ctx, ch); err != nil {
@@ -208,6 +211,9 @@ func (s *Server) startBulk(c echo.Context) error {
 	key, ctx := apiKey(c), c.Request().Context()
 	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if err := connected(ig); err != nil {
 		return err
 	}
 	b, err := s.Store.CreateBulkAction(ctx, store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: ig.ID, Action: req.Action,

@@ -14,6 +14,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// hasBody reports whether the client sent a request body.
+func hasBody(c echo.Context) bool {
+	return c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != ""
+}
+
 // decodeJSON reads the request body into v strictly: JSON only, no unknown
 // fields, no trailing data, and messages that name the offending field.
 func decodeJSON(c echo.Context, v any) error {

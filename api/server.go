@@ -87,6 +87,10 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
+	v1.POST("/integrations/:id/onboarding/app-approved", s.approveApp, s.authenticateSupport)
+	v1.POST("/integrations/:id/onboarding/claimed", s.reportClaimed, s.authenticate)
+	v1.POST("/integrations/:id/onboarding/token", s.submitOnboardingToken, s.authenticate)
+	v1.POST("/integrations/:id/onboarding/profile", s.connectProfile, s.authenticate)
 	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove,
 		store.ActionRole} {
@@ -127,6 +131,7 @@ var statusOf = map[string]int{
 	domain.ENotFound:     http.StatusNotFound,
 	domain.EConflict:     http.StatusConflict,
 	domain.EUnauthorized: http.StatusUnauthorized,
+	domain.EForbidden:    http.StatusForbidden,
 	domain.EUnavailable:  http.StatusServiceUnavailable,
 }
 
@@ -217,7 +222,23 @@ func rejectBadQuery(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // authenticate accepts "Authorization: Bearer <key>" and scopes the request to the key's workspace.
+// authenticate admits admin keys, which act in their own workspace.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticateScope(store.ScopeAdmin, next)
+}
+
+// authenticateSupport admits support keys, which approve dedicated apps in
+// every workspace and do nothing else.
+func (s *Server) authenticateSupport(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.authenticateScope(store.ScopeSupport, next)
+}
+
+var scopeRefusals = map[string]string{
+	store.ScopeAdmin:   "this API key has the support scope: it may only approve dedicated apps (POST /v1/integrations/{id}/onboarding/app-approved)",
+	store.ScopeSupport: "approving a dedicated app takes a support key (hubkeeper apikey create --scope support)",
+}
+
+func (s *Server) authenticateScope(scope string, next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get("Authorization")
 		const prefix = "Bearer "
@@ -228,6 +249,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		key, err := s.Store.AuthenticateAPIKey(c.Request().Context(), h[len(prefix):])
 		if err != nil {
 			return err
+		}
+		if key.Scope != scope {
+			return domain.Errorf(domain.EForbidden, "%s", scopeRefusals[scope])
 		}
 		c.Set("api_key", key)
 		return next(c)

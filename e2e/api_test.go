@@ -31,7 +31,8 @@ func (s *stack) rowCounts() map[string]int {
 	}
 	defer conn.Close(ctx)
 	counts := map[string]int{}
-	for _, table := range []string{"directories", "credentials", "audit_events", "sync_runs", "directory_users", "workspaces", "api_keys"} {
+	for _, table := range []string{"directories", "credentials", "audit_events", "sync_runs", "directory_users", "workspaces", "api_keys",
+		"integrations", "onboardings", "members"} {
 		var n int
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 			s.t.Fatal(err)

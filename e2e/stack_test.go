@@ -51,6 +51,12 @@ const (
 	metaBusinessID = "901234567890123"
 )
 
+// onboardingTimings run a whole Meta onboarding in seconds.
+var onboardingTimings = activities.OnboardingTimings{RemindEvery: 4 * time.Second, ApprovalDeadline: 5 * time.Minute,
+	StepDeadline: 5 * time.Minute, ClaimPollEvery: time.Second, RestrictionWindow: 12 * time.Second}
+
+const supportEmail = "support@hubkeeper.test"
+
 // metaShape is the sandbox business of the end-to-end tests.
 var metaShape = metasandbox.Shape{Members: 120, Pages: 10, AdAccounts: 6, HoldersPerAsset: 4, Invitations: 3}
 
@@ -139,7 +145,10 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	}
 	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
 		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond},
-		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour}}
+		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour},
+		Onboarding:         onboardingTimings,
+		SupportEmail:       supportEmail,
+		EnsureSyncSchedule: worker.SyncScheduler(s.temporal, taskQueue, 24*time.Hour)}
 	w := worker.New(s.temporal, taskQueue, acts, 10)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	"github.com/labstack/echo/v4"
+)
+
+// Onboarding calls: each stores what a person sends for one step of an
+// integration's onboarding, then wakes the onboarding workflow. A call for
+// another step than the current one is a 409 that says what the
+// onboarding waits for; a repeat of a step already taken changes nothing.
+
+type appApprovedRequest struct {
+	AppID     string `json:"app_id"`
+	AppSecret string `json:"app_secret"`
+}
+
+type onboardingTokenRequest struct {
+	AccessToken string `json:"access_token"`
+}
+
+type profileRequest struct {
+	Profile string `json:"profile"`
+}
+
+// onboardingView is an onboarding with the id of its workflow.
+type onboardingView struct {
+	WorkflowID string `json:"workflow_id"`
+	store.Onboarding
+}
+
+// approveApp records support's approval of the dedicated app. Only a
+// support key may call it, for an integration of any workspace.
+func (s *Server) approveApp(c echo.Context) error {
+	var req appApprovedRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := firstErr(required("app_id", req.AppID), required("app_secret", req.AppSecret)); err != nil {
+		return err
+	}
+	if !numericID.MatchString(req.AppID) {
+		return domain.Errorf(domain.EInvalid, "app_id must be a numeric Facebook app id")
+	}
+	if strings.ContainsAny(req.AppSecret, "| \t\r\n") {
+		return domain.Errorf(domain.EInvalid, "app_secret must be the app's secret from its Basic settings")
+	}
+	ig, err := s.Store.IntegrationByID(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.submit(c, store.OnboardingSubmission{WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, Stage: store.OnboardAppApproval,
+		AppID: req.AppID, Secret: []byte(req.AppSecret)}, workflows.SignalAppApproved)
+}
+
+// reportClaimed asks the onboarding to check the claim at once.
+func (s *Server) reportClaimed(c echo.Context) error {
+	if hasBody(c) {
+		if err := decodeJSON(c, &emptyRequest{}); err != nil {
+			return err
+		}
+	}
+	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
+		Stage: store.OnboardClaim}, workflows.SignalClaimed)
+}
+
+// submitOnboardingToken stores a token, sealed, and hands the onboarding
+// its credential id to verify.
+func (s *Server) submitOnboardingToken(c echo.Context) error {
+	var req onboardingTokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := required("access_token", req.AccessToken); err != nil {
+		return err
+	}
+	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
+		Stage: store.OnboardToken, Secret: []byte(req.AccessToken)}, workflows.SignalToken)
+}
+
+// connectProfile records the admin's Facebook profile for the onboarding to verify.
+func (s *Server) connectProfile(c echo.Context) error {
+	var req profileRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	req.Profile = strings.TrimSpace(req.Profile)
+	if err := required("profile", req.Profile); err != nil {
+		return err
+	}
+	if !numericID.MatchString(req.Profile) {
+		if req.Profile = domain.NormalizeEmail(req.Profile); req.Profile == "" {
+			return domain.Errorf(domain.EInvalid, "profile must be the Facebook profile's business user id or e-mail address")
+		}
+	}
+	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
+		Stage: store.OnboardProfile, Profile: req.Profile}, workflows.SignalProfile)
+}
+
+// submit stores a submission and signals the onboarding; a repeat in the
+// current stage signals again, in case the first signal was lost.
+func (s *Server) submit(c echo.Context, sub store.OnboardingSubmission, signal string) error {
+	ctx := c.Request().Context()
+	key := apiKey(c)
+	sub.Actor = key.Scope + "_key:" + key.ID
+	done, err := s.Store.SubmitOnboarding(ctx, sub)
+	if err != nil {
+		return err
+	}
+	o, err := s.Store.OnboardingOf(ctx, sub.IntegrationID)
+	if err != nil {
+		return err
+	}
+	if o.Stage == sub.Stage {
+		var arg any
+		if sub.Stage == store.OnboardToken {
+			arg = done.CredentialID
+		}
+		if err := workflows.SignalOnboarding(ctx, s.Temporal, sub.IntegrationID, signal, arg); err != nil {
+			s.Logger.Error("signalling onboarding", "integration", sub.IntegrationID, "stage", sub.Stage, "error", err)
+			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; your input is saved, send it again to go on")
+		}
+	}
+	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(sub.IntegrationID), Onboarding: o})
+}

@@ -213,7 +213,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	say("  %d members (%d added, %d changed, %d removed), %d assets, %d grants",
 		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
-	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "TEMPORAL_UI_URL": uiURL,
+	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "HUBKEEPER_SUPPORT_KEY": demo.supportKey,
+		"TEMPORAL_UI_URL":  uiURL,
 		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
 		"META_INTEGRATION_ID": demo.integrationID}
 	for _, dir := range demo.directories {
@@ -227,6 +228,7 @@ Hubkeeper is running. Ctrl-C stops everything.
 
   API            %s   (OpenAPI: %s/openapi.yaml)
   API key        %s
+  Support key    %s   (approves dedicated apps in Meta onboardings; README "Meta onboarding")
   Temporal UI    %s   (payloads decoded through %s/codec)
   Temporal       %s
   Mail (dev)     %s   (reports to %s land here)
@@ -242,7 +244,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -276,6 +278,7 @@ type demoDirectory struct{ key, name, id string }
 type demoState struct {
 	workspaceID   string
 	apiKey        string
+	supportKey    string
 	directories   []demoDirectory
 	integrationID string
 }
@@ -308,6 +311,16 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 	}
 	if demo.apiKey == "" {
 		if demo.apiKey, _, err = st.CreateAPIKey(ctx, demo.workspaceID, "dev stack"); err != nil {
+			return demo, err
+		}
+	}
+	if key := prev["HUBKEEPER_SUPPORT_KEY"]; key != "" {
+		if k, err := st.AuthenticateAPIKey(ctx, key); err == nil && k.Scope == store.ScopeSupport {
+			demo.supportKey = key
+		}
+	}
+	if demo.supportKey == "" {
+		if demo.supportKey, _, err = st.CreateSupportKey(ctx, "dev stack support"); err != nil {
 			return demo, err
 		}
 	}

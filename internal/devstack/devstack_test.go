@@ -163,7 +163,8 @@ func TestDevStack(t *testing.T) {
 	stop, out = startStack(t, o)
 	defer stop()
 	again, _ := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
-	if again["HUBKEEPER_API_KEY"] != key || again["OKTA_DIRECTORY_ID"] != env["OKTA_DIRECTORY_ID"] {
+	if again["HUBKEEPER_API_KEY"] != key || again["OKTA_DIRECTORY_ID"] != env["OKTA_DIRECTORY_ID"] ||
+		env["HUBKEEPER_SUPPORT_KEY"] == "" || again["HUBKEEPER_SUPPORT_KEY"] != env["HUBKEEPER_SUPPORT_KEY"] {
 		t.Fatal("second run did not reuse the demo workspace")
 	}
 	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") ||

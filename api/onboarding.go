@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -102,12 +103,44 @@ func (s *Server) connectProfile(c echo.Context) error {
 		Stage: store.OnboardProfile, Profile: req.Profile}, workflows.SignalProfile)
 }
 
+// restartOnboarding starts a failed onboarding again: from the claim when
+// support had approved the app, else from the app approval.
+func (s *Server) restartOnboarding(c echo.Context) error {
+	if hasBody(c) {
+		if err := decodeJSON(c, &emptyRequest{}); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	key := apiKey(c)
+	err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID,
+		func(ctx context.Context, ig store.Integration, appApproved bool) error {
+			if _, err := workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
+				IntegrationID: ig.ID, BusinessID: ig.BusinessID, AppApproved: appApproved}); err != nil {
+				s.Logger.Error("restarting onboarding", "integration", ig.ID, "error", err)
+				return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the onboarding was not restarted, try again")
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	o, err := s.Store.OnboardingOf(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(c.Param("id")), Onboarding: o})
+}
+
 // submit stores a submission and signals the onboarding; a repeat in the
 // current stage signals again, in case the first signal was lost.
 func (s *Server) submit(c echo.Context, sub store.OnboardingSubmission, signal string) error {
 	ctx := c.Request().Context()
 	key := apiKey(c)
-	sub.Actor = key.Scope + "_key:" + key.ID
+	sub.Actor = "api_key:" + key.ID
+	if key.Scope == store.ScopeSupport {
+		sub.Actor = "support_key:" + key.ID
+	}
 	done, err := s.Store.SubmitOnboarding(ctx, sub)
 	if err != nil {
 		return err

@@ -121,6 +121,7 @@ func TestMetaOnboardingEndToEnd(t *testing.T) {
 		{"AppUnknownField", "POST", base + "app-approved", supportKey, `{"app_id":"1","app_secret":"x","owner":"me"}`, http.StatusBadRequest},
 		{"ProfileNotAnAddress", "POST", base + "profile", s.apiKey, `{"profile":"jane at home"}`, http.StatusBadRequest},
 		{"TokenEmpty", "POST", base + "token", s.apiKey, `{"access_token":""}`, http.StatusBadRequest},
+		{"RestartWhileRunning", "POST", base + "restart", s.apiKey, "", http.StatusConflict},
 		{"CheckWhileOnboarding", "POST", "/v1/integrations/" + igID + "/sync", s.apiKey, "", http.StatusConflict},
 		{"TokenReplaceWhileOnboarding", "PUT", "/v1/integrations/" + igID + "/token", s.apiKey, `{"access_token":"EAAx"}`, http.StatusConflict},
 		{"OnboardingWithToken", "POST", "/v1/integrations", s.apiKey, `{"provider":"meta","label":"x","business_id":"1","login_method":"sso","onboarding":true,"admin_email":"a@acme.test","access_token":"EAAx"}`, http.StatusBadRequest},

@@ -33,8 +33,10 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 	var res OnboardingResult
 
 	// 1. Support approves the dedicated app (the API has stored its id and secret).
-	if _, err := o.await(store.OnboardAppApproval, t.ApprovalDeadline, 0, SignalAppApproved, nil); err != nil {
-		return res, err
+	if !in.AppApproved {
+		if _, err := o.await(store.OnboardAppApproval, t.ApprovalDeadline, 0, SignalAppApproved, nil); err != nil {
+			return res, err
+		}
 	}
 	// 2. The admin claims it in Business Manager; Graph must agree.
 	claimed := func(string) (activities.Verdict, error) {

@@ -24,6 +24,8 @@ type OnboardingInput struct {
 	WorkspaceID   string
 	IntegrationID string
 	BusinessID    string
+	// AppApproved skips the app approval: a restarted onboarding whose app support approved before.
+	AppApproved bool
 }
 
 // OnboardingResult is what the onboarding did at its end.

@@ -199,6 +199,18 @@ func TestOnboardingDeadlineExpires(t *testing.T) {
 	}
 }
 
+func TestRestartWithApprovedAppStartsAtClaim(t *testing.T) {
+	env, log := onboardingEnv(t, dayTimings)
+	env.OnActivity(a.CheckAppClaimed, mock.Anything, "ig-1").Return(activities.Verdict{Problems: []string{"not yet"}}, nil)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+	in := onboardingInput
+	in.AppApproved = true
+	env.ExecuteWorkflow(MetaOnboarding, in)
+	if len(log.steps) == 0 || log.steps[0].Stage != store.OnboardClaim || log.mails[0] != "claim@0h" {
+		t.Fatalf("a restart with the app approved began with %+v, mails %v", log.steps[0], log.mails)
+	}
+}
+
 func TestOnboardingFirstCheckFailureFails(t *testing.T) {
 	env, log := onboardingEnv(t, dayTimings)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAppApproved, nil) }, time.Hour)

@@ -206,6 +206,41 @@ func onboardingConflict(o Onboarding, callStage string) error {
 	return domain.Errorf(domain.EConflict, "%s; this call belongs to the %s step", now, callStage)
 }
 
+// RestartOnboarding sets a failed onboarding back to its start, with an
+// audit event, and reports whether support had approved the app already
+// (the new run then starts at the claim). beforeCommit runs inside the
+// transaction (the API starts the new run there).
+func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationID, actor string,
+	beforeCommit func(ctx context.Context, ig Integration, appApproved bool) error) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		ig, err := scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id = $2`,
+			workspaceID, integrationID))
+		if err != nil {
+			return notFound(err, "integration")
+		}
+		o, err := scanOnboarding(tx.QueryRow(ctx, `SELECT `+onboardingColumns+` FROM onboardings WHERE integration_id = $1 FOR UPDATE`, ig.ID))
+		if isNoRows(err) {
+			return domain.Errorf(domain.EConflict, "integration %s was connected with a token; it has no onboarding", ig.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if o.Stage != OnboardFailed {
+			return domain.Errorf(domain.EConflict, "only a failed onboarding can be restarted; this one is at the %s step", o.Stage)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE onboardings SET stage = 'app_approval', waiting_for = $2, until = NULL, problems = '{}',
+			message = '', started_at = now(), finished_at = NULL, updated_at = now() WHERE integration_id = $1`,
+			ig.ID, onboardingCalls[OnboardAppApproval]); err != nil {
+			return err
+		}
+		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "onboarding.restarted",
+			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"failure": o.Message}}); err != nil {
+			return err
+		}
+		return beforeCommit(ctx, ig, o.AppCredentialID != "")
+	})
+}
+
 // OnboardingUpdate is a step of the onboarding workflow: the stage it is
 // at, what it waits for, and the audit event that says what happened.
 type OnboardingUpdate struct {

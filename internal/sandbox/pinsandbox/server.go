@@ -204,6 +204,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "login/verify":
 		s.verify(w, r)
 		return
+	case path == "favicon.ico":
+		http.NotFound(w, r)
+		return
 	}
 	sess := s.session(r)
 	if sess == nil {
@@ -310,7 +313,11 @@ func (s *Server) memberByEmail(b *Business, email string) *Member {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := nextPage(r)
 	if r.Method != http.MethodPost {
+		// The token lives as long as the cookie: another tab's login page must not void this one's.
 		token := random()
+		if c, err := r.Cookie("csrftoken"); err == nil && c.Value != "" {
+			token = c.Value
+		}
 		http.SetCookie(w, &http.Cookie{Name: "csrftoken", Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		s.render(w, "login", map[string]any{"CSRF": token, "Next": next})
 		return

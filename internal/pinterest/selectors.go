@@ -49,3 +49,39 @@ var memberTables = []memberTable{
 
 // roleNames maps the role a members list shows to the API's role.
 var roleNames = map[string]string{"Employee": "EMPLOYEE", "Manager": "BIZ_ADMIN", "Admin": "BIZ_ADMIN", "Partner": "PARTNER"}
+
+// manageUI is adding, editing and removing members, invitations and ad accounts.
+var manageUI = struct {
+	AddLink, EmailsField, RoleSelect, RoleRadio, AddSubmit, FormError string
+	MemberPage, RoleSave, RemoveButton, RemoveButtonText              string
+	InvitesPage, InviteRow, InviteIDAttr, InviteEmail, InviteRole     string
+	AdAccountsPage, AdAccountRow, AdAccountIDAttr, AdAccountName      string
+	AdAccountPerson, AdAccountPersonIDAttr, AdAccountPermission       string
+}{
+	// "Add employee" (older) or "Invite people" (newer) on the members list.
+	AddLink:     `a[data-test-id="add-employee-button"], a[aria-label="Invite people"]`,
+	EmailsField: `textarea[name="emails"], input[name="emails"]`,
+	// The role is radio buttons (older) or a select (newer).
+	RoleSelect:   `select[name="role"]`,
+	RoleRadio:    `input[type="radio"][name="role"][value="%s"]`,
+	AddSubmit:    `form button[type="submit"]`,
+	FormError:    `form [role="alert"]`,
+	MemberPage:   "members/%s/",
+	RoleSave:     `form[action$="/role/"] button[type="submit"]`,
+	RemoveButton: `[data-test-id="remove-member"]`,
+	// RemoveButtonText finds the button by its words when the test id is gone.
+	RemoveButtonText: `^Remove (employee|from business)$`,
+	InvitesPage:      "invites/",
+	InviteRow:        `[data-test-id="invite-row"]`,
+	InviteIDAttr:     "data-invite-id",
+	InviteEmail:      `[data-test-id="invite-email"]`,
+	InviteRole:       `[data-test-id="invite-role"]`,
+	AdAccountsPage:   "ad-accounts/",
+	AdAccountRow:     `[data-test-id="ad-account-row"]`,
+	AdAccountIDAttr:  "data-ad-account-id",
+	AdAccountName:    `a`,
+	AdAccountPerson:  `[data-test-id="ad-account-person"]`,
+	// AdAccountPersonIDAttr names the member on an ad account's people list.
+	AdAccountPersonIDAttr: "data-member-id",
+	AdAccountPermission:   `[data-test-id="ad-account-permission"]`,
+}

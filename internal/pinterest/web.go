@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -129,8 +130,13 @@ func (c *Client) submit(step string, fields map[string]string, button string) er
 	if err != nil {
 		return c.transient(step, err)
 	}
-	wait := p.WaitNavigation(proto.PageLifecycleEventNameLoad)
-	if err := btn.Click(proto.InputMouseButtonLeft, 1); err != nil {
+	return c.click(btn, step)
+}
+
+// click clicks an element that leads to another page, and waits for it.
+func (c *Client) click(el *rod.Element, step string) error {
+	wait := c.s.Timed().WaitNavigation(proto.PageLifecycleEventNameLoad)
+	if err := el.Click(proto.InputMouseButtonLeft, 1); err != nil {
 		return c.transient(step, err)
 	}
 	wait()

@@ -149,3 +149,67 @@ func TestVerificationWithoutCodeAndNonManager(t *testing.T) {
 		t.Fatalf("err = %v, want a permanent not-a-manager failure", err)
 	}
 }
+
+func TestActionsBothFlows(t *testing.T) {
+	b := launch(t)
+	for _, flow := range []string{pinsandbox.FlowEmployees, pinsandbox.FlowPeople} {
+		t.Run(flow, func(t *testing.T) {
+			sb, base := sandbox(t, flow)
+			c, err := pinterest.Open(context.Background(), session(t, b), base, businessID, pinterest.Account{Email: automation, Password: password}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			biz := sb.Business(businessID)
+
+			// Ad accounts and who holds them, as the sandbox has them.
+			assets, grants, err := c.AdAccounts()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantGrants := 0
+			for _, a := range biz.AdAccounts {
+				wantGrants += len(a.Holders)
+			}
+			if len(assets) != len(biz.AdAccounts) || len(grants) != wantGrants {
+				t.Fatalf("%d ad accounts, %d grants; sandbox has %d, %d", len(assets), len(grants), len(biz.AdAccounts), wantGrants)
+			}
+			for _, g := range grants {
+				if biz.AdAccounts[g.AssetID].Holders[g.MemberID] != g.Tasks[0] {
+					t.Fatalf("grant %+v not in the sandbox", g)
+				}
+			}
+
+			// Invite two people as Managers; they stay pending until accepted.
+			if err := c.Invite([]string{"new.one@acme.test", "new.two@acme.test"}, pinsandbox.RoleManager); err != nil {
+				t.Fatal(err)
+			}
+			pending, err := c.PendingInvites()
+			if err != nil || len(pending) != 2 || pending[0].Role != pinsandbox.RoleManager || pending[0].InvitationStatus != "PENDING" {
+				t.Fatalf("pending %+v, %v", pending, err)
+			}
+			if err := c.Invite([]string{"not-an-address"}, pinsandbox.RoleEmployee); err == nil || !strings.Contains(err.Error(), "refused the invitation") {
+				t.Fatalf("a bad address: %v", err)
+			}
+
+			// Change a role, then remove the member with their ad accounts.
+			var member string
+			for _, g := range grants {
+				if biz.Members[g.MemberID].Role == pinsandbox.RoleEmployee {
+					member = g.MemberID
+					break
+				}
+			}
+			if err := c.SetRole(member, pinsandbox.RoleManager); err != nil || biz.Members[member].Role != pinsandbox.RoleManager {
+				t.Fatalf("role: %v", err)
+			}
+			if err := c.Remove(member); err != nil || biz.Members[member] != nil {
+				t.Fatalf("remove: %v", err)
+			}
+			for _, a := range biz.AdAccounts {
+				if a.Holders[member] != "" {
+					t.Fatal("a removed member still holds an ad account")
+				}
+			}
+		})
+	}
+}

@@ -7,12 +7,14 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-rod/rod"
@@ -30,6 +32,28 @@ type Options struct {
 	PageTimeout time.Duration
 	// CaptureDir is where failure screenshots and HTML go.
 	CaptureDir string
+}
+
+// Shared launches Chromium on first use, so a worker that never drives a
+// browser never needs one.
+type Shared struct {
+	Options Options
+	once    sync.Once
+	b       *Browser
+	err     error
+}
+
+// Get returns the browser, launching it the first time.
+func (sh *Shared) Get() (*Browser, error) {
+	sh.once.Do(func() { sh.b, sh.err = Launch(sh.Options) })
+	return sh.b, sh.err
+}
+
+// Close stops the browser if it was launched.
+func (sh *Shared) Close() {
+	if sh.b != nil {
+		sh.b.Close()
+	}
 }
 
 // Browser is a running headless Chromium.
@@ -153,6 +177,25 @@ func (s *Session) URL() string {
 		return ""
 	}
 	return info.URL
+}
+
+// Cookies returns the session's cookies as JSON, to keep a login (and a
+// browser the provider trusts) for the next session. They are secrets.
+func (s *Session) Cookies() ([]byte, error) {
+	cookies, err := s.context.GetCookies()
+	if err != nil {
+		return nil, fmt.Errorf("read cookies: %w", err)
+	}
+	return json.Marshal(cookies)
+}
+
+// SetCookies restores cookies that Cookies returned.
+func (s *Session) SetCookies(raw []byte) error {
+	var cookies []*proto.NetworkCookie
+	if err := json.Unmarshal(raw, &cookies); err != nil {
+		return fmt.Errorf("stored cookies: %w", err)
+	}
+	return s.context.SetCookies(proto.CookiesToParams(cookies))
 }
 
 // Capture is where a failure's screenshot and HTML were kept.

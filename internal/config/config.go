@@ -41,6 +41,17 @@ type Worker struct {
 	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
 	Mail
 	Onboarding
+	Browser
+}
+
+// Browser is the worker's headless Chromium, which drives Pinterest.
+type Browser struct {
+	// Chromium is the browser's path; empty: chromium on $PATH.
+	Chromium           string        `env:"HUBKEEPER_CHROMIUM"`
+	BrowserSessions    int           `env:"HUBKEEPER_BROWSER_SESSIONS, default=2"`
+	BrowserPageTimeout time.Duration `env:"HUBKEEPER_BROWSER_PAGE_TIMEOUT, default=30s"`
+	CaptureDir         string        `env:"HUBKEEPER_CAPTURE_DIR"`
+	PinterestCodeWait  time.Duration `env:"HUBKEEPER_PINTEREST_CODE_WAIT, default=15m"`
 }
 
 // Onboarding times Meta onboardings. Every wait for a person reminds and
@@ -92,6 +103,10 @@ func validate(cfg any) error {
 		}
 		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
 			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")
+		}
+		if b := v.Browser; b.BrowserSessions < 1 || b.BrowserPageTimeout <= 0 || b.PinterestCodeWait <= 0 || b.PinterestCodeWait > 50*time.Minute {
+			return fmt.Errorf("configuration: HUBKEEPER_BROWSER_SESSIONS must be at least 1, HUBKEEPER_BROWSER_PAGE_TIMEOUT positive, " +
+				"HUBKEEPER_PINTEREST_CODE_WAIT between 0 and 50m")
 		}
 		o := v.Onboarding
 		if o.OnboardingRemindEvery <= 0 || o.OnboardingApprovalDeadline <= 0 || o.OnboardingStepDeadline <= 0 || o.OnboardingClaimPollEvery <= 0 ||

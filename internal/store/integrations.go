@@ -16,26 +16,39 @@ type IntegrationSettings struct {
 	// GraphBaseURL and GraphVersion override the Meta Graph API's (the sandbox, or a pinned version).
 	GraphBaseURL string `json:"graph_base_url,omitempty"`
 	GraphVersion string `json:"graph_version,omitempty"`
+	// WebBaseURL overrides Pinterest's web app (the sandbox).
+	WebBaseURL string `json:"web_base_url,omitempty"`
+	// Automation is the Pinterest account Hubkeeper logs in as; its password is the credential.
+	Automation *AutomationAccount `json:"automation,omitempty"`
+}
+
+// AutomationAccount is a provider account Hubkeeper acts through, without its password.
+type AutomationAccount struct {
+	Label string `json:"label"`
+	Email string `json:"email"`
+	Phone string `json:"phone,omitempty"`
 }
 
 // Integration is one connected business center. Its token stays sealed.
 type Integration struct {
-	ID               string              `json:"id"`
-	WorkspaceID      string              `json:"workspace_id"`
-	Provider         domain.Provider     `json:"provider"`
-	Label            string              `json:"label"`
-	BusinessID       string              `json:"business_id"`
-	AppID            string              `json:"app_id"`
-	LoginMethod      string              `json:"login_method"`
-	CredentialID     string              `json:"-"`
-	Settings         IntegrationSettings `json:"settings"`
-	Status           string              `json:"status"`
-	StatusMessage    string              `json:"status_message,omitempty"`
-	RemovalSafeguard float64             `json:"removal_safeguard"`
-	RestrictedUntil  *time.Time          `json:"restricted_until"`
-	LastSyncedAt     *time.Time          `json:"last_synced_at"`
-	CreatedAt        time.Time           `json:"created_at"`
-	UpdatedAt        time.Time           `json:"updated_at"`
+	ID           string          `json:"id"`
+	WorkspaceID  string          `json:"workspace_id"`
+	Provider     domain.Provider `json:"provider"`
+	Label        string          `json:"label"`
+	BusinessID   string          `json:"business_id"`
+	AppID        string          `json:"app_id"`
+	LoginMethod  string          `json:"login_method"`
+	CredentialID string          `json:"-"`
+	// SessionCredentialID holds a browser's sealed cookies (Pinterest).
+	SessionCredentialID string              `json:"-"`
+	Settings            IntegrationSettings `json:"settings"`
+	Status              string              `json:"status"`
+	StatusMessage       string              `json:"status_message,omitempty"`
+	RemovalSafeguard    float64             `json:"removal_safeguard"`
+	RestrictedUntil     *time.Time          `json:"restricted_until"`
+	LastSyncedAt        *time.Time          `json:"last_synced_at"`
+	CreatedAt           time.Time           `json:"created_at"`
+	UpdatedAt           time.Time           `json:"updated_at"`
 }
 
 // NewIntegration is what CreateIntegration needs.
@@ -53,15 +66,18 @@ type NewIntegration struct {
 	// OnboardingAdmin, when set, creates the integration without a secret,
 	// to be onboarded step by step; it is the onboarding admin's directory e-mail.
 	OnboardingAdmin string
+	// OnboardingStage is where the onboarding starts: app approval for Meta,
+	// the automation account's login (with Secret, its password) for Pinterest.
+	OnboardingStage string
 }
 
 const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
-	settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
+	coalesce(session_credential_id::text, ''), settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
 
 func scanIntegration(r pgx.Row) (Integration, error) {
 	var i Integration
 	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
-		&i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
+		&i.SessionCredentialID, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
 	return i, err
 }
 
@@ -74,10 +90,12 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, before
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var credID *string
 		status := "connected"
-		if ni.OnboardingAdmin != "" {
+		if ni.OnboardingStage != "" {
 			status = "onboarding"
-		} else {
-			id, err := s.sealCredential(ctx, tx, ni.WorkspaceID, string(ni.Provider)+"_token", ni.Secret)
+		}
+		if len(ni.Secret) > 0 { // a Meta token or a Pinterest password; a Meta onboarding starts without
+			kind := map[domain.Provider]string{domain.ProviderMeta: "meta_token", domain.ProviderPinterest: "pinterest_password"}[ni.Provider]
+			id, err := s.sealCredential(ctx, tx, ni.WorkspaceID, kind, ni.Secret)
 			if err != nil {
 				return err
 			}
@@ -97,12 +115,12 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, before
 		}
 		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: ni.WorkspaceID, Actor: ni.Actor, Action: "integration.created",
 			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"provider": ni.Provider, "label": ni.Label,
-				"business_id": ni.BusinessID, "onboarding": ni.OnboardingAdmin != ""}}); err != nil {
+				"business_id": ni.BusinessID, "onboarding": ni.OnboardingStage != ""}}); err != nil {
 			return err
 		}
-		if ni.OnboardingAdmin != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, waiting_for) VALUES ($1, $2, $3, $4)`,
-				ig.ID, ni.WorkspaceID, ni.OnboardingAdmin, onboardingCalls[OnboardAppApproval]); err != nil {
+		if ni.OnboardingStage != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, stage, waiting_for) VALUES ($1, $2, $3, $4, $5)`,
+				ig.ID, ni.WorkspaceID, ni.OnboardingAdmin, ni.OnboardingStage, onboardingCalls[ni.OnboardingStage]); err != nil {
 				return err
 			}
 		}

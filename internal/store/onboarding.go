@@ -17,16 +17,18 @@ const (
 	OnboardClaim       = "claim"
 	OnboardToken       = "token"
 	OnboardProfile     = "profile"
-	OnboardFirstCheck  = "first_check"
-	OnboardOwnerClaim  = "owner_claim"
-	OnboardSchedule    = "schedule"
-	OnboardDone        = "done"
-	OnboardFailed      = "failed"
+	// OnboardLogin is Pinterest's: the automation account logs in.
+	OnboardLogin      = "login"
+	OnboardFirstCheck = "first_check"
+	OnboardOwnerClaim = "owner_claim"
+	OnboardSchedule   = "schedule"
+	OnboardDone       = "done"
+	OnboardFailed     = "failed"
 )
 
 // onboardingOrder is the order of the stages; failed is outside it.
-var onboardingOrder = []string{OnboardAppApproval, OnboardClaim, OnboardToken, OnboardProfile, OnboardFirstCheck, OnboardOwnerClaim,
-	OnboardSchedule, OnboardDone}
+var onboardingOrder = []string{OnboardAppApproval, OnboardClaim, OnboardToken, OnboardProfile, OnboardLogin, OnboardFirstCheck,
+	OnboardOwnerClaim, OnboardSchedule, OnboardDone}
 
 // WaitingFor says what a waiting stage expects from people, and through
 // which call; "" when Hubkeeper itself is at work.
@@ -37,6 +39,7 @@ var onboardingCalls = map[string]string{
 	OnboardClaim:       "the admin to claim the app in Business Manager (onboarding/claimed)",
 	OnboardToken:       "the admin to submit an Admin system user's token (onboarding/token)",
 	OnboardProfile:     "the admin to connect their Facebook profile (onboarding/profile)",
+	OnboardLogin:       "the automation account's login; when Pinterest asks, the verification code it sent (onboarding/verification)",
 }
 
 // Onboarding is where an integration's onboarding stands, as the API shows it.
@@ -107,11 +110,15 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 	var done Submitted
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var appID string
+		var provider domain.Provider
 		var o Onboarding
-		err := tx.QueryRow(ctx, `SELECT i.app_id FROM integrations i WHERE i.workspace_id = $1 AND i.id = $2`,
-			sub.WorkspaceID, sub.IntegrationID).Scan(&appID)
+		err := tx.QueryRow(ctx, `SELECT i.app_id, i.provider FROM integrations i WHERE i.workspace_id = $1 AND i.id = $2`,
+			sub.WorkspaceID, sub.IntegrationID).Scan(&appID, &provider)
 		if err != nil {
 			return notFound(err, "integration")
+		}
+		if (sub.Stage == OnboardLogin) != (provider == domain.ProviderPinterest) {
+			return domain.Errorf(domain.EConflict, "the %s step is not part of a %s onboarding", sub.Stage, provider)
 		}
 		o, err = scanOnboarding(tx.QueryRow(ctx, `SELECT `+onboardingColumns+` FROM onboardings WHERE integration_id = $1 FOR UPDATE`,
 			sub.IntegrationID))
@@ -181,6 +188,16 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 				return err
 			}
 			audit.Action, audit.Details["profile"] = "onboarding.profile_submitted", sub.Profile
+		case OnboardLogin:
+			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, "pinterest_code", sub.Secret)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE onboardings SET code_credential_id = $2, updated_at = now() WHERE integration_id = $1`,
+				sub.IntegrationID, credID); err != nil {
+				return err
+			}
+			audit.Action = "onboarding.code_submitted"
 		default:
 			return fmt.Errorf("no submission belongs to onboarding stage %q", sub.Stage)
 		}
@@ -228,9 +245,13 @@ func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationI
 		if o.Stage != OnboardFailed {
 			return domain.Errorf(domain.EConflict, "only a failed onboarding can be restarted; this one is at the %s step", o.Stage)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE onboardings SET stage = 'app_approval', waiting_for = $2, until = NULL, problems = '{}',
+		first := OnboardAppApproval
+		if ig.Provider == domain.ProviderPinterest {
+			first = OnboardLogin
+		}
+		if _, err := tx.Exec(ctx, `UPDATE onboardings SET stage = $2, waiting_for = $3, until = NULL, problems = '{}',
 			message = '', started_at = now(), finished_at = NULL, updated_at = now() WHERE integration_id = $1`,
-			ig.ID, onboardingCalls[OnboardAppApproval]); err != nil {
+			ig.ID, first, onboardingCalls[first]); err != nil {
 			return err
 		}
 		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "onboarding.restarted",
@@ -304,6 +325,56 @@ func (s *Store) AcceptOnboardingToken(ctx context.Context, integrationID, creden
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "onboarding.token_accepted",
 			SubjectType: "integration", SubjectID: integrationID, WorkflowID: workflowID, RunID: runID,
 			Details: map[string]any{"system_user_id": systemUserID, "restricted_until": restrictedUntil.UTC().Format(time.RFC3339)}})
+	})
+}
+
+// TakeVerificationCode returns the verification code submitted for a
+// login, once: it is gone after. ok is false while none was submitted.
+func (s *Store) TakeVerificationCode(ctx context.Context, integrationID string) (code string, ok bool, err error) {
+	err = s.WithTx(ctx, func(tx pgx.Tx) error {
+		var workspaceID, credID string
+		err := tx.QueryRow(ctx, `SELECT workspace_id, coalesce(code_credential_id::text, '') FROM onboardings WHERE integration_id = $1 FOR UPDATE`,
+			integrationID).Scan(&workspaceID, &credID)
+		if err != nil || credID == "" {
+			return notFound(err, "onboarding")
+		}
+		raw, err := s.OpenCredential(ctx, workspaceID, credID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE onboardings SET code_credential_id = NULL WHERE integration_id = $1`, integrationID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM credentials WHERE id = $1`, credID); err != nil {
+			return err
+		}
+		code, ok = string(raw), true
+		return nil
+	})
+	return code, ok, err
+}
+
+// SaveBrowserSession keeps a browser's cookies for an integration, sealed,
+// in place of the ones before.
+func (s *Store) SaveBrowserSession(ctx context.Context, integrationID string, cookies []byte) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		var workspaceID, old string
+		err := tx.QueryRow(ctx, `SELECT workspace_id, coalesce(session_credential_id::text, '') FROM integrations WHERE id = $1 FOR UPDATE`,
+			integrationID).Scan(&workspaceID, &old)
+		if err != nil {
+			return notFound(err, "integration")
+		}
+		credID, err := s.sealCredential(ctx, tx, workspaceID, "browser_cookies", cookies)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET session_credential_id = $2 WHERE id = $1`, integrationID, credID); err != nil {
+			return err
+		}
+		if old != "" {
+			_, err = tx.Exec(ctx, `DELETE FROM credentials WHERE id = $1`, old)
+		}
+		return err
 	})
 }
 

@@ -31,7 +31,8 @@ func TestOnboardingSubmissions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ig, err := f.st.CreateIntegration(ctx, store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta, Label: "Acme ads",
-		BusinessID: "104857600000009", LoginMethod: "sso", RemovalSafeguard: 0.2, Actor: "test", OnboardingAdmin: "jane@acme.test"}, nil)
+		BusinessID: "104857600000009", LoginMethod: "sso", RemovalSafeguard: 0.2, Actor: "test", OnboardingAdmin: "jane@acme.test",
+		OnboardingStage: store.OnboardAppApproval}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

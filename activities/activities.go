@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
@@ -34,6 +35,9 @@ type Activities struct {
 	// EnsureSyncSchedule creates an integration's daily check-for-updates
 	// Schedule (the worker wires it to the Temporal client).
 	EnsureSyncSchedule func(context.Context, store.Integration) error
+	// Browser drives Pinterest's web app; Pinterest bounds its waits.
+	Browser   *browser.Shared
+	Pinterest PinterestTimings
 }
 
 // Error types of failures, as the workflows' retry policies see them.

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,6 +110,10 @@ func (a *Activities) SendOnboardingMail(ctx context.Context, in OnboardingMailIn
 		}
 	default:
 		return nil
+	}
+	to = slices.DeleteFunc(to, func(addr string) bool { return addr == "" })
+	if len(to) == 0 {
+		return nil // a Pinterest onboarding may have no admin to tell
 	}
 	if in.Reminder {
 		subject = "Reminder: " + subject

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/process"
@@ -26,6 +27,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.BulkMemberAction)
 	r.RegisterWorkflow(workflows.DeprovisionReport)
 	r.RegisterWorkflow(workflows.MetaOnboarding)
+	r.RegisterWorkflow(workflows.PinterestOnboarding)
 	r.RegisterActivity(acts)
 }
 
@@ -42,7 +44,10 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 		Onboarding: activities.OnboardingTimings{RemindEvery: o.OnboardingRemindEvery, ApprovalDeadline: o.OnboardingApprovalDeadline,
 			StepDeadline: o.OnboardingStepDeadline, ClaimPollEvery: o.OnboardingClaimPollEvery, RestrictionWindow: o.MetaRestrictionWindow},
 		SupportEmail:       o.SupportEmail,
-		EnsureSyncSchedule: SyncScheduler(d.Temporal, cfg.TaskQueue, cfg.SyncEvery)}, nil
+		EnsureSyncSchedule: SyncScheduler(d.Temporal, cfg.TaskQueue, cfg.SyncEvery),
+		Browser: &browser.Shared{Options: browser.Options{Bin: cfg.Chromium, Sessions: cfg.BrowserSessions, PageTimeout: cfg.BrowserPageTimeout,
+			CaptureDir: cfg.CaptureDir}},
+		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}}, nil
 }
 
 // SyncScheduler creates integrations' daily check-for-updates Schedules,
@@ -84,6 +89,7 @@ func Run(ctx context.Context, cfg config.Worker) error {
 	if err != nil {
 		return err
 	}
+	defer acts.Browser.Close()
 	w := New(d.Temporal, cfg.TaskQueue, acts, cfg.MaxConcurrentActivities)
 	if err := w.Start(); err != nil {
 		return err

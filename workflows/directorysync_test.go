@@ -105,8 +105,9 @@ func TestReplayExportedHistories(t *testing.T) {
 	replayer.RegisterWorkflow(MemberAction)
 	replayer.RegisterWorkflow(DeprovisionReport)
 	replayer.RegisterWorkflow(MetaOnboarding)
+	replayer.RegisterWorkflow(PinterestOnboarding)
 	for _, name := range []string{"testdata/directory_sync_okta.json", "testdata/integration_sync_meta.json", "testdata/member_action_remove.json",
-		"testdata/deprovision_report.json", "testdata/meta_onboarding.json"} {
+		"testdata/deprovision_report.json", "testdata/meta_onboarding.json", "testdata/pinterest_onboarding.json"} {
 		t.Run(name, func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, name); err != nil {
 				t.Fatalf("replay: %v", err)

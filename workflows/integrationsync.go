@@ -65,18 +65,12 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
 	})
 	setStage(ctx, StageFetching, "Fetching members, assets and who holds them (progress: GET /v1/integrations/"+s.in.IntegrationID+"/sync-runs)")
-	members := workflow.ExecuteActivity(fetch, a.FetchMetaMembers, s.result.SyncRunID)
-	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
-		return err
-	}
-	if err := workflow.ExecuteActivity(fetch, a.FetchMetaGrants, s.result.SyncRunID).Get(ctx, &s.result.Grants); err != nil {
-		return err
-	}
-	if err := members.Get(ctx, &s.result.Members); err != nil {
+	if err := s.fetch(ctx, fetch); err != nil {
 		return err
 	}
 
 	setStage(ctx, StageApplying, fmt.Sprintf("Reconciling %d members, %d assets, %d grants", s.result.Members, s.result.Assets, s.result.Grants))
+
 	reconcile := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
 	var res activities.ReconcileResult
 	if err := workflow.ExecuteActivity(reconcile, a.ReconcileIntegration, s.result.SyncRunID).Get(ctx, &res); err != nil {
@@ -91,6 +85,28 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 		return s.startReview(ctx, res.ReportID)
 	}
 	return nil
+}
+
+// fetch stages the business's members, assets and grants: through the
+// Graph API for Meta (members meanwhile assets then grants), through the
+// browser for Pinterest (one session, page by page).
+func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
+	if s.in.Provider == "pinterest" {
+		var got activities.PinterestFetch
+		if err := workflow.ExecuteActivity(fetch, a.FetchPinterest, s.result.SyncRunID).Get(ctx, &got); err != nil {
+			return err
+		}
+		s.result.Members, s.result.Assets, s.result.Grants = got.Members, got.Assets, got.Grants
+		return nil
+	}
+	members := workflow.ExecuteActivity(fetch, a.FetchMetaMembers, s.result.SyncRunID)
+	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(fetch, a.FetchMetaGrants, s.result.SyncRunID).Get(ctx, &s.result.Grants); err != nil {
+		return err
+	}
+	return members.Get(ctx, &s.result.Members)
 }
 
 // startReview starts the review of the open report, which outlives this

@@ -18,23 +18,16 @@ import (
 // runs as a child, the admin's own member is claimed as Owner and the daily
 // Schedule starts. Each wait reminds on a cadence and fails at a deadline.
 func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult, error) {
-	o := &onboarding{in: in, ctx: ctx,
-		short: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry}),
-		graph: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
-			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
-				MaximumAttempts: 30, NonRetryableErrorTypes: activities.NonRetryable}})}
-	if err := workflow.SetQueryHandler(ctx, QueryOnboarding, func() (OnboardingStatus, error) { return o.status, nil }); err != nil {
-		return OnboardingResult{}, err
-	}
-	if err := workflow.ExecuteActivity(o.short, a.OnboardingTimings).Get(ctx, &o.timings); err != nil {
-		return OnboardingResult{}, err
+	var res OnboardingResult
+	o, err := newOnboarding(ctx, in)
+	if err != nil {
+		return res, err
 	}
 	t := o.timings
-	var res OnboardingResult
 
 	// 1. Support approves the dedicated app (the API has stored its id and secret).
 	if !in.AppApproved {
-		if _, err := o.await(store.OnboardAppApproval, t.ApprovalDeadline, 0, SignalAppApproved, nil); err != nil {
+		if _, err := o.await(store.OnboardAppApproval, t.ApprovalDeadline, 0, false, SignalAppApproved, nil); err != nil {
 			return res, err
 		}
 	}
@@ -44,7 +37,7 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 		err := workflow.ExecuteActivity(o.graph, a.CheckAppClaimed, in.IntegrationID).Get(ctx, &v)
 		return v, err
 	}
-	if _, err := o.await(store.OnboardClaim, t.StepDeadline, t.ClaimPollEvery, SignalClaimed, claimed); err != nil {
+	if _, err := o.await(store.OnboardClaim, t.StepDeadline, t.ClaimPollEvery, true, SignalClaimed, claimed); err != nil {
 		return res, err
 	}
 	// 3. A token of an Admin system user with every permission.
@@ -56,7 +49,7 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 			activities.VerifyOnboardingTokenInput{IntegrationID: in.IntegrationID, CredentialID: credential}).Get(ctx, &v)
 		return v, err
 	}
-	token, err := o.await(store.OnboardToken, t.StepDeadline, 0, SignalToken, verifyToken)
+	token, err := o.await(store.OnboardToken, t.StepDeadline, 0, false, SignalToken, verifyToken)
 	if err != nil {
 		return res, err
 	}
@@ -77,19 +70,12 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 		err := workflow.ExecuteActivity(o.graph, a.VerifyOnboardingProfile, in.IntegrationID).Get(ctx, &v)
 		return v, err
 	}
-	if _, err := o.await(store.OnboardProfile, t.StepDeadline, 0, SignalProfile, verifyProfile); err != nil {
+	if _, err := o.await(store.OnboardProfile, t.StepDeadline, 0, false, SignalProfile, verifyProfile); err != nil {
 		return res, err
 	}
 	// 6. The first check for updates, as a child the UI links to.
-	if err := o.record(store.OnboardFirstCheck, nil, nil, "", "", nil); err != nil {
+	if err := o.firstCheck("meta", &res); err != nil {
 		return res, err
-	}
-	sync := IntegrationSyncInput{WorkspaceID: in.WorkspaceID, IntegrationID: in.IntegrationID, Provider: "meta", BusinessID: in.BusinessID,
-		Trigger: "onboarding"}
-	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: IntegrationSyncID(in.IntegrationID),
-		TypedSearchAttributes: integrationSyncAttributes(sync)})
-	if err := workflow.ExecuteChildWorkflow(childCtx, IntegrationSync, sync).Get(ctx, &res.Sync); err != nil {
-		return res, o.fail("the first check for updates failed: " + err.Error())
 	}
 	// 7. The admin's own member, unmatched when their Facebook e-mail is not
 	// their directory e-mail, becomes theirs as Owner.
@@ -103,18 +89,81 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 	if err := o.record(store.OnboardSchedule, nil, nil, "", "onboarding.owner_claim", map[string]any{"outcome": res.OwnerClaim}); err != nil {
 		return res, err
 	}
-	if err := workflow.ExecuteActivity(o.short, a.StartSyncSchedule, in.IntegrationID).Get(ctx, nil); err != nil {
+	return res, o.finish(map[string]any{"members": res.Sync.Members, "restricted_until": restrictedUntil.UTC().Format(time.RFC3339)})
+}
+
+// PinterestOnboarding connects a Pinterest business: the automation account
+// logs in and must hold the Manager role, with the verification code a
+// person submits when Pinterest asks for one (the login waits for it; if
+// none comes, the onboarding waits durably for the next submission and
+// logs in again). Then the first check for updates runs as a child and the
+// daily Schedule starts.
+func PinterestOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult, error) {
+	var res OnboardingResult
+	o, err := newOnboarding(ctx, in)
+	if err != nil {
 		return res, err
 	}
-	if err := o.record(store.OnboardDone, nil, nil, "", "onboarding.completed", map[string]any{"members": res.Sync.Members,
-		"restricted_until": restrictedUntil.UTC().Format(time.RFC3339)}); err != nil {
+	// The login may wait for a code: it heartbeats while it does.
+	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
+			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable}})
+	login := func(string) (activities.Verdict, error) {
+		var v activities.Verdict
+		err := workflow.ExecuteActivity(browserCtx, a.VerifyPinterestLogin, in.IntegrationID).Get(ctx, &v)
+		return v, err
+	}
+	if _, err := o.await(store.OnboardLogin, o.timings.StepDeadline, 0, true, SignalVerification, login); err != nil {
 		return res, err
 	}
-	if err := workflow.ExecuteActivity(o.short, a.SendOnboardingMail, activities.OnboardingMailInput{IntegrationID: in.IntegrationID}).
-		Get(ctx, nil); err != nil {
+	if err := o.firstCheck("pinterest", &res); err != nil {
 		return res, err
 	}
-	return res, nil
+	if err := o.record(store.OnboardSchedule, nil, nil, "", "", nil); err != nil {
+		return res, err
+	}
+	return res, o.finish(map[string]any{"members": res.Sync.Members})
+}
+
+// newOnboarding sets up an onboarding run: its activity options, its
+// query, and the configured durations.
+func newOnboarding(ctx workflow.Context, in OnboardingInput) (*onboarding, error) {
+	o := &onboarding{in: in, ctx: ctx,
+		short: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry}),
+		graph: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
+				MaximumAttempts: 30, NonRetryableErrorTypes: activities.NonRetryable}})}
+	if err := workflow.SetQueryHandler(ctx, QueryOnboarding, func() (OnboardingStatus, error) { return o.status, nil }); err != nil {
+		return nil, err
+	}
+	return o, workflow.ExecuteActivity(o.short, a.OnboardingTimings).Get(ctx, &o.timings)
+}
+
+// firstCheck runs the first check for updates as a child the UI links to.
+func (o *onboarding) firstCheck(provider string, res *OnboardingResult) error {
+	if err := o.record(store.OnboardFirstCheck, nil, nil, "", "", nil); err != nil {
+		return err
+	}
+	in := o.in
+	sync := IntegrationSyncInput{WorkspaceID: in.WorkspaceID, IntegrationID: in.IntegrationID, Provider: provider, BusinessID: in.BusinessID,
+		Trigger: "onboarding"}
+	childCtx := workflow.WithChildOptions(o.ctx, workflow.ChildWorkflowOptions{WorkflowID: IntegrationSyncID(in.IntegrationID),
+		TypedSearchAttributes: integrationSyncAttributes(sync)})
+	if err := workflow.ExecuteChildWorkflow(childCtx, IntegrationSync, sync).Get(o.ctx, &res.Sync); err != nil {
+		return o.fail("the first check for updates failed: " + err.Error())
+	}
+	return nil
+}
+
+// finish starts the daily Schedule, records the end and mails it.
+func (o *onboarding) finish(details map[string]any) error {
+	if err := workflow.ExecuteActivity(o.short, a.StartSyncSchedule, o.in.IntegrationID).Get(o.ctx, nil); err != nil {
+		return err
+	}
+	if err := o.record(store.OnboardDone, nil, nil, "", "onboarding.completed", details); err != nil {
+		return err
+	}
+	return workflow.ExecuteActivity(o.short, a.SendOnboardingMail, activities.OnboardingMailInput{IntegrationID: o.in.IntegrationID}).Get(o.ctx, nil)
 }
 
 // onboarding is one onboarding run's state.
@@ -146,11 +195,12 @@ func (o *onboarding) record(stage string, until *time.Time, problems []string, m
 }
 
 // await waits in stage for a person: each signal on the stage's channel
-// (and each poll, when poll > 0, and once at the start) runs check, which
-// passes when it finds no problem; refusals are recorded and the wait goes
-// on. Whoever is awaited is mailed at the start and reminded on a cadence;
+// (each poll, when poll > 0, and once at the start when checkNow) runs
+// check, which passes when it finds no problem; refusals are recorded and
+// the wait goes on. Whoever is awaited is mailed at the start and reminded on a cadence;
 // at the deadline the onboarding fails. A nil check passes at the first signal.
-func (o *onboarding) await(stage string, deadline, poll time.Duration, signal string, check func(arg string) (activities.Verdict, error)) (activities.Verdict, error) {
+func (o *onboarding) await(stage string, deadline, poll time.Duration, checkNow bool, signal string,
+	check func(arg string) (activities.Verdict, error)) (activities.Verdict, error) {
 	ctx := o.ctx
 	until := workflow.Now(ctx).Add(deadline)
 	if err := o.record(stage, &until, nil, "", "onboarding.waiting", map[string]any{"stage": stage, "until": until.UTC().Format(time.RFC3339)}); err != nil {
@@ -168,7 +218,7 @@ func (o *onboarding) await(stage string, deadline, poll time.Duration, signal st
 	expiry := workflow.NewTimer(waitCtx, deadline)
 	reminder := workflow.NewTimer(waitCtx, o.timings.RemindEvery)
 	var pollTimer workflow.Future
-	if poll > 0 {
+	if checkNow {
 		pollTimer = workflow.NewTimer(waitCtx, 0)
 	}
 	signals := workflow.GetSignalChannel(ctx, signal)
@@ -195,7 +245,10 @@ func (o *onboarding) await(stage string, deadline, poll time.Duration, signal st
 			reminder = workflow.NewTimer(waitCtx, o.timings.RemindEvery)
 			continue
 		case polled:
-			pollTimer = workflow.NewTimer(waitCtx, poll)
+			pollTimer = nil
+			if poll > 0 {
+				pollTimer = workflow.NewTimer(waitCtx, poll)
+			}
 		}
 		if check == nil {
 			return activities.Verdict{}, nil

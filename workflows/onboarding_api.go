@@ -24,6 +24,8 @@ type OnboardingInput struct {
 	WorkspaceID   string
 	IntegrationID string
 	BusinessID    string
+	// Provider picks the onboarding: meta (the default) or pinterest.
+	Provider string
 	// AppApproved skips the app approval: a restarted onboarding whose app support approved before.
 	AppApproved bool
 }
@@ -42,6 +44,8 @@ const (
 	// SignalToken carries the credential id of the submitted token.
 	SignalToken   = "token"
 	SignalProfile = "profile"
+	// SignalVerification: a Pinterest verification code was submitted.
+	SignalVerification = "verification"
 )
 
 // QueryOnboarding answers the onboarding's OnboardingStatus.
@@ -62,6 +66,13 @@ const ErrOnboardingFailed = "OnboardingFailed"
 
 // StartOnboarding starts an integration's onboarding, or finds the one running.
 func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) (client.WorkflowRun, error) {
+	if in.Provider == "" {
+		in.Provider = "meta"
+	}
+	workflowFunc := MetaOnboarding
+	if in.Provider == "pinterest" {
+		workflowFunc = PinterestOnboarding
+	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       OnboardingID(in.IntegrationID),
 		TaskQueue:                taskQueue,
@@ -69,11 +80,11 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
 			temporalclient.IntegrationID.ValueSet(in.IntegrationID),
-			temporalclient.Provider.ValueSet("meta"),
+			temporalclient.Provider.ValueSet(in.Provider),
 			temporalclient.BusinessID.ValueSet(in.BusinessID),
 			temporalclient.Stage.ValueSet(StageStarting)),
-		StaticSummary: "Meta onboarding of business " + in.BusinessID,
-	}, MetaOnboarding, in)
+		StaticSummary: in.Provider + " onboarding of business " + in.BusinessID,
+	}, workflowFunc, in)
 	if err != nil {
 		return nil, fmt.Errorf("start onboarding: %w", err)
 	}

@@ -211,6 +211,46 @@ func TestRestartWithApprovedAppStartsAtClaim(t *testing.T) {
 	}
 }
 
+func TestPinterestOnboardingWaitsForACodeThenLogsInAgain(t *testing.T) {
+	env, log := onboardingEnv(t, dayTimings)
+	logins := 0
+	env.OnActivity(a.VerifyPinterestLogin, mock.Anything, "ig-1").Return(func(context.Context, string) (activities.Verdict, error) {
+		if logins++; logins == 1 {
+			return activities.Verdict{Problems: []string{"Pinterest sent a verification code and none was submitted within 15m0s"}}, nil
+		}
+		return activities.Verdict{}, nil
+	})
+	// The person submits a code two days later: the onboarding logs in again.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalVerification, nil) }, 48*time.Hour)
+	env.RegisterWorkflow(IntegrationSync)
+	env.OnWorkflow(IntegrationSync, mock.Anything, mock.MatchedBy(func(in IntegrationSyncInput) bool { return in.Provider == "pinterest" })).
+		Return(IntegrationSyncResult{Members: 91}, nil).Once()
+	env.OnActivity(a.StartSyncSchedule, mock.Anything, "ig-1").Return(nil).Once()
+	in := onboardingInput
+	in.Provider = "pinterest"
+	env.ExecuteWorkflow(PinterestOnboarding, in)
+	var res OnboardingResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if logins != 2 || res.Sync.Members != 91 {
+		t.Fatalf("logins %d, result %+v", logins, res)
+	}
+	var stages []string
+	for _, s := range log.steps {
+		if len(stages) == 0 || stages[len(stages)-1] != s.Stage {
+			stages = append(stages, s.Stage)
+		}
+	}
+	if want := []string{"login", "first_check", "schedule", "done"}; !slices.Equal(stages, want) {
+		t.Fatalf("stages %v, want %v", stages, want)
+	}
+	if log.steps[1].Action != "onboarding.refused" || log.at[1] != 0 {
+		t.Fatalf("the missing code was not recorded at once: %+v at %v", log.steps[1], log.at[1])
+	}
+	env.AssertNotCalled(t, "ClaimOwner", mock.Anything, mock.Anything)
+}
+
 func TestOnboardingFirstCheckFailureFails(t *testing.T) {
 	env, log := onboardingEnv(t, dayTimings)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAppApproved, nil) }, time.Hour)

@@ -180,10 +180,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			PublicURL: apiURL, ReportRemindEvery: 24 * time.Hour, ReportExpireAfter: 7 * 24 * time.Hour},
 		Onboarding: config.Onboarding{SupportEmail: "support@" + sandbox.DemoDomain, OnboardingRemindEvery: time.Hour,
 			OnboardingApprovalDeadline: 14 * 24 * time.Hour, OnboardingStepDeadline: 14 * 24 * time.Hour, OnboardingClaimPollEvery: 30 * time.Second,
-			MetaRestrictionWindow: 2 * time.Minute}})
+			MetaRestrictionWindow: 2 * time.Minute},
+		Browser: config.Browser{BrowserSessions: 2, BrowserPageTimeout: 30 * time.Second, PinterestCodeWait: 10 * time.Minute}})
 	if err != nil {
 		return err
 	}
+	defer acts.Browser.Close()
 	w := worker.New(deps.Temporal, cfg.TaskQueue, acts, 20)
 	if err := w.Start(); err != nil {
 		return err

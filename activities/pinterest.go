@@ -1,0 +1,198 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/browser"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/pinterest"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/activity"
+)
+
+// PinterestWebURL is Pinterest's web app, unless an integration overrides it.
+const PinterestWebURL = "https://www.pinterest.com"
+
+// pinterestSession logs an integration's automation account in, in a new
+// browser session restored from the cookies kept last time. code answers
+// Pinterest's verification step (nil: fail when asked). The caller closes
+// the session; saveSession keeps its cookies for the next one.
+func (a *Activities) pinterestSession(ctx context.Context, ig store.Integration, code pinterest.CodeFunc) (*pinterest.Client, *browser.Session, error) {
+	if ig.Provider != domain.ProviderPinterest || ig.Settings.Automation == nil {
+		return nil, nil, domain.Errorf(domain.EInvalid, "integration %s has no Pinterest automation account", ig.ID)
+	}
+	if a.Browser == nil {
+		return nil, nil, errors.New("this worker has no browser")
+	}
+	b, err := a.Browser.Get()
+	if err != nil {
+		return nil, nil, err
+	}
+	password, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.CredentialID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open automation password: %w", err)
+	}
+	sess, err := b.NewSession(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ig.SessionCredentialID != "" {
+		cookies, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.SessionCredentialID)
+		if err == nil {
+			err = sess.SetCookies(cookies)
+		}
+		if err != nil {
+			activity.GetLogger(ctx).Warn("kept browser session unusable; logging in afresh", "error", err)
+		}
+	}
+	base := ig.Settings.WebBaseURL
+	if base == "" {
+		base = PinterestWebURL
+	}
+	c, err := pinterest.Open(ctx, sess, base, ig.BusinessID, pinterest.Account{Email: ig.Settings.Automation.Email, Password: string(password)}, code)
+	if err != nil {
+		sess.Close()
+		return nil, nil, err
+	}
+	return c, sess, nil
+}
+
+// saveSession keeps the session's cookies (a login, a trusted browser).
+func (a *Activities) saveSession(ctx context.Context, ig store.Integration, sess *browser.Session) error {
+	cookies, err := sess.Cookies()
+	if err != nil {
+		return err
+	}
+	return a.Store.SaveBrowserSession(ctx, ig.ID, cookies)
+}
+
+// PinterestTimings bound the waits of Pinterest's browser automation.
+type PinterestTimings struct {
+	// CodeWait is how long a login waits for a person to submit the
+	// verification code Pinterest sent.
+	CodeWait time.Duration
+}
+
+// VerifyPinterestLogin logs the automation account in and checks it holds
+// the Manager role. When Pinterest asks for a verification code, it waits
+// (heartbeating) up to CodeWait for the code a person submits through the
+// API. What people must fix comes back as problems: a refused password
+// (the integration also becomes needs_reauth), a missing Manager role, no
+// code in time.
+func (a *Activities) VerifyPinterestLogin(ctx context.Context, integrationID string) (Verdict, error) {
+	ig, err := a.Store.IntegrationByID(ctx, integrationID)
+	if err != nil {
+		return Verdict{}, failure(err)
+	}
+	// A code submitted before this login belongs to an older attempt.
+	if _, _, err := a.Store.TakeVerificationCode(ctx, integrationID); err != nil {
+		return Verdict{}, failure(err)
+	}
+	code := func(ctx context.Context) (string, error) {
+		deadline := time.Now().Add(a.Pinterest.CodeWait)
+		for time.Now().Before(deadline) {
+			activity.RecordHeartbeat(ctx, "waiting for the verification code")
+			code, ok, err := a.Store.TakeVerificationCode(ctx, integrationID)
+			if err != nil || ok {
+				return code, err
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		return "", errNoCode
+	}
+	// Logging in checks the Manager role too: the business's pages refuse anyone else.
+	_, sess, err := a.pinterestSession(ctx, ig, code)
+	if errors.Is(err, errNoCode) {
+		return Verdict{Problems: []string{fmt.Sprintf("Pinterest sent a verification code to %s and none was submitted within %s; "+
+			"submit one to log in again (Pinterest then sends a new code)", ig.Settings.Automation.Email, a.Pinterest.CodeWait)}}, nil
+	}
+	if pe, ok := domain.AsProviderError(err); ok && (pe.Kind == domain.AuthBroken || pe.Kind == domain.Permanent) {
+		if pe.Kind == domain.AuthBroken {
+			info := activity.GetInfo(ctx)
+			if merr := a.Store.MarkIntegrationNeedsReauth(ctx, ig, pe.Message, info.WorkflowExecution.ID, info.WorkflowExecution.RunID, ""); merr != nil {
+				return Verdict{}, merr
+			}
+		}
+		return Verdict{Problems: []string{pe.Message}}, nil
+	}
+	if err != nil {
+		return Verdict{}, failure(err)
+	}
+	defer sess.Close()
+	return Verdict{}, failure(a.saveSession(ctx, ig, sess))
+}
+
+var errNoCode = errors.New("no verification code came in time")
+
+// pinterestCursor is where a Pinterest fetch resumes: the members page to
+// read next (a URL without secrets), and how many members are staged.
+type pinterestCursor struct {
+	Next    string `json:"next"`
+	Fetched int    `json:"fetched"`
+	Members bool   `json:"members_done"`
+}
+
+// PinterestFetch is what a fetch staged.
+type PinterestFetch struct {
+	Members, Assets, Grants int
+}
+
+// FetchPinterest reads the business through the browser into the run's
+// staging rows: the members list page by page (heartbeating the next page,
+// so a retry resumes there), the pending invitations, the ad accounts and
+// who holds each. A session that expires mid-way logs in again; a refused
+// password marks the integration needs_reauth and is not retried.
+func (a *Activities) FetchPinterest(ctx context.Context, runID string) (PinterestFetch, error) {
+	var out PinterestFetch
+	ig, err := a.Store.IntegrationForRun(ctx, runID)
+	if err != nil {
+		return out, failure(err)
+	}
+	c, sess, err := a.pinterestSession(ctx, ig, nil)
+	if err != nil {
+		return out, a.providerFailure(ctx, ig, err)
+	}
+	defer sess.Close()
+	var cur pinterestCursor
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &cur)
+	}
+	for !cur.Members {
+		before := sess.Pages
+		page, err := c.Members(cur.Next)
+		if err != nil {
+			return out, a.providerFailure(ctx, ig, err)
+		}
+		if err := a.Store.StageMembers(ctx, runID, page.Members, sess.Pages-before); err != nil {
+			return out, err
+		}
+		cur.Next, cur.Fetched, cur.Members = page.Next, cur.Fetched+len(page.Members), page.Next == ""
+		activity.RecordHeartbeat(ctx, cur)
+	}
+	invites, err := c.PendingInvites()
+	if err != nil {
+		return out, a.providerFailure(ctx, ig, err)
+	}
+	if err := a.Store.StageMembers(ctx, runID, invites, 1); err != nil {
+		return out, err
+	}
+	assets, grants, err := c.AdAccounts()
+	if err != nil {
+		return out, a.providerFailure(ctx, ig, err)
+	}
+	if err := a.Store.StageAssets(ctx, runID, assets, 1); err != nil {
+		return out, err
+	}
+	if err := a.Store.StageGrants(ctx, runID, grants, len(assets)); err != nil {
+		return out, err
+	}
+	out = PinterestFetch{Members: cur.Fetched + len(invites), Assets: len(assets), Grants: len(grants)}
+	return out, failure(a.saveSession(ctx, ig, sess))
+}

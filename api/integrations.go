@@ -25,30 +25,59 @@ type createIntegrationRequest struct {
 	// AdminEmail is then the onboarding admin's directory e-mail.
 	Onboarding bool   `json:"onboarding"`
 	AdminEmail string `json:"admin_email"`
+	// Automation is Pinterest's automation account; WebBaseURL overrides Pinterest's web app.
+	Automation *automationRequest `json:"automation"`
+	WebBaseURL string             `json:"web_base_url"`
+}
+
+type automationRequest struct {
+	Label    string `json:"label"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Phone    string `json:"phone"`
 }
 
 var (
 	numericID    = regexp.MustCompile(`^[0-9]{1,30}$`)
 	graphVersion = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
+	phoneNumber  = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{5,24}$`)
 )
 
 func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 	ni := store.NewIntegration{Provider: domain.Provider(r.Provider), Label: r.Label, BusinessID: r.BusinessID, AppID: r.AppID,
-		LoginMethod: r.LoginMethod, Secret: []byte(r.AccessToken), RemovalSafeguard: 0.2,
-		Settings: store.IntegrationSettings{GraphBaseURL: r.GraphBaseURL, GraphVersion: r.GraphVersion}}
-	switch ni.Provider {
-	case domain.ProviderMeta:
-	case domain.ProviderPinterest:
-		return ni, domain.Errorf(domain.EInvalid, `provider "pinterest" cannot be connected yet; use "meta"`)
-	case "":
-		return ni, domain.Errorf(domain.EInvalid, `provider is required: "meta"`)
-	default:
-		return ni, domain.Errorf(domain.EInvalid, `provider %q is not supported: use "meta"`, r.Provider)
-	}
+		LoginMethod: r.LoginMethod, RemovalSafeguard: 0.2}
 	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID)); err != nil {
 		return ni, err
 	}
+	if !numericID.MatchString(r.BusinessID) {
+		return ni, domain.Errorf(domain.EInvalid, "business_id must be the numeric Business Manager id")
+	}
+	if r.RemovalSafeguard != nil {
+		if *r.RemovalSafeguard <= 0 || *r.RemovalSafeguard > 1 {
+			return ni, domain.Errorf(domain.EInvalid, "removal_safeguard must be a share above 0 and at most 1 (0.2 = 20%%)")
+		}
+		ni.RemovalSafeguard = *r.RemovalSafeguard
+	}
+	switch ni.Provider {
+	case domain.ProviderMeta:
+		return r.validateMeta(ni)
+	case domain.ProviderPinterest:
+		return r.validatePinterest(ni)
+	case "":
+		return ni, domain.Errorf(domain.EInvalid, `provider is required: "meta" or "pinterest"`)
+	default:
+		return ni, domain.Errorf(domain.EInvalid, `provider %q is not supported: use "meta" or "pinterest"`, r.Provider)
+	}
+}
+
+func (r createIntegrationRequest) validateMeta(ni store.NewIntegration) (store.NewIntegration, error) {
+	ni.Secret = []byte(r.AccessToken)
+	ni.Settings = store.IntegrationSettings{GraphBaseURL: r.GraphBaseURL, GraphVersion: r.GraphVersion}
+	if r.Automation != nil || r.WebBaseURL != "" {
+		return ni, domain.Errorf(domain.EInvalid, "automation and web_base_url are Pinterest's; Meta connects with a system user's token")
+	}
 	if r.Onboarding {
+		ni.OnboardingStage = store.OnboardAppApproval
 		switch ni.OnboardingAdmin = domain.NormalizeEmail(r.AdminEmail); {
 		case ni.OnboardingAdmin == "":
 			return ni, domain.Errorf(domain.EInvalid, "admin_email is required with onboarding: the onboarding admin's directory e-mail address")
@@ -65,9 +94,6 @@ func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 			return ni, domain.Errorf(domain.EInvalid, "admin_email goes only with \"onboarding\": true")
 		}
 	}
-	if !numericID.MatchString(r.BusinessID) {
-		return ni, domain.Errorf(domain.EInvalid, "business_id must be the numeric Business Manager id")
-	}
 	if r.AppID != "" && !numericID.MatchString(r.AppID) {
 		return ni, domain.Errorf(domain.EInvalid, "app_id must be a numeric Facebook app id")
 	}
@@ -82,12 +108,47 @@ func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 	if r.GraphVersion != "" && !graphVersion.MatchString(r.GraphVersion) {
 		return ni, domain.Errorf(domain.EInvalid, "graph_version must look like v25.0")
 	}
-	if r.RemovalSafeguard != nil {
-		if *r.RemovalSafeguard <= 0 || *r.RemovalSafeguard > 1 {
-			return ni, domain.Errorf(domain.EInvalid, "removal_safeguard must be a share above 0 and at most 1 (0.2 = 20%%)")
-		}
-		ni.RemovalSafeguard = *r.RemovalSafeguard
+	return ni, nil
+}
+
+// validatePinterest checks a Pinterest business: it is always onboarded,
+// starting with the automation account's login.
+func (r createIntegrationRequest) validatePinterest(ni store.NewIntegration) (store.NewIntegration, error) {
+	if r.AccessToken != "" || r.AppID != "" || r.GraphBaseURL != "" || r.GraphVersion != "" || r.Onboarding {
+		return ni, domain.Errorf(domain.EInvalid, "access_token, app_id, graph_* and onboarding are Meta's; "+
+			"Pinterest connects through an automation account and is always onboarded")
 	}
+	a := r.Automation
+	if a == nil {
+		return ni, domain.Errorf(domain.EInvalid, "automation is required: the Pinterest account (label, email, password, phone) with the Manager role")
+	}
+	email := domain.NormalizeEmail(a.Email)
+	switch {
+	case email == "":
+		return ni, domain.Errorf(domain.EInvalid, "automation.email must be the automation account's e-mail address")
+	case a.Password == "":
+		return ni, domain.Errorf(domain.EInvalid, "automation.password is required")
+	case a.Phone != "" && !phoneNumber.MatchString(a.Phone):
+		return ni, domain.Errorf(domain.EInvalid, "automation.phone must be a phone number such as +1 415 555 0100")
+	case r.LoginMethod != "password":
+		return ni, domain.Errorf(domain.EInvalid, `login_method must be "password": the automation account logs in with its password`)
+	}
+	if r.AdminEmail != "" {
+		if ni.OnboardingAdmin = domain.NormalizeEmail(r.AdminEmail); ni.OnboardingAdmin == "" {
+			return ni, domain.Errorf(domain.EInvalid, "admin_email must be an e-mail address")
+		}
+	}
+	if r.WebBaseURL != "" {
+		if err := checkURL("web_base_url", r.WebBaseURL); err != nil {
+			return ni, err
+		}
+	}
+	label := a.Label
+	if label == "" {
+		label = email
+	}
+	ni.Secret, ni.OnboardingStage = []byte(a.Password), store.OnboardLogin
+	ni.Settings = store.IntegrationSettings{WebBaseURL: r.WebBaseURL, Automation: &store.AutomationAccount{Label: label, Email: email, Phone: a.Phone}}
 	return ni, nil
 }
 
@@ -120,9 +181,9 @@ func (s *Server) createIntegration(c echo.Context) error {
 	ni.WorkspaceID, ni.Actor = key.WorkspaceID, "api_key:"+key.ID
 	ig, err := s.Store.CreateIntegration(c.Request().Context(), ni, func(ctx context.Context, ig store.Integration) error {
 		var err error
-		if req.Onboarding {
+		if ni.OnboardingStage != "" {
 			_, err = workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
-				IntegrationID: ig.ID, BusinessID: ig.BusinessID})
+				IntegrationID: ig.ID, BusinessID: ig.BusinessID, Provider: string(ig.Provider)})
 		} else {
 			err = workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule"))
 		}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -103,6 +104,26 @@ func (s *Server) connectProfile(c echo.Context) error {
 		Stage: store.OnboardProfile, Profile: req.Profile}, workflows.SignalProfile)
 }
 
+type verificationRequest struct {
+	Code string `json:"code"`
+}
+
+var verificationCode = regexp.MustCompile(`^[0-9A-Za-z]{4,12}$`)
+
+// submitVerificationCode hands the Pinterest login the code Pinterest sent;
+// a login that stopped waiting logs in again (and Pinterest sends a new code).
+func (s *Server) submitVerificationCode(c echo.Context) error {
+	var req verificationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Code = strings.TrimSpace(req.Code); !verificationCode.MatchString(req.Code) {
+		return domain.Errorf(domain.EInvalid, "code must be the verification code Pinterest sent (4 to 12 letters or digits)")
+	}
+	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
+		Stage: store.OnboardLogin, Secret: []byte(req.Code)}, workflows.SignalVerification)
+}
+
 // restartOnboarding starts a failed onboarding again: from the claim when
 // support had approved the app, else from the app approval.
 func (s *Server) restartOnboarding(c echo.Context) error {
@@ -116,7 +137,7 @@ func (s *Server) restartOnboarding(c echo.Context) error {
 	err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID,
 		func(ctx context.Context, ig store.Integration, appApproved bool) error {
 			if _, err := workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
-				IntegrationID: ig.ID, BusinessID: ig.BusinessID, AppApproved: appApproved}); err != nil {
+				IntegrationID: ig.ID, BusinessID: ig.BusinessID, Provider: string(ig.Provider), AppApproved: appApproved}); err != nil {
 				s.Logger.Error("restarting onboarding", "integration", ig.ID, "error", err)
 				return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the onboarding was not restarted, try again")
 			}

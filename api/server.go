@@ -92,6 +92,7 @@ func New(o Options) *Server {
 	v1.POST("/integrations/:id/onboarding/token", s.submitOnboardingToken, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/profile", s.connectProfile, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/restart", s.restartOnboarding, s.authenticate)
+	v1.POST("/integrations/:id/onboarding/verification", s.submitVerificationCode, s.authenticate)
 	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove,
 		store.ActionRole} {

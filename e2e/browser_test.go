@@ -2,15 +2,13 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-rod/rod"
-	"github.com/go-rod/rod/lib/launcher"
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
@@ -18,39 +16,30 @@ import (
 	"github.com/hubkeeper/hubkeeper/workflows"
 )
 
-// chromium returns the system Chromium ($HUBKEEPER_CHROMIUM or on $PATH);
-// the test fails, never skips, without it (.ci/run installs it).
-func chromium(t *testing.T) string {
+// launchBrowser starts headless Chromium through the worker's own launcher;
+// the test fails, never skips, without Chromium (.ci/run installs it).
+func launchBrowser(t *testing.T) *browser.Browser {
 	t.Helper()
-	if p := os.Getenv("HUBKEEPER_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium not found: apt-get install chromium, or set HUBKEEPER_CHROMIUM")
-	return ""
-}
-
-// browser starts headless Chromium with the flags this network needs.
-func browser(t *testing.T) *rod.Browser {
-	t.Helper()
-	dataDir := t.TempDir()
-	l := launcher.New().Bin(chromium(t)).Headless(true).NoSandbox(true).UserDataDir(dataDir).
-		Set("disable-background-networking").Set("disable-component-update").Set("disable-sync").
-		Set("no-first-run").Set("disable-gpu").Set("disable-quic")
-	u, err := l.Launch()
+	b, err := browser.Launch(browser.Options{PageTimeout: 30 * time.Second, CaptureDir: t.TempDir()})
 	if err != nil {
-		t.Fatalf("launch Chromium: %v", err)
-	}
-	b := rod.New().ControlURL(u)
-	if err := b.Connect(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = b.Close(); l.Kill(); l.Cleanup() })
+	t.Cleanup(b.Close)
 	return b
+}
+
+// openPage opens url in a new session of b.
+func openPage(t *testing.T, b *browser.Browser, url string) *rod.Page {
+	t.Helper()
+	sess, err := b.NewSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sess.Close)
+	if err := sess.Open(url); err != nil {
+		t.Fatal(err)
+	}
+	return sess.Timed()
 }
 
 // TestReportConfirmedInBrowser: a user is deprovisioned in the directory,
@@ -98,9 +87,8 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 		t.Fatalf("the leaver did not join the open report: %d reports", len(reports.Items))
 	}
 
-	b := browser(t)
-	p := b.MustPage(s.api.URL + link).Timeout(30 * time.Second)
-	p.MustWaitLoad()
+	b := launchBrowser(t)
+	p := openPage(t, b, s.api.URL+link)
 	keep := report.Members[0]
 	p.MustElement(`input[value="` + keep.MemberID + `"]`).MustClick()
 	p.MustElement(`button[value="confirm"]`).MustClick()
@@ -124,8 +112,7 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 		}
 	}
 	// Reloading the link now says it was used.
-	again := b.MustPage(s.api.URL + link).Timeout(30 * time.Second)
-	again.MustWaitLoad()
+	again := openPage(t, b, s.api.URL+link)
 	if text := again.MustElement("#message").MustText(); !strings.Contains(text, "Already decided") {
 		t.Fatalf("reopened link says %q", text)
 	}

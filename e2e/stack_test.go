@@ -19,6 +19,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
@@ -148,7 +149,11 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour},
 		Onboarding:         onboardingTimings,
 		SupportEmail:       supportEmail,
-		EnsureSyncSchedule: worker.SyncScheduler(s.temporal, taskQueue, 24*time.Hour)}
+		EnsureSyncSchedule: worker.SyncScheduler(s.temporal, taskQueue, 24*time.Hour),
+		// Chromium starts only for the tests that drive Pinterest.
+		Browser:   &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir()}},
+		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}}
+	t.Cleanup(acts.Browser.Close)
 	w := worker.New(s.temporal, taskQueue, acts, 10)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+)
+
+const (
+	pinBusinessID = "549755813888"
+	pinAutomation = "automation@acme.test"
+	pinPassword   = "Pinterest-e2e-Pa55word-Kq19"
+)
+
+// pinterestSandbox serves a Pinterest business of the stack's people.
+func (s *stack) pinterestSandbox(t *testing.T, flow string) (*pinsandbox.Server, string) {
+	t.Helper()
+	sb := pinsandbox.New()
+	sb.Flow, sb.PageSize = flow, 25
+	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, s.people, 90, 4))
+	sb.AddAccount(pinAutomation, pinPassword)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	return sb, srv.URL
+}
+
+func (s *stack) createPinterest(businessID, password, webURL string) (onboardedView, int) {
+	s.t.Helper()
+	var v onboardedView
+	code := s.call("POST", "/v1/integrations", s.apiKey, map[string]any{"provider": "pinterest", "label": "Acme Pinterest",
+		"business_id": businessID, "login_method": "password", "web_base_url": webURL,
+		"automation": map[string]string{"label": "Hubkeeper bot", "email": pinAutomation, "password": password, "phone": "+1 415 555 0100"}}, &v)
+	return v, code
+}
+
+// TestPinterestOnboardingAndChecks: a Pinterest business is onboarded
+// through the API in real Chromium, with the verification code Pinterest
+// asks of a new browser; members land in the same tabs as Meta's; later
+// checks reuse the kept browser session, and log in again (without a new
+// code) when it expired.
+func TestPinterestOnboardingAndChecks(t *testing.T) {
+	people := seed.Company(emailDomain, 120, 5)
+	s := newStack(t, people)
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowPeople)
+	sb.RequireVerification = true
+
+	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)
+	if code != http.StatusCreated || created.Status != "onboarding" || created.Onboarding == nil || created.Onboarding.Stage != store.OnboardLogin ||
+		created.Settings.Automation == nil || created.Settings.Automation.Email != pinAutomation {
+		t.Fatalf("create: %d %+v", code, created)
+	}
+	igID := created.ID
+	// Pinterest e-mails the automation account a code; a person submits it.
+	deadline := time.Now().Add(time.Minute)
+	for sb.VerificationCode(pinAutomation) == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the login never reached Pinterest's verification step")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	base := "/v1/integrations/" + igID + "/onboarding/"
+	s.expectErrors(t, []badRequest{
+		{"CodeNotACode", "POST", base + "verification", s.apiKey, `{"code":"12 34"}`, http.StatusBadRequest},
+		{"ClaimedIsMetas", "POST", base + "claimed", s.apiKey, "", http.StatusConflict},
+		{"PinterestWithToken", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"password","access_token":"x"}`, http.StatusBadRequest},
+		{"PinterestWithoutAccount", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"password"}`, http.StatusBadRequest},
+		{"PinterestSSO", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"sso","automation":{"email":"a@b.test","password":"p"}}`, http.StatusBadRequest},
+	})
+	verification := sb.VerificationCode(pinAutomation)
+	if code := s.call("POST", base+"verification", s.apiKey, map[string]string{"code": verification}, nil); code != http.StatusAccepted {
+		t.Fatalf("verification: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := s.temporal.GetWorkflow(ctx, workflows.OnboardingID(igID), "")
+	var res workflows.OnboardingResult
+	if err := run.Get(ctx, &res); err != nil {
+		v := s.integration(igID)
+		logs := s.logs.String()
+		t.Fatalf("%v\n%+v\n%+v\n%s", err, v.Integration, v.Onboarding, logs[max(0, len(logs)-6000):])
+	}
+	done := s.integration(igID)
+	biz := sb.Business(pinBusinessID)
+	wantMembers := len(biz.Members) + len(biz.Invites)
+	if done.Status != "connected" || done.Onboarding.Stage != store.OnboardDone || res.Sync.Members != wantMembers || res.Sync.Assets != len(biz.AdAccounts) {
+		t.Fatalf("after onboarding: %+v %+v, result %+v (sandbox: %d members, %d ad accounts)", done.Integration, done.Onboarding, res,
+			wantMembers, len(biz.AdAccounts))
+	}
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, workflows.IntegrationSyncID(igID)).Describe(ctx); err != nil {
+		t.Fatalf("no daily Schedule: %v", err)
+	}
+	// The same tabs as Meta: directory people onboarded, personal and agency addresses unmatched.
+	onboarded, unmatched := s.members(s.apiKey, igID, string(domain.StateOnboarded)), s.members(s.apiKey, igID, string(domain.StateUnmatched))
+	if len(onboarded) == 0 || len(unmatched) == 0 {
+		t.Fatalf("%d onboarded, %d unmatched", len(onboarded), len(unmatched))
+	}
+	for _, m := range unmatched {
+		if strings.HasSuffix(m.Email, "@"+emailDomain) && m.Email != pinAutomation {
+			t.Fatalf("%s is unmatched although the directory has them", m.Email)
+		}
+	}
+
+	// A later check reuses the kept browser session: no new login.
+	_, loginsBefore := sb.Stats()
+	if _, err := s.check(s.apiKey, igID); err != nil {
+		t.Fatal(err)
+	}
+	if _, logins := sb.Stats(); logins != loginsBefore {
+		t.Fatalf("a check with a kept session logged in again (%d → %d)", loginsBefore, logins)
+	}
+	// An expired session logs in again, and the trusted browser needs no code.
+	sb.ExpireSessions()
+	codeBefore := sb.VerificationCode(pinAutomation)
+	if _, err := s.check(s.apiKey, igID); err != nil {
+		t.Fatal(err)
+	}
+	if _, logins := sb.Stats(); logins != loginsBefore+1 || sb.VerificationCode(pinAutomation) != codeBefore {
+		t.Fatalf("after expiry: %d logins (want %d), a new code asked: %v", logins, loginsBefore+1, sb.VerificationCode(pinAutomation) != codeBefore)
+	}
+	for _, secret := range []string{pinPassword, verification} {
+		assertNoSecrets(t, s, workflows.OnboardingID(igID), run.GetRunID(), secret)
+	}
+	exportHistory(t, s, workflows.OnboardingID(igID), run.GetRunID(), "pinterest_onboarding.json")
+}
+
+// TestPinterestWrongPassword: the login fails without retries, the
+// integration needs re-authorisation, and the API says why.
+func TestPinterestWrongPassword(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 40, 5))
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees)
+	wrong := "Wrong-" + pinPassword
+	created, code := s.createPinterest(pinBusinessID, wrong, webURL)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	v := s.waitOnboarding(created.ID, "a refused password", refusedFor("refused the password"))
+	if v.Status != "needs_reauth" || !strings.Contains(v.StatusMessage, "refused the password of "+pinAutomation) {
+		t.Fatalf("integration %+v", v.Integration)
+	}
+	if pages, logins := sb.Stats(); logins != 0 || pages > 6 {
+		t.Fatalf("a refused password was retried: %d pages, %d logins", pages, logins)
+	}
+	assertNoSecrets(t, s, workflows.OnboardingID(created.ID), "", wrong)
+}

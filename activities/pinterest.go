@@ -196,3 +196,66 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 	out = PinterestFetch{Members: cur.Fetched + len(invites), Assets: len(assets), Grants: len(grants)}
 	return out, failure(a.saveSession(ctx, ig, sess))
 }
+
+// pinterestAction runs act in a logged-in session of the change's integration.
+func (a *Activities) pinterestAction(ctx context.Context, ch MemberChange, act func(*pinterest.Client) error) error {
+	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
+	if err != nil {
+		return failure(err)
+	}
+	c, sess, err := a.pinterestSession(ctx, ig, nil)
+	if err != nil {
+		return a.providerFailure(ctx, ig, err)
+	}
+	defer sess.Close()
+	if err := act(c); err != nil {
+		return a.providerFailure(ctx, ig, err)
+	}
+	return failure(a.saveSession(ctx, ig, sess))
+}
+
+// RemovePinterestMember removes a member through the web app exactly once:
+// one already removed in Postgres, or gone from the business, is not
+// removed again.
+func (a *Activities) RemovePinterestMember(ctx context.Context, ch MemberChange) error {
+	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
+	if err != nil || len(members) == 1 {
+		return failure(err)
+	}
+	return a.pinterestAction(ctx, ch, func(c *pinterest.Client) error { return c.Remove(ch.MemberID) })
+}
+
+// ChangePinterestRole sets a member's role; setting it again changes nothing.
+func (a *Activities) ChangePinterestRole(ctx context.Context, ch MemberChange) error {
+	return a.pinterestAction(ctx, ch, func(c *pinterest.Client) error { return c.SetRole(ch.MemberID, ch.Role) })
+}
+
+// InvitePinterestMember invites a directory person exactly once: an
+// invitation already pending for the address is the one returned.
+func (a *Activities) InvitePinterestMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
+	var res InviteResult
+	pendingID := func(c *pinterest.Client) (string, error) {
+		pending, err := c.PendingInvites()
+		for _, inv := range pending {
+			if inv.Email == ch.Email {
+				return inv.ExternalID, err
+			}
+		}
+		return "", err
+	}
+	err := a.pinterestAction(ctx, ch, func(c *pinterest.Client) error {
+		id, err := pendingID(c)
+		if err != nil || id != "" {
+			res.InvitationID = id
+			return err
+		}
+		if err := c.Invite([]string{ch.Email}, ch.Role); err != nil {
+			return err
+		}
+		if res.InvitationID, err = pendingID(c); err == nil && res.InvitationID == "" {
+			err = &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "the invitation of " + ch.Email + " is not listed yet"}
+		}
+		return err
+	})
+	return res, err
+}

@@ -111,6 +111,10 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 		if err := connected(ig); err != nil {
 			return err
 		}
+		ch.Provider = ig.Provider
+		if ig.Provider == domain.ProviderPinterest && action == store.ActionCancel {
+			return domain.Errorf(domain.EInvalid, "Hubkeeper cannot cancel Pinterest invitations yet; cancel it in Pinterest Business Manager")
+		}
 		if err := s.Store.CheckMemberChange(ctx, ch); err != nil {
 			return err
 		}
@@ -215,6 +219,9 @@ func (s *Server) startBulk(c echo.Context) error {
 	}
 	if err := connected(ig); err != nil {
 		return err
+	}
+	if ig.Provider == domain.ProviderPinterest && (req.Action == store.ActionRemove || req.Action == store.ActionRole) {
+		return domain.Errorf(domain.EInvalid, "bulk %s is Meta's for now; act on Pinterest members one by one", req.Action)
 	}
 	b, err := s.Store.CreateBulkAction(ctx, store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: ig.ID, Action: req.Action,
 		Actor: "api_key:" + key.ID, Reason: req.Reason, Role: req.Role, MemberIDs: req.Members})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,7 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 	if _, logins := sb.Stats(); logins != loginsBefore+1 || sb.VerificationCode(pinAutomation) != codeBefore {
 		t.Fatalf("after expiry: %d logins (want %d), a new code asked: %v", logins, loginsBefore+1, sb.VerificationCode(pinAutomation) != codeBefore)
 	}
+	pinterestActions(t, s, sb, igID)
 	for _, secret := range []string{pinPassword, verification} {
 		assertNoSecrets(t, s, workflows.OnboardingID(igID), run.GetRunID(), secret)
 	}
@@ -154,4 +156,99 @@ func TestPinterestWrongPassword(t *testing.T) {
 		t.Fatalf("a refused password was retried: %d pages, %d logins", pages, logins)
 	}
 	assertNoSecrets(t, s, workflows.OnboardingID(created.ID), "", wrong)
+}
+
+// pinterestActions runs each member action through the API on a connected
+// Pinterest integration and checks the sandbox's state after.
+func pinterestActions(t *testing.T, s *stack, sb *pinsandbox.Server, igID string) {
+	biz := sb.Business(pinBusinessID)
+	var employee, agency, personal store.Member
+	for _, m := range s.members(s.apiKey, igID, string(domain.StateOnboarded)) {
+		if m.Role == pinsandbox.RoleEmployee && employee.ExternalID == "" {
+			employee = m
+		}
+	}
+	for _, m := range s.members(s.apiKey, igID, string(domain.StateUnmatched)) {
+		if strings.HasSuffix(m.Email, "@agency.example") && agency.ExternalID == "" {
+			agency = m
+		}
+		if strings.HasSuffix(m.Email, "@gmail.example") && personal.ExternalID == "" {
+			personal = m
+		}
+	}
+	s.expectErrors(t, []badRequest{
+		{"MetaRole", "POST", "/v1/integrations/" + igID + "/members/" + employee.ExternalID + "/role", s.apiKey, `{"role":"ADMIN"}`, http.StatusBadRequest},
+		{"AdAccountTasks", "POST", "/v1/integrations/" + igID + "/members/" + employee.ExternalID + "/role", s.apiKey,
+			`{"assets":[{"asset_id":"549755900000","tasks":["ANALYST"]}]}`, http.StatusBadRequest},
+		{"BulkRemove", "POST", "/v1/integrations/" + igID + "/members/bulk", s.apiKey, `{"action":"remove","members":["` + agency.ExternalID + `"]}`, http.StatusBadRequest},
+	})
+
+	s.act(igID, employee.ExternalID, "role", map[string]string{"role": pinsandbox.RoleManager})
+	if biz.Members[employee.ExternalID].Role != pinsandbox.RoleManager {
+		t.Fatal("the role did not change in Pinterest")
+	}
+	s.act(igID, agency.ExternalID, "remove", nil)
+	if biz.Members[agency.ExternalID] != nil {
+		t.Fatal("the agency member is still in the business")
+	}
+	if code := s.call("POST", "/v1/integrations/"+igID+"/members/"+agency.ExternalID+"/remove", s.apiKey, nil, nil); code != http.StatusConflict {
+		t.Fatalf("removing a removed member: %d, want 409", code)
+	}
+	s.act(igID, personal.ExternalID, "exempt", map[string]string{"reason": "uses a personal account for the brand"})
+	if m := s.member(igID, personal.ExternalID); m.State != domain.StateExempted {
+		t.Fatalf("exempted member is %s", m.State)
+	}
+
+	// Invite a directory person who is not in the business.
+	var invitee string
+	for _, p := range s.people {
+		if p.Status == domain.UserActive && sbMember(biz, p.Email) == nil {
+			invitee = p.Email
+			break
+		}
+	}
+	var started actionStarted
+	if code := s.call("POST", "/v1/integrations/"+igID+"/invitations", s.apiKey, map[string]string{"email": invitee, "role": "EMPLOYEE"}, &started); code != http.StatusAccepted {
+		t.Fatalf("invite: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var inviteID string
+	for id, inv := range biz.Invites {
+		if inv.Email == invitee && inv.Status == "PENDING" {
+			inviteID = id
+		}
+	}
+	pending := s.members(s.apiKey, igID, string(domain.StatePending))
+	if inviteID == "" || !slices.ContainsFunc(pending, func(m store.Member) bool { return m.ExternalID == inviteID }) {
+		t.Fatalf("invitation %q of %s not pending in the sandbox and the API", inviteID, invitee)
+	}
+	if code := s.call("DELETE", "/v1/integrations/"+igID+"/invitations/"+inviteID, s.apiKey, nil, nil); code != http.StatusBadRequest {
+		t.Fatalf("cancelling a Pinterest invitation: %d, want 400", code)
+	}
+	// Accepted, the next check onboards them; nothing else changes.
+	if _, err := sb.AcceptInvite(pinBusinessID, inviteID, "New Hire"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.check(s.apiKey, igID); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(s.members(s.apiKey, igID, string(domain.StateOnboarded)), func(m store.Member) bool { return m.Email == invitee }) {
+		t.Fatalf("%s was not onboarded after accepting", invitee)
+	}
+	if m := s.member(igID, agency.ExternalID); m.State != domain.StateRemoved {
+		t.Fatalf("the removed member is %s after a check", m.State)
+	}
+}
+
+func sbMember(b *pinsandbox.Business, email string) *pinsandbox.Member {
+	for _, m := range b.Members {
+		if strings.EqualFold(m.Email, email) {
+			return m
+		}
+	}
+	return nil
 }

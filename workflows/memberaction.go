@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -38,7 +39,11 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) error {
 
 func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
 	record func(workflow.Context, string, *time.Time, string) error, stage func(string, string)) error {
-	if slices.Contains(store.MetaActions, in.Action) {
+	if in.Provider == domain.ProviderPinterest && slices.Contains(store.MetaActions, in.Action) {
+		if err := applyAtPinterest(ctx, &in, stage); err != nil {
+			return err
+		}
+	} else if slices.Contains(store.MetaActions, in.Action) {
 		if err := waitForRestriction(ctx, short, in.IntegrationID, func(status string, until *time.Time) error {
 			return record(short, status, until, "")
 		}); err != nil {
@@ -70,4 +75,27 @@ func applyMemberAction(ctx, short workflow.Context, in MemberActionInput,
 	}
 	stage(StageApplying, "recording the change")
 	return workflow.ExecuteActivity(short, a.ApplyMemberChange, in).Get(ctx, nil)
+}
+
+// applyAtPinterest makes a change in Pinterest's web app, through the
+// browser; Pinterest has no restriction window.
+func applyAtPinterest(ctx workflow.Context, in *MemberActionInput, stage func(string, string)) error {
+	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
+			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}})
+	switch in.Action {
+	case store.ActionRemove:
+		stage(StageApplying, "removing the member in Pinterest Business Manager")
+		return workflow.ExecuteActivity(browserCtx, a.RemovePinterestMember, *in).Get(ctx, nil)
+	case store.ActionRole:
+		stage(StageApplying, "changing the role in Pinterest Business Manager")
+		return workflow.ExecuteActivity(browserCtx, a.ChangePinterestRole, *in).Get(ctx, nil)
+	case store.ActionInvite:
+		stage(StageApplying, "inviting in Pinterest Business Manager")
+		var sent activities.InviteResult
+		err := workflow.ExecuteActivity(browserCtx, a.InvitePinterestMember, *in).Get(ctx, &sent)
+		in.MemberID = sent.InvitationID
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError("Pinterest has no "+in.Action+" in Hubkeeper", activities.ErrInvalid, nil)
 }

@@ -10,6 +10,21 @@ import (
 // Manager: the UI's "Full control" (ADMIN) and "Partial access" (EMPLOYEE).
 var MetaRoles = []string{"ADMIN", "EMPLOYEE"}
 
+// PinterestRoles are the business roles Hubkeeper assigns in Pinterest
+// Business Manager: the UI's "Manager" (BIZ_ADMIN) and "Employee".
+var PinterestRoles = []string{"BIZ_ADMIN", "EMPLOYEE"}
+
+// CheckRole says whether role is one Hubkeeper assigns in a provider's business.
+func CheckRole(p Provider, role string) error {
+	switch {
+	case p == ProviderPinterest && !slices.Contains(PinterestRoles, role):
+		return Errorf(EInvalid, "role must be BIZ_ADMIN (Manager) or EMPLOYEE (Employee)")
+	case p != ProviderPinterest && !slices.Contains(MetaRoles, role):
+		return Errorf(EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
+	}
+	return nil
+}
+
 // Task sets Meta accepts on an asset, by asset type. Each set is what the
 // Business Manager UI offers; any other combination is answered with
 // error 100/1752129 for ad accounts (and refused alike for Pages).

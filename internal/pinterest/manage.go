@@ -152,6 +152,17 @@ func (c *Client) selectRole(step, role string) error {
 	return nil
 }
 
+// memberGone reports whether the page is a "not found" page instead of a member's.
+func (c *Client) memberGone() (bool, error) {
+	p := c.s.Timed()
+	has, _, err := p.Has(manageUI.MemberDetail)
+	if err != nil || has {
+		return false, err
+	}
+	has, _, err = p.HasR("body", manageUI.NotFoundText)
+	return has, err
+}
+
 // SetRole changes a member's role (EMPLOYEE or BIZ_ADMIN) on their page.
 func (c *Client) SetRole(memberID, role string) error {
 	if err := c.open(c.businessURL(fmt.Sprintf(manageUI.MemberPage, memberID))); err != nil {
@@ -167,9 +178,14 @@ func (c *Client) SetRole(memberID, role string) error {
 	return c.click(save, "role")
 }
 
-// Remove takes a member out of the business on their page.
+// Remove takes a member out of the business on their page; a member
+// already gone counts as removed.
 func (c *Client) Remove(memberID string) error {
 	if err := c.open(c.businessURL(fmt.Sprintf(manageUI.MemberPage, memberID))); err != nil {
+		return err
+	}
+	gone, err := c.memberGone()
+	if err != nil || gone {
 		return err
 	}
 	has, btn, err := c.s.Timed().Has(manageUI.RemoveButton)

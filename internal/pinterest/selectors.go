@@ -53,7 +53,8 @@ var roleNames = map[string]string{"Employee": "EMPLOYEE", "Manager": "BIZ_ADMIN"
 // manageUI is adding, editing and removing members, invitations and ad accounts.
 var manageUI = struct {
 	AddLink, EmailsField, RoleSelect, RoleRadio, AddSubmit, FormError string
-	MemberPage, RoleSave, RemoveButton, RemoveButtonText              string
+	MemberPage, MemberDetail, NotFoundText, RoleSave                  string
+	RemoveButton, RemoveButtonText                                    string
 	InvitesPage, InviteRow, InviteIDAttr, InviteEmail, InviteRole     string
 	AdAccountsPage, AdAccountRow, AdAccountIDAttr, AdAccountName      string
 	AdAccountPerson, AdAccountPersonIDAttr, AdAccountPermission       string
@@ -67,6 +68,9 @@ var manageUI = struct {
 	AddSubmit:    `form button[type="submit"]`,
 	FormError:    `form [role="alert"]`,
 	MemberPage:   "members/%s/",
+	MemberDetail: `[data-test-id="member-detail"]`,
+	// NotFoundText is what a page of a member no longer in the business says.
+	NotFoundText: `(?i)(404|not found|couldn't find)`,
 	RoleSave:     `form[action$="/role/"] button[type="submit"]`,
 	RemoveButton: `[data-test-id="remove-member"]`,
 	// RemoveButtonText finds the button by its words when the test id is gone.

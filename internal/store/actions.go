@@ -54,6 +54,8 @@ type MemberChange struct {
 	Email string
 	// TraceID is the provider's trace id of the call that made the change.
 	TraceID string
+	// Provider is the business center's (empty: meta, as before Pinterest).
+	Provider domain.Provider
 }
 
 // memberState is what an action changes, for checks and the audit log.
@@ -97,8 +99,8 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
 // checkInvite: the address is a directory person of the workspace and
 // neither in the business nor invited.
 func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
-	if !slices.Contains(domain.MetaRoles, ch.Role) {
-		return domain.Errorf(domain.EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
+	if err := domain.CheckRole(ch.Provider, ch.Role); err != nil {
+		return err
 	}
 	var people, present int
 	err := tx.QueryRow(ctx, `SELECT
@@ -168,8 +170,13 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 			return domain.Errorf(domain.EInvalid, "reason is required: say why this member stays out of management")
 		}
 	case ActionRole:
-		if ch.Role != "" && !slices.Contains(domain.MetaRoles, ch.Role) {
-			return domain.Errorf(domain.EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
+		if ch.Role != "" {
+			if err := domain.CheckRole(ch.Provider, ch.Role); err != nil {
+				return err
+			}
+		}
+		if ch.Provider == domain.ProviderPinterest && len(ch.Assets) > 0 {
+			return domain.Errorf(domain.EInvalid, "Hubkeeper changes a Pinterest member's role only; ad account permissions stay as they are")
 		}
 		if ch.Role == "" && len(ch.Assets) == 0 {
 			return domain.Errorf(domain.EInvalid, "say what to change: role, assets or both")

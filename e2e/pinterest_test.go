@@ -23,7 +23,7 @@ const (
 )
 
 // pinterestSandbox serves a Pinterest business of the stack's people.
-func (s *stack) pinterestSandbox(t *testing.T, flow string) (*pinsandbox.Server, string) {
+func (s *stack) pinterestSandbox(t testing.TB, flow string) (*pinsandbox.Server, string) {
 	t.Helper()
 	sb := pinsandbox.New()
 	sb.Flow, sb.PageSize = flow, 25

@@ -92,6 +92,7 @@ type stack struct {
 	meta     *metasandbox.Server
 	metaURL  string
 	mail     *mail.Catcher
+	browser  *browser.Shared
 	people   []seed.Person
 	ws       store.Workspace
 	apiKey   string
@@ -154,6 +155,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		Browser:   &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir()}},
 		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}}
 	t.Cleanup(acts.Browser.Close)
+	s.browser = acts.Browser
 	w := worker.New(s.temporal, taskQueue, acts, 10)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

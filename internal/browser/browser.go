@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -234,4 +235,55 @@ func (s *Session) Capture(name string) (Capture, error) {
 func stripQuery(u string) string {
 	before, _, _ := strings.Cut(u, "?")
 	return before
+}
+
+// PeakMemory sums the peak resident memory (VmHWM) of Chromium's processes,
+// in bytes: an upper bound of the browser's peak, read from /proc (Linux).
+func (b *Browser) PeakMemory() (int64, error) {
+	root := b.launcher.PID()
+	parents := map[int]int{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces, so read after the last ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			parents[pid], _ = strconv.Atoi(fields[1])
+		}
+	}
+	inTree := func(pid int) bool {
+		for ; pid > 1; pid = parents[pid] {
+			if pid == root {
+				return true
+			}
+		}
+		return false
+	}
+	var total int64
+	for pid := range parents {
+		if !inTree(pid) {
+			continue
+		}
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				total += kb * 1024
+			}
+		}
+	}
+	return total, nil
 }

@@ -25,7 +25,7 @@ Processes:
   api       serve the HTTP API (configuration from the environment; see README)
   worker    run the Temporal worker
   dev       bring the whole system up locally with sandbox providers
-  sandbox   serve the sandbox Okta, Entra ID and Meta (flags: --okta-addr, --entra-addr, --meta-addr)
+  sandbox   serve the sandbox Okta, Entra ID, Meta and Pinterest (flags: --okta-addr, --entra-addr, --meta-addr, --pinterest-addr)
 
 `
 
@@ -69,26 +69,30 @@ func run(ctx context.Context, args []string) error {
 		fs.StringVar(&o.OktaAddr, "okta-addr", o.OktaAddr, "sandbox Okta listen address")
 		fs.StringVar(&o.EntraAddr, "entra-addr", o.EntraAddr, "sandbox Entra ID listen address")
 		fs.StringVar(&o.MetaAddr, "meta-addr", o.MetaAddr, "sandbox Meta Graph API listen address")
+		fs.StringVar(&o.PinterestAddr, "pinterest-addr", o.PinterestAddr, "sandbox Pinterest Business web app listen address")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		return devstack.Run(ctx, o, os.Stdout)
 	case "sandbox":
 		o := sandbox.Options{OktaToken: os.Getenv("SANDBOX_OKTA_TOKEN"), EntraSecret: os.Getenv("SANDBOX_ENTRA_SECRET"),
-			MetaToken: os.Getenv("SANDBOX_META_TOKEN")}
+			MetaToken: os.Getenv("SANDBOX_META_TOKEN"), PinterestPassword: os.Getenv("SANDBOX_PINTEREST_PASSWORD")}
 		fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 		fs.StringVar(&o.OktaAddr, "okta-addr", "127.0.0.1:8091", "sandbox Okta listen address")
 		fs.StringVar(&o.EntraAddr, "entra-addr", "127.0.0.1:8092", "sandbox Entra ID listen address")
 		fs.StringVar(&o.MetaAddr, "meta-addr", "127.0.0.1:8093", "sandbox Meta Graph API listen address")
+		fs.StringVar(&o.PinterestAddr, "pinterest-addr", "127.0.0.1:8094", "sandbox Pinterest Business web app listen address")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		sb, err := sandbox.Start(ctx, o)
 		if err != nil {
-			return fmt.Errorf("%w (set SANDBOX_OKTA_TOKEN, SANDBOX_ENTRA_SECRET and SANDBOX_META_TOKEN)", err)
+			return fmt.Errorf("%w (set SANDBOX_OKTA_TOKEN, SANDBOX_ENTRA_SECRET, SANDBOX_META_TOKEN and SANDBOX_PINTEREST_PASSWORD)", err)
 		}
-		fmt.Printf("sandbox Okta %s, sandbox Entra ID %s (tenant %s, client %s), sandbox Meta %s (business %s)\n", sb.OktaURL, sb.EntraURL,
-			sandbox.DemoEntraTenant, sandbox.DemoEntraClient, sb.MetaURL, sandbox.DemoBusinessID)
+		fmt.Printf("sandbox Okta %s, sandbox Entra ID %s (tenant %s, client %s), sandbox Meta %s (business %s), "+
+			"sandbox Pinterest %s (business %s, automation account %s)\n", sb.OktaURL, sb.EntraURL, sandbox.DemoEntraTenant,
+			sandbox.DemoEntraClient, sb.MetaURL, sandbox.DemoBusinessID, sb.PinterestURL, sandbox.DemoPinterestBusinessID,
+			sandbox.DemoPinterestAutomation)
 		<-ctx.Done()
 		return nil
 	}

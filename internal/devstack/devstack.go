@@ -27,6 +27,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/config"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgserver"
 	"github.com/hubkeeper/hubkeeper/internal/process"
@@ -48,6 +49,8 @@ type Options struct {
 	OktaAddr     string
 	EntraAddr    string
 	MetaAddr     string
+	// PinterestAddr is the sandbox Pinterest Business web app.
+	PinterestAddr string
 	// MailAddr is the SMTP catcher; MailUIAddr shows what it caught.
 	MailAddr   string
 	MailUIAddr string
@@ -60,7 +63,7 @@ type Options struct {
 // DefaultOptions are the README's.
 func DefaultOptions() Options {
 	return Options{DataDir: ".data", APIAddr: "127.0.0.1:8080", TemporalPort: 7233, UIPort: 8233,
-		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetaAddr: "127.0.0.1:8093",
+		OktaAddr: "127.0.0.1:8091", EntraAddr: "127.0.0.1:8092", MetaAddr: "127.0.0.1:8093", PinterestAddr: "127.0.0.1:8094",
 		MailAddr: "127.0.0.1:1025", MailUIAddr: "127.0.0.1:8025", MetricsAddr: "127.0.0.1:9464", DatabaseURL: os.Getenv("DATABASE_URL")}
 }
 
@@ -76,10 +79,11 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		return err
 	}
 	state, err := loadEnvFile(filepath.Join(o.DataDir, "secrets.env"), map[string]func() (string, error){
-		"HUBKEEPER_ENCRYPTION_KEYS": func() (string, error) { return secrets.NewKeySpec("dev1") },
-		"SANDBOX_OKTA_TOKEN":        func() (string, error) { return randomToken("00sbx") },
-		"SANDBOX_ENTRA_SECRET":      func() (string, error) { return randomToken("sbx~") },
-		"SANDBOX_META_TOKEN":        func() (string, error) { return randomToken("EAAsbx") },
+		"HUBKEEPER_ENCRYPTION_KEYS":  func() (string, error) { return secrets.NewKeySpec("dev1") },
+		"SANDBOX_OKTA_TOKEN":         func() (string, error) { return randomToken("00sbx") },
+		"SANDBOX_ENTRA_SECRET":       func() (string, error) { return randomToken("sbx~") },
+		"SANDBOX_META_TOKEN":         func() (string, error) { return randomToken("EAAsbx") },
+		"SANDBOX_PINTEREST_PASSWORD": func() (string, error) { return randomToken("pin-") },
 	})
 	if err != nil {
 		return err
@@ -145,12 +149,14 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 
 	// Sandbox providers.
 	sb, err := sandbox.Start(ctx, sandbox.Options{OktaAddr: o.OktaAddr, EntraAddr: o.EntraAddr, MetaAddr: o.MetaAddr,
-		OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"], MetaToken: state["SANDBOX_META_TOKEN"]})
+		PinterestAddr: o.PinterestAddr, OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"],
+		MetaToken: state["SANDBOX_META_TOKEN"], PinterestPassword: state["SANDBOX_PINTEREST_PASSWORD"]})
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	defer sb.Close()
-	say("sandbox Okta at %s, sandbox Entra ID at %s, sandbox Meta Graph API at %s", sb.OktaURL, sb.EntraURL, sb.MetaURL)
+	say("sandbox Okta at %s, sandbox Entra ID at %s, sandbox Meta Graph API at %s, sandbox Pinterest at %s", sb.OktaURL, sb.EntraURL,
+		sb.MetaURL, sb.PinterestURL)
 
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
 		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
@@ -215,10 +221,25 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	say("  %d members (%d added, %d changed, %d removed), %d assets, %d grants",
 		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
+	if demo.pinterestNew {
+		say("onboarding the Pinterest business through workflow onboard/%s (login in headless Chromium, first import)", demo.pinterestID)
+		var onboarded workflows.OnboardingResult
+		if err := deps.Temporal.GetWorkflow(ctx, workflows.OnboardingID(demo.pinterestID), "").Get(ctx, &onboarded); err != nil {
+			return fmt.Errorf("onboard Pinterest business: %w", err)
+		}
+		checked = onboarded.Sync
+	} else {
+		say("checking the Pinterest business for updates through workflow sync/%s", demo.pinterestID)
+		if checked, err = checkAndWait(ctx, deps.Temporal, apiURL, demo.apiKey, demo.pinterestID); err != nil {
+			return fmt.Errorf("check Pinterest business: %w", err)
+		}
+	}
+	say("  %d members (%d added, %d changed, %d removed), %d ad accounts, %d grants",
+		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
 	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "HUBKEEPER_SUPPORT_KEY": demo.supportKey,
 		"TEMPORAL_UI_URL":  uiURL,
 		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
-		"META_INTEGRATION_ID": demo.integrationID}
+		"META_INTEGRATION_ID": demo.integrationID, "PINTEREST_INTEGRATION_ID": demo.pinterestID}
 	for _, dir := range demo.directories {
 		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
 	}
@@ -239,6 +260,7 @@ Hubkeeper is running. Ctrl-C stops everything.
   Okta sandbox   %s
   Entra sandbox  %s
   Meta sandbox   %s
+  Pinterest      %s   (sandbox web app; automation account %s)
   Logs           %s/*.log
   These values   %s/demo.env
 
@@ -246,7 +268,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -283,6 +305,9 @@ type demoState struct {
 	supportKey    string
 	directories   []demoDirectory
 	integrationID string
+	// pinterestID is the demo's Pinterest integration; pinterestNew, that this run created it.
+	pinterestID  string
+	pinterestNew bool
 }
 
 // seedDemo makes sure the demo workspace exists with an API key and its
@@ -364,9 +389,22 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		return demo, err
 	}
 	for _, ig := range integrations {
-		if ig.BusinessID == sandbox.DemoBusinessID {
+		switch {
+		case ig.Provider == domain.ProviderMeta && ig.BusinessID == sandbox.DemoBusinessID:
 			demo.integrationID = ig.ID
+		case ig.Provider == domain.ProviderPinterest && ig.BusinessID == sandbox.DemoPinterestBusinessID:
+			demo.pinterestID = ig.ID
 		}
+	}
+	if demo.pinterestID == "" {
+		var created store.Integration
+		if err := callAPI(ctx, "POST", apiURL+"/v1/integrations", demo.apiKey, map[string]any{"provider": "pinterest",
+			"label": "Acme Pinterest (sandbox)", "business_id": sandbox.DemoPinterestBusinessID, "login_method": "password",
+			"web_base_url": sb.PinterestURL, "automation": map[string]string{"label": "Hubkeeper bot", "email": sandbox.DemoPinterestAutomation,
+				"password": state["SANDBOX_PINTEREST_PASSWORD"]}}, &created); err != nil {
+			return demo, err
+		}
+		demo.pinterestID, demo.pinterestNew = created.ID, true
 	}
 	if demo.integrationID == "" {
 		var created store.Integration

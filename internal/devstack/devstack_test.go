@@ -107,7 +107,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), TemporalPort: port(t), UIPort: port(t),
-		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), MailAddr: freeAddr(t), MailUIAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
+		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), PinterestAddr: freeAddr(t), MailAddr: freeAddr(t), MailUIAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
 
 	stop, out := startStack(t, o)
 	env, err := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
@@ -125,6 +125,11 @@ func TestDevStack(t *testing.T) {
 	if code, body := get(t, api+"/v1/integrations/"+env["META_INTEGRATION_ID"]+"/members?state=unmatched", key); code != 200 ||
 		!strings.Contains(body, `"match":"several"`) || !strings.Contains(body, `"match":"none"`) {
 		t.Fatalf("unmatched Meta members: %d %.300s", code, body)
+	}
+	// The Pinterest business was onboarded in Chromium and imported into the same tabs.
+	if code, body := get(t, api+"/v1/integrations/"+env["PINTEREST_INTEGRATION_ID"]+"/members?state=onboarded&limit=500", key); code != 200 ||
+		strings.Count(body, `"external_id"`) < 100 {
+		t.Fatalf("onboarded Pinterest members: %d, %d members", code, strings.Count(body, `"external_id"`))
 	}
 	// The demo business has departed people: their report's e-mail, with its link, is on the mail page.
 	deadline := time.Now().Add(30 * time.Second)
@@ -146,7 +151,7 @@ func TestDevStack(t *testing.T) {
 	}
 	secrets, _ := readEnvFile(filepath.Join(o.DataDir, "secrets.env"))
 	logs, _ := os.ReadFile(filepath.Join(o.DataDir, "hubkeeper.log"))
-	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "SANDBOX_META_TOKEN", "HUBKEEPER_ENCRYPTION_KEYS"} {
+	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "SANDBOX_META_TOKEN", "SANDBOX_PINTEREST_PASSWORD", "HUBKEEPER_ENCRYPTION_KEYS"} {
 		if v := secrets[name]; v == "" || bytes.Contains(logs, []byte(v)) || strings.Contains(out.String(), v) {
 			t.Fatalf("%s is unset or leaked into the logs or output", name)
 		}
@@ -168,7 +173,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal("second run did not reuse the demo workspace")
 	}
 	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") ||
-		!strings.Contains(out.String(), "members (0 added, 0 changed, 0 removed)") {
+		strings.Count(out.String(), "members (0 added, 0 changed, 0 removed)") != 2 {
 		t.Fatalf("second run re-imported:\n%s", out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
 
@@ -23,38 +24,51 @@ const (
 	DemoEntraTenant = "7d3f2a10-5c1b-4e8a-9f00-acbe00000001"
 	DemoEntraClient = "c0ffee00-1234-4abc-8def-acbe00000002"
 	DemoBusinessID  = "104857600000001"
+	// DemoPinterestBusinessID and DemoPinterestAutomation are the demo's
+	// Pinterest business and the automation account (a Manager) that logs in.
+	DemoPinterestBusinessID = "549755813888"
+	DemoPinterestAutomation = "hubkeeper-bot@" + DemoDomain
 )
 
 // Options configure the sandbox servers.
 type Options struct {
-	OktaAddr    string
-	EntraAddr   string
-	MetaAddr    string
-	OktaToken   string
-	EntraSecret string
-	MetaToken   string
+	OktaAddr      string
+	EntraAddr     string
+	MetaAddr      string
+	PinterestAddr string
+	OktaToken     string
+	EntraSecret   string
+	MetaToken     string
+	// PinterestPassword is the automation account's password.
+	PinterestPassword string
 }
 
 // Sandbox is the running providers.
 type Sandbox struct {
-	Okta     *oktasandbox.Server
-	Entra    *entrasandbox.Server
-	Meta     *metasandbox.Server
-	OktaURL  string
-	EntraURL string
-	MetaURL  string
-	servers  []*http.Server
+	Okta      *oktasandbox.Server
+	Entra     *entrasandbox.Server
+	Meta      *metasandbox.Server
+	Pinterest *pinsandbox.Server
+	OktaURL   string
+	EntraURL  string
+	MetaURL   string
+	// PinterestURL is the sandbox Pinterest Business web app.
+	PinterestURL string
+	servers      []*http.Server
 }
 
 // Start serves the sandbox Okta org, Entra tenant and Meta Graph API until ctx ends.
 func Start(ctx context.Context, o Options) (*Sandbox, error) {
-	if o.OktaToken == "" || o.EntraSecret == "" || o.MetaToken == "" {
-		return nil, errors.New("sandbox: an Okta token, an Entra client secret and a Meta token are required")
+	if o.OktaToken == "" || o.EntraSecret == "" || o.MetaToken == "" || o.PinterestPassword == "" {
+		return nil, errors.New("sandbox: an Okta token, an Entra client secret, a Meta token and a Pinterest password are required")
 	}
 	people := seed.Company(DemoDomain, DemoSize, DemoSeed)
 	s := &Sandbox{Okta: oktasandbox.New(o.OktaToken, people),
 		Entra: entrasandbox.New(DemoEntraTenant, DemoEntraClient, o.EntraSecret, people), Meta: metasandbox.New()}
 	s.Meta.AddBusiness(metasandbox.NewBusiness(DemoBusinessID, DemoDomain, people, metasandbox.DemoShape, time.Now()), o.MetaToken)
+	s.Pinterest = pinsandbox.New()
+	s.Pinterest.AddBusiness(pinsandbox.NewDemoBusiness(DemoPinterestBusinessID, "Acme", DemoPinterestAutomation, people, 180, 8))
+	s.Pinterest.AddAccount(DemoPinterestAutomation, o.PinterestPassword)
 	var err error
 	if s.OktaURL, err = s.serve(ctx, o.OktaAddr, s.Okta.Handler()); err != nil {
 		return nil, err
@@ -64,6 +78,10 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 		return nil, err
 	}
 	if s.MetaURL, err = s.serve(ctx, o.MetaAddr, s.Meta); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.PinterestURL, err = s.serve(ctx, o.PinterestAddr, s.Pinterest); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -9,8 +9,10 @@
 package pinsandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -189,6 +191,10 @@ func random() string {
 
 // ServeHTTP routes the web app's pages.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+		s.control(w, r)
+		return
+	}
 	if s.Latency > 0 {
 		time.Sleep(s.Latency)
 	}
@@ -283,6 +289,71 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "adaccount", data)
 	default:
 		http.NotFound(w, r)
+	}
+}
+
+// control serves the sandbox's own endpoints, which stand in for what
+// people and Pinterest do outside the web app:
+//
+//	GET  /_sandbox/verification-code?email=…   the code last sent to the address
+//	POST /_sandbox/invites/{id}/accept          {"name"}: the invitee accepts
+//	POST /_sandbox/settings                     {"flow": "employees"|"people", "require_verification": bool}
+//	POST /_sandbox/sessions/expire              every login ends
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sandbox/"), "/"), "/")
+	reply := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	var body struct {
+		Name                string `json:"name"`
+		Flow                string `json:"flow"`
+		RequireVerification *bool  `json:"require_verification"`
+	}
+	if r.Method == http.MethodPost && r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			reply(http.StatusBadRequest, map[string]string{"error": "send a JSON object"})
+			return
+		}
+	}
+	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "verification-code":
+		reply(http.StatusOK, map[string]string{"code": s.VerificationCode(r.URL.Query().Get("email"))})
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "invites" && parts[2] == "accept":
+		s.mu.Lock()
+		var businessID string
+		for id, b := range s.businesses {
+			if b.Invites[parts[1]] != nil {
+				businessID = id
+			}
+		}
+		s.mu.Unlock()
+		memberID, err := s.AcceptInvite(businessID, parts[1], cmp.Or(body.Name, "New member"))
+		if err != nil {
+			reply(http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		reply(http.StatusOK, map[string]string{"member_id": memberID})
+	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "settings":
+		if body.Flow != "" && body.Flow != FlowEmployees && body.Flow != FlowPeople {
+			reply(http.StatusBadRequest, map[string]string{"error": `flow must be "employees" or "people"`})
+			return
+		}
+		s.mu.Lock()
+		if body.Flow != "" {
+			s.Flow = body.Flow
+		}
+		if body.RequireVerification != nil {
+			s.RequireVerification = *body.RequireVerification
+		}
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[0] == "sessions" && parts[1] == "expire":
+		s.ExpireSessions()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		reply(http.StatusNotFound, map[string]string{"error": "unknown sandbox control " + r.Method + " " + r.URL.Path})
 	}
 }
 

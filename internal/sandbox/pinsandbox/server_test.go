@@ -199,3 +199,50 @@ func TestOnlyManagersSeeTheBusiness(t *testing.T) {
 		t.Fatalf("an employee's login: %d", code)
 	}
 }
+
+func TestSandboxControls(t *testing.T) {
+	s, base := setup(t)
+	b := newBrowser(t, base)
+	if code, _, _ := b.post("/_sandbox/settings", nil); code != http.StatusNoContent {
+		t.Fatalf("empty settings: %d", code)
+	}
+	post := func(path, body string) int {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/_sandbox/settings", `{"flow":"tabs"}`); code != http.StatusBadRequest {
+		t.Fatalf("unknown flow: %d", code)
+	}
+	if code := post("/_sandbox/settings", `{"flow":"people","require_verification":true}`); code != http.StatusNoContent {
+		t.Fatalf("settings: %d", code)
+	}
+	if _, _, path := b.login(automation, password); path != "/login/verify/" {
+		t.Fatalf("verification not required after the setting: %s", path)
+	}
+	_, body, _ := b.get("/_sandbox/verification-code?email=" + url.QueryEscape(automation))
+	code := regexp.MustCompile(`"code":"(\d+)"`).FindStringSubmatch(body)
+	if code == nil {
+		t.Fatalf("no code in %s", body)
+	}
+	if _, page, path := b.post("/login/verify/", url.Values{"code": {code[1]}}); !strings.HasSuffix(path, "/people/") || !strings.Contains(page, `aria-label="People"`) {
+		t.Fatalf("after the code: %s", path)
+	}
+	if code := post("/_sandbox/sessions/expire", ""); code != http.StatusNoContent {
+		t.Fatalf("expire: %d", code)
+	}
+	if _, _, path := b.get("/business/business-access/" + businessID + "/people/"); path != "/login/" {
+		t.Fatalf("after expiry: %s", path)
+	}
+	biz := s.Business(businessID)
+	biz.Invites["7"] = &pinsandbox.Invite{ID: "7", Email: "new@acme.test", Role: pinsandbox.RoleEmployee, Status: "PENDING"}
+	if code := post("/_sandbox/invites/7/accept", `{"name":"New Person"}`); code != http.StatusOK {
+		t.Fatalf("accept: %d", code)
+	}
+	if code := post("/_sandbox/invites/7/accept", `{}`); code != http.StatusNotFound {
+		t.Fatalf("accept twice: %d", code)
+	}
+}

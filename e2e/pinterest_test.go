@@ -252,3 +252,67 @@ func sbMember(b *pinsandbox.Business, email string) *pinsandbox.Member {
 	}
 	return nil
 }
+
+// TestPinterestWorkerStoppedMidCheckResumes: a worker stopped while it
+// reads the members list; the next worker resumes from the page its last
+// heartbeat named instead of starting over.
+func TestPinterestWorkerStoppedMidCheckResumes(t *testing.T) {
+	people := seed.Company(emailDomain, 260, 8)
+	s := newStack(t, people)
+	sb := pinsandbox.New()
+	sb.PageSize, sb.Latency = 10, 40*time.Millisecond
+	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, people, 219, 3))
+	sb.AddAccount(pinAutomation, pinPassword)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	created, _ := s.createPinterest(pinBusinessID, pinPassword, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, workflows.OnboardingID(created.ID), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A clean check, for comparison.
+	before, _ := sb.Stats()
+	if _, err := s.check(s.apiKey, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := sb.Stats()
+	clean := after - before
+
+	first := s.crashableWorker(t, "pinterest-resume")
+	run, err := workflows.StartIntegrationSync(ctx, s.temporal, "pinterest-resume", workflows.IntegrationSyncInput{WorkspaceID: s.ws.ID,
+		IntegrationID: created.ID, Provider: "pinterest", BusinessID: pinBusinessID, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := sb.Stats()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		runs, _, _ := s.store.ListSyncRuns(ctx, s.ws.ID, created.ID, store.Page{Limit: 1})
+		if len(runs) == 1 && runs[0].RunID == run.GetRunID() && runs[0].Fetched >= 120 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no progress")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	first.Stop()
+	stopped, _ := sb.Stats()
+	second := s.crashableWorker(t, "pinterest-resume")
+	defer second.Stop()
+	var res workflows.IntegrationSyncResult
+	if err := s.temporal.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &res); err != nil {
+		t.Fatalf("check after restart: %v", err)
+	}
+	end, _ := sb.Stats()
+	if res.Unchanged != 220 || res.Added+res.Changed+res.Removed != 0 {
+		t.Fatalf("resumed check: %+v, want 220 unchanged", res)
+	}
+	// Starting over would serve the pages read before the stop a second time.
+	beforeStop := stopped - start
+	if beforeStop < 12 || end-start > clean+4 {
+		t.Fatalf("%d pages before the stop, %d in all; a clean check is %d", beforeStop, end-start, clean)
+	}
+	t.Logf("%d pages before the stop, %d in all, a clean check %d", beforeStop, end-start, clean)
+}

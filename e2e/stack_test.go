@@ -300,7 +300,8 @@ func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.Wo
 // worker.HeartbeatEvery), for tests that stop it mid-work.
 func (s *stack) crashableWorker(t testing.TB, queue string) sdkworker.Worker {
 	t.Helper()
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default}
+	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default,
+		Browser: s.browser}
 	w := sdkworker.New(s.temporal, queue, sdkworker.Options{WorkerStopTimeout: time.Millisecond,
 		DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
 	worker.Register(w, acts)

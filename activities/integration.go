@@ -68,9 +68,16 @@ func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*
 // providerFailure marks the integration needs_reauth when the provider
 // rejected its token, then maps the error for Temporal.
 func (a *Activities) providerFailure(ctx context.Context, ig store.Integration, err error) error {
-	if pe, ok := domain.AsProviderError(err); ok && pe.Kind == domain.AuthBroken {
-		info := activity.GetInfo(ctx)
+	pe, ok := domain.AsProviderError(err)
+	info := activity.GetInfo(ctx)
+	switch {
+	case ok && pe.Kind == domain.AuthBroken:
 		if merr := a.Store.MarkIntegrationNeedsReauth(ctx, ig, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID, pe.TraceID); merr != nil {
+			return merr
+		}
+	case ok && pe.Kind == domain.Permanent && ig.Provider == domain.ProviderPinterest:
+		// The browser kept a screenshot and the page: the audit log says where.
+		if merr := a.Store.RecordAutomationFailure(ctx, ig, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID); merr != nil {
 			return merr
 		}
 	}

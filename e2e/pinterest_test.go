@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -132,6 +134,29 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 		t.Fatalf("after expiry: %d logins (want %d), a new code asked: %v", logins, loginsBefore+1, sb.VerificationCode(pinAutomation) != codeBefore)
 	}
 	pinterestActions(t, s, sb, igID)
+
+	// A UI the automation does not know fails the check at once, clearly,
+	// with a screenshot and the page kept and named in the audit log.
+	sb.Flow = pinsandbox.FlowRedesign
+	if _, err := s.check(s.apiKey, igID); err == nil || !strings.Contains(err.Error(), "UI changed") {
+		t.Fatalf("a check against an unknown UI: %v", err)
+	}
+	sb.Flow = pinsandbox.FlowPeople
+	var failures struct{ Items []store.AuditEvent }
+	s.call("GET", "/v1/audit?action=integration.automation_failed", s.apiKey, nil, &failures)
+	if len(failures.Items) != 1 {
+		t.Fatalf("%d automation failures in the audit log, want 1", len(failures.Items))
+	}
+	msg, _ := failures.Items[0].Details["message"].(string)
+	shot := regexp.MustCompile(`screenshot (\S+\.png)`).FindStringSubmatch(msg)
+	if shot == nil {
+		t.Fatalf("the audit event names no screenshot: %q", msg)
+	}
+	html, err := os.ReadFile(strings.TrimSuffix(shot[1], ".png") + ".html")
+	if st, serr := os.Stat(shot[1]); serr != nil || st.Size() == 0 || err != nil || !strings.Contains(string(html), "team-grid") ||
+		strings.Contains(string(html), pinPassword) {
+		t.Fatalf("capture %s: %v %v", shot[1], serr, err)
+	}
 	for _, secret := range []string{pinPassword, verification} {
 		assertNoSecrets(t, s, workflows.OnboardingID(igID), run.GetRunID(), secret)
 	}

@@ -219,6 +219,15 @@ func (s *Store) MarkIntegrationNeedsReauth(ctx context.Context, ig Integration, 
 	})
 }
 
+// RecordAutomationFailure writes an audit event for a browser automation
+// failure no retry fixes; the message names the failure's screenshot and page.
+func (s *Store) RecordAutomationFailure(ctx context.Context, ig Integration, message, workflowID, runID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ig.WorkspaceID, Actor: "system", Action: "integration.automation_failed",
+			SubjectType: "integration", SubjectID: ig.ID, WorkflowID: workflowID, RunID: runID, Details: map[string]any{"message": message}})
+	})
+}
+
 // StartIntegrationSyncRun records the start of a check for updates; a retry
 // for the same workflow run returns the same row.
 func (s *Store) StartIntegrationSyncRun(ctx context.Context, integrationID, trigger, workflowID, runID string) (SyncRun, error) {

@@ -48,6 +48,10 @@ const pageTemplates = `
 {{if .Next}}<a aria-label="Next page" href="{{.Base}}people/?page={{.Next}}">›</a>{{end}}
 </body></html>{{end}}
 
+{{define "redesign"}}{{template "head" "Team"}}{{template "nav" .}}
+<ul class="team-grid">{{range .Members}}<li class="team-card" data-uid="{{.ID}}"><b>{{.Name}}</b> <i>{{.Email}}</i> {{role .Role}}</li>{{end}}</ul>
+</body></html>{{end}}
+
 {{define "employees-add"}}{{template "head" "Add employee"}}{{template "nav" .}}
 <form method="post" action="{{.Base}}employees/add/" data-test-id="add-employee-form">
 {{if .Error}}<div role="alert">{{.Error}}</div>{{end}}

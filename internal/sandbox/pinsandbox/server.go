@@ -35,6 +35,9 @@ const (
 const (
 	FlowEmployees = "employees"
 	FlowPeople    = "people"
+	// FlowRedesign is members markup no automation knows yet: a UI change, to
+	// test that the automation fails clearly, with a capture.
+	FlowRedesign = "redesign"
 )
 
 // Member is a person in the business.
@@ -297,7 +300,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 //	GET  /_sandbox/verification-code?email=…   the code last sent to the address
 //	POST /_sandbox/invites/{id}/accept          {"name"}: the invitee accepts
-//	POST /_sandbox/settings                     {"flow": "employees"|"people", "require_verification": bool}
+//	POST /_sandbox/settings                     {"flow": "employees"|"people"|"redesign", "require_verification": bool}
 //	POST /_sandbox/sessions/expire              every login ends
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sandbox/"), "/"), "/")
@@ -336,8 +339,8 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(http.StatusOK, map[string]string{"member_id": memberID})
 	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "settings":
-		if body.Flow != "" && body.Flow != FlowEmployees && body.Flow != FlowPeople {
-			reply(http.StatusBadRequest, map[string]string{"error": `flow must be "employees" or "people"`})
+		if body.Flow != "" && body.Flow != FlowEmployees && body.Flow != FlowPeople && body.Flow != FlowRedesign {
+			reply(http.StatusBadRequest, map[string]string{"error": `flow must be "employees", "people" or "redesign"`})
 			return
 		}
 		s.mu.Lock()

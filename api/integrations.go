@@ -219,7 +219,7 @@ func (s *Server) writeIntegration(c echo.Context, status int, ig store.Integrati
 
 // connected refuses work on an integration that is still onboarding.
 func connected(ig store.Integration) error {
-	if ig.Status == "onboarding" {
+	if ig.Status == "onboarding" || ig.OnboardingOpen {
 		return domain.Errorf(domain.EConflict, "integration %s is still onboarding; GET it to see which step it waits for", ig.ID)
 	}
 	return nil
@@ -312,29 +312,62 @@ func (s *Server) listIntegrationSyncRuns(c echo.Context) error {
 	return c.JSON(http.StatusOK, newList(runs, next))
 }
 
-type tokenRequest struct {
+type integrationSecretRequest struct {
 	AccessToken string `json:"access_token"`
+	Password    string `json:"password"`
 }
 
-// putToken replaces an integration's token, say after Meta rejected it.
+// putToken replaces a Meta integration's token, say after Meta rejected it.
 func (s *Server) putToken(c echo.Context) error {
-	var req tokenRequest
+	return s.replaceSecret(c, domain.ProviderMeta)
+}
+
+// putPassword replaces a Pinterest automation account's password, say after
+// Pinterest refused it; an onboarding still under way logs in again.
+func (s *Server) putPassword(c echo.Context) error {
+	return s.replaceSecret(c, domain.ProviderPinterest)
+}
+
+func (s *Server) replaceSecret(c echo.Context, provider domain.Provider) error {
+	var req integrationSecretRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := required("access_token", req.AccessToken); err != nil {
+	field, secret, other := "access_token", req.AccessToken, req.Password
+	if provider == domain.ProviderPinterest {
+		field, secret, other = "password", req.Password, req.AccessToken
+	}
+	if other != "" {
+		return domain.Errorf(domain.EInvalid, "send only %s", field)
+	}
+	if err := required(field, secret); err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	key := apiKey(c)
-	ig, err := s.Store.Integration(c.Request().Context(), key.WorkspaceID, c.Param("id"))
+	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if err := connected(ig); err != nil {
+	if ig.Provider != provider {
+		return domain.Errorf(domain.EInvalid, "integration %s is %s: a Meta token goes to PUT …/token, a Pinterest password to PUT …/password",
+			ig.ID, ig.Provider)
+	}
+	// A Meta onboarding takes its token at its token step; a Pinterest one
+	// takes a new password here, and logs in again with it.
+	if provider == domain.ProviderMeta {
+		if err := connected(ig); err != nil {
+			return err
+		}
+	}
+	if err := s.Store.ReplaceIntegrationSecret(ctx, ig, "api_key:"+key.ID, []byte(secret)); err != nil {
 		return err
 	}
-	if err := s.Store.ReplaceIntegrationToken(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID, []byte(req.AccessToken)); err != nil {
-		return err
+	if ig.OnboardingOpen && provider == domain.ProviderPinterest {
+		if err := workflows.SignalOnboarding(ctx, s.Temporal, ig.ID, workflows.SignalVerification, nil); err != nil {
+			s.Logger.Error("waking the onboarding", "integration", ig.ID, "error", err)
+			return domain.Errorf(domain.EUnavailable, "the password is saved, but Temporal is unavailable: send it again to log in")
+		}
 	}
 	return c.NoContent(http.StatusNoContent)
 }

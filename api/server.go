@@ -87,6 +87,7 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
+	v1.PUT("/integrations/:id/password", s.putPassword, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/app-approved", s.approveApp, s.authenticateSupport)
 	v1.POST("/integrations/:id/onboarding/claimed", s.reportClaimed, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/token", s.submitOnboardingToken, s.authenticate)

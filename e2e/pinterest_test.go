@@ -180,7 +180,28 @@ func TestPinterestWrongPassword(t *testing.T) {
 	if pages, logins := sb.Stats(); logins != 0 || pages > 6 {
 		t.Fatalf("a refused password was retried: %d pages, %d logins", pages, logins)
 	}
-	assertNoSecrets(t, s, workflows.OnboardingID(created.ID), "", wrong)
+	// The right password, and the onboarding logs in again and finishes.
+	path := "/v1/integrations/" + created.ID + "/"
+	s.expectErrors(t, []badRequest{
+		{"TokenForPinterest", "PUT", path + "token", s.apiKey, `{"access_token":"EAAx"}`, http.StatusBadRequest},
+		{"PasswordEmpty", "PUT", path + "password", s.apiKey, `{"password":""}`, http.StatusBadRequest},
+		{"PasswordAndToken", "PUT", path + "password", s.apiKey, `{"password":"x","access_token":"y"}`, http.StatusBadRequest},
+		{"CheckWhileOnboarding", "POST", path + "sync", s.apiKey, "", http.StatusConflict},
+	})
+	if code := s.call("PUT", path+"password", s.apiKey, map[string]string{"password": pinPassword}, nil); code != http.StatusNoContent {
+		t.Fatalf("new password: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, workflows.OnboardingID(created.ID), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := s.integration(created.ID); v.Status != "connected" || v.Onboarding.Stage != store.OnboardDone {
+		t.Fatalf("after the new password: %s, %s", v.Status, v.Onboarding.Stage)
+	}
+	for _, secret := range []string{wrong, pinPassword} {
+		assertNoSecrets(t, s, workflows.OnboardingID(created.ID), "", secret)
+	}
 }
 
 // pinterestActions runs each member action through the API on a connected

@@ -40,15 +40,17 @@ type Integration struct {
 	LoginMethod  string          `json:"login_method"`
 	CredentialID string          `json:"-"`
 	// SessionCredentialID holds a browser's sealed cookies (Pinterest).
-	SessionCredentialID string              `json:"-"`
-	Settings            IntegrationSettings `json:"settings"`
-	Status              string              `json:"status"`
-	StatusMessage       string              `json:"status_message,omitempty"`
-	RemovalSafeguard    float64             `json:"removal_safeguard"`
-	RestrictedUntil     *time.Time          `json:"restricted_until"`
-	LastSyncedAt        *time.Time          `json:"last_synced_at"`
-	CreatedAt           time.Time           `json:"created_at"`
-	UpdatedAt           time.Time           `json:"updated_at"`
+	SessionCredentialID string `json:"-"`
+	// OnboardingOpen: the integration's onboarding has not finished.
+	OnboardingOpen   bool                `json:"-"`
+	Settings         IntegrationSettings `json:"settings"`
+	Status           string              `json:"status"`
+	StatusMessage    string              `json:"status_message,omitempty"`
+	RemovalSafeguard float64             `json:"removal_safeguard"`
+	RestrictedUntil  *time.Time          `json:"restricted_until"`
+	LastSyncedAt     *time.Time          `json:"last_synced_at"`
+	CreatedAt        time.Time           `json:"created_at"`
+	UpdatedAt        time.Time           `json:"updated_at"`
 }
 
 // NewIntegration is what CreateIntegration needs.
@@ -71,13 +73,16 @@ type NewIntegration struct {
 	OnboardingStage string
 }
 
+// onboardingOpen is true for an integration whose onboarding has not finished.
+const onboardingOpen = `EXISTS (SELECT 1 FROM onboardings o WHERE o.integration_id = integrations.id AND o.stage <> 'done')`
+
 const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
-	coalesce(session_credential_id::text, ''), settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
+	coalesce(session_credential_id::text, ''), ` + onboardingOpen + `, settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
 
 func scanIntegration(r pgx.Row) (Integration, error) {
 	var i Integration
 	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
-		&i.SessionCredentialID, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
+		&i.SessionCredentialID, &i.OnboardingOpen, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
 	return i, err
 }
 
@@ -540,24 +545,25 @@ func replace(ctx context.Context, tx pgx.Tx, runID, igID string, now time.Time, 
 	return int(a.RowsAffected() + d.RowsAffected()), nil
 }
 
-// ReplaceIntegrationToken seals a new token for an integration (after Meta
-// rejected the old one) with an audit event. The next successful check
-// sets the integration connected again.
-func (s *Store) ReplaceIntegrationToken(ctx context.Context, workspaceID, integrationID, actor string, token []byte) error {
+// ReplaceIntegrationSecret seals a new secret for an integration (a Meta
+// token, a Pinterest password, after the provider rejected the old one)
+// with an audit event. The next successful check sets the integration
+// connected again; an onboarding still under way goes back to onboarding.
+func (s *Store) ReplaceIntegrationSecret(ctx context.Context, ig Integration, actor string, secret []byte) error {
+	kind, action := "meta_token", "integration.token_replaced"
+	if ig.Provider == domain.ProviderPinterest {
+		kind, action = "pinterest_password", "integration.password_replaced"
+	}
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
-		credID, err := s.sealCredential(ctx, tx, workspaceID, "meta_token", token)
+		credID, err := s.sealCredential(ctx, tx, ig.WorkspaceID, kind, secret)
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = $3, updated_at = now() WHERE workspace_id = $1 AND id = $2`,
-			workspaceID, integrationID, credID)
-		if err != nil {
-			return notFound(err, "integration")
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = $2, updated_at = now(),
+			status = CASE WHEN `+onboardingOpen+` THEN 'onboarding' ELSE status END WHERE id = $1`, ig.ID, credID); err != nil {
+			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return domain.Errorf(domain.ENotFound, "integration not found")
-		}
-		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.token_replaced",
-			SubjectType: "integration", SubjectID: integrationID})
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ig.WorkspaceID, Actor: actor, Action: action,
+			SubjectType: "integration", SubjectID: ig.ID})
 	})
 }

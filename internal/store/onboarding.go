@@ -295,7 +295,7 @@ func (s *Store) UpdateOnboarding(ctx context.Context, u OnboardingUpdate) error 
 		}
 		if u.Stage == OnboardDone {
 			if _, err := tx.Exec(ctx, `UPDATE integrations SET status = 'connected', status_message = '', updated_at = now()
-				WHERE id = $1 AND status = 'onboarding'`, u.IntegrationID); err != nil {
+				WHERE id = $1`, u.IntegrationID); err != nil {
 				return err
 			}
 		}

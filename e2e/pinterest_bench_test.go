@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -23,13 +22,9 @@ func BenchmarkPinterestImport500(b *testing.B) {
 	if _, err := s.sync(dir.ID); err != nil {
 		b.Fatal(err)
 	}
-	sb := pinsandbox.New()
-	sb.PageSize, sb.Latency = 25, 20*time.Millisecond
-	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, people, 499, 20))
-	sb.AddAccount(pinAutomation, pinPassword)
-	srv := httptest.NewServer(sb)
-	b.Cleanup(srv.Close)
-	created, code := s.createPinterest(pinBusinessID, pinPassword, srv.URL)
+	sb, webURL := s.pinterestSandbox(b, pinsandbox.FlowPeople, 499, 20, 25)
+	sb.Latency = 20 * time.Millisecond
+	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)
 	if code != 201 {
 		b.Fatalf("create: %d", code)
 	}

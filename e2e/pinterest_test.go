@@ -24,12 +24,13 @@ const (
 	pinPassword   = "Pinterest-e2e-Pa55word-Kq19"
 )
 
-// pinterestSandbox serves a Pinterest business of the stack's people.
-func (s *stack) pinterestSandbox(t testing.TB, flow string) (*pinsandbox.Server, string) {
+// pinterestSandbox serves a Pinterest business of the stack's people:
+// the automation account and members more, ad accounts, pageSize a page.
+func (s *stack) pinterestSandbox(t testing.TB, flow string, members, adAccounts, pageSize int) (*pinsandbox.Server, string) {
 	t.Helper()
 	sb := pinsandbox.New()
-	sb.Flow, sb.PageSize = flow, 25
-	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, s.people, 90, 4))
+	sb.Flow, sb.PageSize = flow, pageSize
+	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, s.people, members, adAccounts))
 	sb.AddAccount(pinAutomation, pinPassword)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
@@ -57,7 +58,7 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 	if _, err := s.sync(dir.ID); err != nil {
 		t.Fatal(err)
 	}
-	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowPeople)
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowPeople, 90, 4, 25)
 	sb.RequireVerification = true
 
 	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)
@@ -167,7 +168,7 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 // integration needs re-authorisation, and the API says why.
 func TestPinterestWrongPassword(t *testing.T) {
 	s := newStack(t, seed.Company(emailDomain, 40, 5))
-	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees)
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees, 90, 4, 25)
 	wrong := "Wrong-" + pinPassword
 	created, code := s.createPinterest(pinBusinessID, wrong, webURL)
 	if code != http.StatusCreated {
@@ -305,13 +306,9 @@ func sbMember(b *pinsandbox.Business, email string) *pinsandbox.Member {
 func TestPinterestWorkerStoppedMidCheckResumes(t *testing.T) {
 	people := seed.Company(emailDomain, 260, 8)
 	s := newStack(t, people)
-	sb := pinsandbox.New()
-	sb.PageSize, sb.Latency = 10, 40*time.Millisecond
-	sb.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, people, 219, 3))
-	sb.AddAccount(pinAutomation, pinPassword)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	created, _ := s.createPinterest(pinBusinessID, pinPassword, srv.URL)
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees, 219, 3, 10)
+	sb.Latency = 40 * time.Millisecond
+	created, _ := s.createPinterest(pinBusinessID, pinPassword, webURL)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := s.temporal.GetWorkflow(ctx, workflows.OnboardingID(created.ID), "").Get(ctx, nil); err != nil {

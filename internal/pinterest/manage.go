@@ -135,7 +135,7 @@ func (c *Client) find(step, selector string) (*rod.Element, error) {
 		return nil, c.transient(step, err)
 	}
 	if !has {
-		return nil, c.fail(domain.Permanent, "ui_changed", step, fmt.Sprintf("nothing matches %s on %s", selector, stripQuery(c.s.URL())))
+		return nil, c.fail(domain.Permanent, "ui_changed", step, fmt.Sprintf("nothing matches %s on %s", selector, c.path()))
 	}
 	return el, nil
 }
@@ -196,7 +196,7 @@ func (c *Client) Remove(memberID string) error {
 		return c.transient("remove", err)
 	}
 	if !has {
-		return c.fail(domain.Permanent, "ui_changed", "remove", "no Remove control on "+stripQuery(c.s.URL()))
+		return c.fail(domain.Permanent, "ui_changed", "remove", "no Remove control on "+c.path())
 	}
 	return c.click(btn, "remove")
 }

@@ -215,7 +215,7 @@ func (c *Client) Members(from string) (MembersPage, error) {
 		return MembersPage{}, c.transient("read members", err)
 	}
 	if !page.Found {
-		return MembersPage{}, c.fail(domain.Permanent, "ui_changed", "members", "no members list on "+stripQuery(c.s.URL())+
+		return MembersPage{}, c.fail(domain.Permanent, "ui_changed", "members", "no members list on "+c.path()+
 			": the Business Manager UI changed; update internal/pinterest/selectors.go")
 	}
 	out := MembersPage{Next: page.Next}
@@ -228,9 +228,4 @@ func (c *Client) Members(from string) (MembersPage, error) {
 			Email: strings.ToLower(r.Email), Role: role})
 	}
 	return out, nil
-}
-
-func stripQuery(u string) string {
-	before, _, _ := strings.Cut(u, "?")
-	return before
 }

@@ -41,11 +41,15 @@ func TestLoadDefaultsAndRedaction(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x"}
 	for name, change := range map[string]map[string]string{
-		"ErrMissingDatabase":  {"DATABASE_URL": ""},
-		"ErrBadDuration":      {"HUBKEEPER_SYNC_INTERVAL": "daily"},
-		"ErrTooFrequent":      {"HUBKEEPER_SYNC_INTERVAL": "1s"},
-		"ErrLogFormat":        {"HUBKEEPER_LOG_FORMAT": "xml"},
-		"ErrWorkerActivities": {"HUBKEEPER_WORKER_MAX_ACTIVITIES": "0"},
+		"ErrMissingDatabase":   {"DATABASE_URL": ""},
+		"ErrBadDuration":       {"HUBKEEPER_SYNC_INTERVAL": "daily"},
+		"ErrTooFrequent":       {"HUBKEEPER_SYNC_INTERVAL": "1s"},
+		"ErrLogFormat":         {"HUBKEEPER_LOG_FORMAT": "xml"},
+		"ErrWorkerActivities":  {"HUBKEEPER_WORKER_MAX_ACTIVITIES": "0"},
+		"ErrOnboardingRemind":  {"HUBKEEPER_ONBOARDING_REMIND_EVERY": "0s"},
+		"ErrRestrictionWindow": {"HUBKEEPER_META_RESTRICTION_WINDOW": "-1h"},
+		"ErrBrowserSessions":   {"HUBKEEPER_BROWSER_SESSIONS": "0"},
+		"ErrCodeWaitTooLong":   {"HUBKEEPER_PINTEREST_CODE_WAIT": "2h"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}

@@ -33,25 +33,16 @@ func (a *Activities) OnboardingTimings(context.Context) (OnboardingTimings, erro
 	return a.Onboarding, nil
 }
 
-// OnboardingStep is a step of the onboarding workflow to record.
-type OnboardingStep struct {
-	IntegrationID string
-	Stage         string
-	Until         *time.Time
-	Problems      []string
-	Message       string
-	// Action and Details make the audit event; none when Action is empty.
-	Action  string
-	Details map[string]any
-}
+// OnboardingStep is a step of the onboarding workflow to record; the
+// activity fills in the workflow's ids.
+type OnboardingStep = store.OnboardingUpdate
 
 // RecordOnboarding records where the onboarding stands, for the API, with
 // its audit event.
 func (a *Activities) RecordOnboarding(ctx context.Context, step OnboardingStep) error {
 	info := activity.GetInfo(ctx)
-	return failure(a.Store.UpdateOnboarding(ctx, store.OnboardingUpdate{IntegrationID: step.IntegrationID, Stage: step.Stage,
-		Until: step.Until, Problems: step.Problems, Message: step.Message, Action: step.Action, Details: step.Details,
-		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}))
+	step.WorkflowID, step.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
+	return failure(a.Store.UpdateOnboarding(ctx, step))
 }
 
 // OnboardingMailInput says which onboarding e-mail to send.

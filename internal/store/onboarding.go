@@ -275,7 +275,6 @@ type OnboardingUpdate struct {
 	Details    map[string]any
 	WorkflowID string
 	RunID      string
-	TraceID    string
 }
 
 // UpdateOnboarding records a step of the onboarding workflow. Reaching done
@@ -303,7 +302,7 @@ func (s *Store) UpdateOnboarding(ctx context.Context, u OnboardingUpdate) error 
 			return nil
 		}
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: u.Action, SubjectType: "integration",
-			SubjectID: u.IntegrationID, WorkflowID: u.WorkflowID, RunID: u.RunID, TraceID: u.TraceID, Details: u.Details})
+			SubjectID: u.IntegrationID, WorkflowID: u.WorkflowID, RunID: u.RunID, Details: u.Details})
 	})
 }
 

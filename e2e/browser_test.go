@@ -49,10 +49,7 @@ func openPage(t *testing.T, b *browser.Browser, url string) *rod.Page {
 func TestReportConfirmedInBrowser(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	dir := s.importOkta()
 	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test"}}, nil)
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {

@@ -19,10 +19,7 @@ func TestBulkRemove500(t *testing.T) {
 	s := newStack(t, people)
 	s.meta.AddBusiness(metasandbox.NewBusiness(metaBusinessID, emailDomain, people, metasandbox.Shape{Members: 700, Pages: 10,
 		AdAccounts: 6, HoldersPerAsset: 4, Invitations: 3}, time.Now()), metaToken)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)

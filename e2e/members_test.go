@@ -20,10 +20,7 @@ func connected(t *testing.T) (*stack, store.Integration, []seed.Person) {
 	t.Helper()
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)

@@ -28,10 +28,7 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 	shape := metasandbox.Shape{Members: members, Pages: 1200, AdAccounts: 800, HoldersPerAsset: 19, Invitations: 20}
 	people := seed.Company(emailDomain, members, 30)
 	s := newStack(b, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		b.Fatal(err)
-	}
+	s.importOkta()
 	business := metasandbox.NewBusiness(metaBusinessID, emailDomain, people, shape, time.Now())
 	grants := 0
 	for _, a := range business.Assets {

@@ -79,10 +79,7 @@ func (s *stack) stored(igID string) string {
 func TestMetaCheckForUpdates(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	ig, code := s.createIntegration(s.apiKey, metaToken)
 	if code != http.StatusCreated {
 		t.Fatalf("create integration: %d", code)

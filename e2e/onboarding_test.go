@@ -67,10 +67,7 @@ func TestMetaOnboardingEndToEnd(t *testing.T) {
 	people := seed.Company(emailDomain, 150, 5)
 	s := newStack(t, people)
 	ctx := context.Background()
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	// A business whose admin uses a personal e-mail on Facebook.
 	const businessID, adminProfile = "901234567890555", "100000000000777"
 	var admin seed.Person

@@ -18,10 +18,7 @@ import (
 func BenchmarkPinterestImport500(b *testing.B) {
 	people := seed.Company(emailDomain, 560, 31)
 	s := newStack(b, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		b.Fatal(err)
-	}
+	s.importOkta()
 	sb, webURL := s.pinterestSandbox(b, pinsandbox.FlowPeople, 499, 20, 25)
 	sb.Latency = 20 * time.Millisecond
 	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)

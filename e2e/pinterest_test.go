@@ -54,10 +54,7 @@ func (s *stack) createPinterest(businessID, password, webURL string) (onboardedV
 func TestPinterestOnboardingAndChecks(t *testing.T) {
 	people := seed.Company(emailDomain, 120, 5)
 	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowPeople, 90, 4, 25)
 	sb.RequireVerification = true
 

@@ -55,10 +55,7 @@ func page(t *testing.T, method, u string, form url.Values) (int, string) {
 func TestDeprovisionReportByLink(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
-	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.importOkta()
 	if code := s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test", "sec@acme.test"}}, nil); code != 200 {
 		t.Fatalf("settings: %d", code)
 	}

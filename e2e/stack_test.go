@@ -177,6 +177,16 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	return s
 }
 
+// importOkta connects the sandbox Okta directory and imports it.
+func (s *stack) importOkta() store.Directory {
+	s.t.Helper()
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	if _, err := s.sync(dir.ID); err != nil {
+		s.t.Fatal(err)
+	}
+	return dir
+}
+
 // call sends a request to the API and decodes a JSON answer into out (if not nil).
 func (s *stack) call(method, path, key string, body any, out any) int {
 	s.t.Helper()

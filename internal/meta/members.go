@@ -88,19 +88,26 @@ func (c *Client) Invite(ctx context.Context, businessID, email, role string) (st
 
 // PendingInvitation returns the id of the pending invitation of email ("" if none).
 func (c *Client) PendingInvitation(ctx context.Context, businessID, email string) (string, error) {
+	m, err := c.findMember(ctx, businessID, "pending_users", func(m domain.BusinessMember) bool { return m.Email == domain.NormalizeEmail(email) })
+	return m.ExternalID, err
+}
+
+// findMember pages through a member edge for the first member match accepts
+// (the zero member if none does).
+func (c *Client) findMember(ctx context.Context, businessID, edge string, match func(domain.BusinessMember) bool) (domain.BusinessMember, error) {
 	after := ""
 	for {
-		members, next, err := c.Members(ctx, businessID, "pending_users", after)
+		members, next, err := c.Members(ctx, businessID, edge, after)
 		if err != nil {
-			return "", err
+			return domain.BusinessMember{}, err
 		}
 		for _, m := range members {
-			if m.Email == domain.NormalizeEmail(email) {
-				return m.ExternalID, nil
+			if match(m) {
+				return m, nil
 			}
 		}
 		if next == "" {
-			return "", nil
+			return domain.BusinessMember{}, nil
 		}
 		after = next
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 )
 
 // RequiredPermissions are what a Hubkeeper system-user token must be granted.
@@ -124,20 +126,8 @@ func (c *Client) CheckToken(ctx context.Context, businessID string) (TokenCheck,
 // MemberRole returns the business role of a person (business user id or
 // e-mail), or "" when they are not in the business.
 func (c *Client) MemberRole(ctx context.Context, businessID, idOrEmail string) (string, error) {
-	after := ""
-	for {
-		members, next, err := c.Members(ctx, businessID, "business_users", after)
-		if err != nil {
-			return "", err
-		}
-		for _, m := range members {
-			if m.ExternalID == idOrEmail || (m.Email != "" && strings.EqualFold(m.Email, idOrEmail)) {
-				return m.Role, nil
-			}
-		}
-		if next == "" {
-			return "", nil
-		}
-		after = next
-	}
+	m, err := c.findMember(ctx, businessID, "business_users", func(m domain.BusinessMember) bool {
+		return m.ExternalID == idOrEmail || (m.Email != "" && strings.EqualFold(m.Email, idOrEmail))
+	})
+	return m.Role, err
 }

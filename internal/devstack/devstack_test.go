@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,21 +33,25 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free local addresses: every listener stays
+// open until all are chosen, so the system cannot hand out one port twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
-func port(t *testing.T) int {
-	t.Helper()
-	_, p, _ := net.SplitHostPort(freeAddr(t))
-	var n int
-	fmt.Sscan(p, &n)
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
 	return n
 }
 
@@ -106,8 +111,9 @@ func TestDevStack(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // the postgres OS user must reach the cluster
 		t.Fatal(err)
 	}
-	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: freeAddr(t), TemporalPort: port(t), UIPort: port(t),
-		OktaAddr: freeAddr(t), EntraAddr: freeAddr(t), MetaAddr: freeAddr(t), PinterestAddr: freeAddr(t), MailAddr: freeAddr(t), MailUIAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
+	a := freeAddrs(t, 10)
+	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: a[0], TemporalPort: portOf(a[1]), UIPort: portOf(a[2]),
+		OktaAddr: a[3], EntraAddr: a[4], MetaAddr: a[5], PinterestAddr: a[6], MailAddr: a[7], MailUIAddr: a[8], MetricsAddr: a[9]}
 
 	stop, out := startStack(t, o)
 	env, err := readEnvFile(filepath.Join(o.DataDir, "demo.env"))

@@ -48,14 +48,16 @@ const (
 	ErrAuthBroken  = "AuthBroken"
 	ErrNotFound    = "NotFound"
 	ErrInvalid     = "Invalid"
+	ErrConflict    = "Conflict"
 )
 
 // NonRetryable lists the error types that no retry can fix.
-var NonRetryable = []string{ErrPermanent, ErrAuthBroken, ErrNotFound, ErrInvalid}
+var NonRetryable = []string{ErrPermanent, ErrAuthBroken, ErrNotFound, ErrInvalid, ErrConflict}
 
 // failure maps an error to a Temporal application error: rate limits retry
 // after the server's hint, transient faults retry, the rest do not. The
-// message is the provider's, which never holds a secret.
+// message is a sentence for people, in the provider's words, which never
+// hold a secret.
 func failure(err error) error {
 	if err == nil {
 		return nil
@@ -63,14 +65,14 @@ func failure(err error) error {
 	if pe, ok := domain.AsProviderError(err); ok {
 		switch pe.Kind {
 		case domain.RateLimited:
-			return temporal.NewApplicationErrorWithOptions(pe.Error(), ErrRateLimited,
+			return temporal.NewApplicationErrorWithOptions(pe.Sentence(), ErrRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
 		case domain.Transient:
-			return temporal.NewApplicationError(pe.Error(), ErrTransient)
+			return temporal.NewApplicationError(pe.Sentence(), ErrTransient)
 		case domain.AuthBroken:
-			return temporal.NewNonRetryableApplicationError(pe.Error(), ErrAuthBroken, nil)
+			return temporal.NewNonRetryableApplicationError(pe.Sentence(), ErrAuthBroken, nil)
 		default:
-			return temporal.NewNonRetryableApplicationError(pe.Error(), ErrPermanent, nil)
+			return temporal.NewNonRetryableApplicationError(pe.Sentence(), ErrPermanent, nil)
 		}
 	}
 	var de *domain.Error
@@ -80,9 +82,23 @@ func failure(err error) error {
 			return temporal.NewNonRetryableApplicationError(de.Message, ErrNotFound, nil)
 		case domain.EInvalid:
 			return temporal.NewNonRetryableApplicationError(de.Message, ErrInvalid, nil)
+		case domain.EConflict:
+			return temporal.NewNonRetryableApplicationError(de.Message, ErrConflict, nil)
 		}
 	}
 	return err
+}
+
+// sentence says what went wrong for people: in the provider's words, or
+// the domain error's message.
+func sentence(err error) string {
+	var de *domain.Error
+	if pe, ok := domain.AsProviderError(err); ok {
+		return pe.Sentence()
+	} else if errors.As(err, &de) {
+		return de.Message
+	}
+	return err.Error()
 }
 
 // FailSyncRunInput says which run failed and why.

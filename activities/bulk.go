@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/meta"
@@ -18,13 +20,15 @@ type BulkChunkInput struct {
 
 // BulkChunkResult counts a chunk's outcomes.
 type BulkChunkResult struct {
-	Done, Failed int
+	Done, Failed, Cancelled int
 }
 
-// RunBulkChunk applies a bulk action to one chunk of its members: Meta
-// changes go in one Graph batch, then each member's change is recorded with
-// its audit event. Members already done are skipped, so a retried chunk
-// acts on no one twice; outcomes are saved for the API.
+// RunBulkChunk applies a bulk action to one chunk of its members: each
+// member is looked at again first, and one that changed since the admin
+// asked is left alone (cancelled); Meta changes go in one Graph batch, then
+// each member's change is recorded with its audit event. Members already
+// done are skipped, so a retried chunk acts on no one twice; outcomes are
+// saved for the API.
 func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkChunkResult, error) {
 	b, err := a.Store.BulkAction(ctx, "", in.BulkID)
 	if err != nil {
@@ -38,6 +42,23 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 		}
 	}
 	outcomes := map[string]string{}
+	if slices.Contains(store.ProviderActions, b.Action) {
+		var acting []string
+		for _, id := range todo {
+			expect := b.Expected[id]
+			in, err := a.Store.MemberIntent(ctx, store.MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID,
+				MemberID: id, Action: b.Action, Expect: &expect})
+			switch {
+			case err != nil:
+				return BulkChunkResult{}, failure(err)
+			case in.Cancel != "":
+				outcomes[id] = store.CancelledPrefix + in.Cancel
+			default:
+				acting = append(acting, id)
+			}
+		}
+		todo = acting
+	}
 	metaErrs := make([]error, len(todo))
 	if len(todo) > 0 && (b.Action == store.ActionRemove || b.Action == store.ActionRole) {
 		c, ig, err := a.metaClientByID(ctx, b.IntegrationID)
@@ -55,13 +76,13 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 	}
 	for i, id := range todo {
 		if metaErrs[i] != nil {
-			outcomes[id] = metaErrs[i].Error()
+			outcomes[id] = sentence(metaErrs[i])
 			continue
 		}
 		ch := store.MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID, MemberID: id, Action: b.Action,
 			Actor: b.Actor, Reason: b.Reason, Role: b.Role, WorkflowID: in.WorkflowID, RunID: in.RunID}
 		if err := a.Store.ApplyMemberChange(ctx, ch); err != nil {
-			outcomes[id] = err.Error()
+			outcomes[id] = sentence(err)
 			continue
 		}
 		outcomes[id] = ""
@@ -75,9 +96,12 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 		return res, failure(err)
 	}
 	for _, id := range ids {
-		if b.Outcomes[id] == "" {
+		switch outcome := b.Outcomes[id]; {
+		case outcome == "":
 			res.Done++
-		} else {
+		case strings.HasPrefix(outcome, store.CancelledPrefix):
+			res.Cancelled++
+		default:
 			res.Failed++
 		}
 	}

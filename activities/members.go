@@ -7,23 +7,30 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"github.com/hubkeeper/hubkeeper/internal/pinterest"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
 // MemberChange is an admin's change to a member; see store.MemberChange.
 type MemberChange = store.MemberChange
 
+// Intent is what a queued action finds before it acts; see store.Intent.
+type Intent = store.Intent
+
 // MemberActionStatus records an action's progress for the API.
 type MemberActionStatus struct {
 	Change       MemberChange
 	Status       string
 	WaitingUntil *time.Time
-	Error        string
+	// Error says why the action failed or waits; Outcome what it did (or why it did nothing).
+	Error   string
+	Outcome string
 }
 
 // RecordMemberAction saves an action's progress.
 func (a *Activities) RecordMemberAction(ctx context.Context, in MemberActionStatus) error {
-	return failure(a.Store.RecordMemberAction(ctx, in.Change, in.Status, in.WaitingUntil, in.Error))
+	return failure(a.Store.RecordMemberAction(ctx, in.Change, store.ActionProgress{Status: in.Status, WaitingUntil: in.WaitingUntil,
+		Error: in.Error, Outcome: in.Outcome}))
 }
 
 // RestrictedUntil is when Meta lets the integration manage users again (nil: now).
@@ -38,105 +45,187 @@ func (a *Activities) ApplyMemberChange(ctx context.Context, ch MemberChange) err
 	return failure(a.Store.ApplyMemberChange(ctx, ch))
 }
 
+// CheckMemberIntent looks at the member again right before an action acts
+// at the provider, and says which provider that is; see store.MemberIntent.
+func (a *Activities) CheckMemberIntent(ctx context.Context, ch MemberChange) (Intent, error) {
+	in, err := a.Store.MemberIntent(ctx, ch)
+	return in, failure(err)
+}
+
+// ProviderChange is what a change at the provider did.
+type ProviderChange struct {
+	// TraceID is the provider's trace id of the call that made the change.
+	TraceID string
+	// InvitationID is the provider's id of the invitation (invite).
+	InvitationID string
+	// AlreadyDone: the provider already was as asked (the member gone, the
+	// address invited, the invitation gone), so nothing was sent.
+	AlreadyDone bool
+}
+
+// RemoveMember removes a person from the business center exactly once: a
+// member already removed in Postgres, or no longer in the business, is not
+// removed again.
+func (a *Activities) RemoveMember(ctx context.Context, ch MemberChange) (ProviderChange, error) {
+	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
+	if err != nil {
+		return ProviderChange{}, failure(err)
+	}
+	if len(members) == 1 {
+		return ProviderChange{AlreadyDone: true}, nil
+	}
+	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
+		present, err := c.HasBusinessUser(ctx, ch.MemberID)
+		if err != nil || !present {
+			return ProviderChange{AlreadyDone: !present}, err
+		}
+		trace, err := c.RemoveBusinessUser(ctx, ch.MemberID)
+		return ProviderChange{TraceID: trace}, err
+	}, func(c *pinterest.Client) (ProviderChange, error) {
+		was, err := c.Remove(ch.MemberID)
+		return ProviderChange{AlreadyDone: !was}, err
+	})
+}
+
+// ChangeRole sets a member's business role and, at Meta, their tasks on
+// assets. Setting what is already set changes nothing, so a retry is harmless.
+func (a *Activities) ChangeRole(ctx context.Context, ch MemberChange) (ProviderChange, error) {
+	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
+		var change ProviderChange
+		var err error
+		if ch.Role != "" {
+			if change.TraceID, err = c.SetRole(ctx, ch.MemberID, ch.Role); err != nil {
+				return change, err
+			}
+		}
+		for _, at := range ch.Assets {
+			if len(at.Tasks) == 0 {
+				change.TraceID, err = c.UnassignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID)
+			} else {
+				change.TraceID, err = c.AssignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID, at.Tasks)
+			}
+			if err != nil {
+				return change, err
+			}
+		}
+		return change, nil
+	}, func(c *pinterest.Client) (ProviderChange, error) {
+		return ProviderChange{}, c.SetRole(ch.MemberID, ch.Role)
+	})
+}
+
+// InviteMember invites a directory person exactly once: an address already
+// invited returns that invitation.
+func (a *Activities) InviteMember(ctx context.Context, ch MemberChange) (ProviderChange, error) {
+	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
+		id, trace, err := c.Invite(ctx, ig.BusinessID, ch.Email, ch.Role)
+		return ProviderChange{InvitationID: id, TraceID: trace, AlreadyDone: err == nil && trace == ""}, err
+	}, func(c *pinterest.Client) (ProviderChange, error) {
+		return invitePinterest(c, ch)
+	})
+}
+
+// CancelInvitation cancels an invitation at the provider; one already gone counts as done.
+func (a *Activities) CancelInvitation(ctx context.Context, ch MemberChange) (ProviderChange, error) {
+	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
+		trace, err := c.CancelInvitation(ctx, ch.MemberID)
+		return ProviderChange{TraceID: trace, AlreadyDone: err == nil && trace == ""}, err
+	}, nil)
+}
+
+// atProvider runs a change at the integration's provider: through the
+// Graph API for Meta, in a logged-in browser session for Pinterest (nil:
+// Pinterest has no such change in Hubkeeper).
+func (a *Activities) atProvider(ctx context.Context, ch MemberChange, atMeta func(*meta.Client, store.Integration) (ProviderChange, error),
+	atPinterest func(*pinterest.Client) (ProviderChange, error)) (ProviderChange, error) {
+	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
+	if err != nil {
+		return ProviderChange{}, failure(err)
+	}
+	switch {
+	case ig.Provider == domain.ProviderMeta:
+		c, err := a.metaClientFor(ctx, ig)
+		if err != nil {
+			return ProviderChange{}, failure(err)
+		}
+		change, err := atMeta(c, ig)
+		if err != nil {
+			return ProviderChange{}, a.actionFailure(ctx, ig, ch, err)
+		}
+		return change, nil
+	case ig.Provider == domain.ProviderPinterest && atPinterest != nil:
+		var change ProviderChange
+		err := a.pinterestAction(ctx, ig, func(c *pinterest.Client) error {
+			var err error
+			change, err = atPinterest(c)
+			return err
+		})
+		return change, err
+	}
+	return ProviderChange{}, failure(domain.Errorf(domain.EInvalid, "%s has no %s in Hubkeeper", ig.Provider, ch.Action))
+}
+
 // actionFailure is providerFailure for member actions: when Meta says
 // "retry in a few minutes" (10/2859030), the action is recorded as waiting
 // until the retry, so the API says why nothing happens yet.
 func (a *Activities) actionFailure(ctx context.Context, ig store.Integration, ch MemberChange, err error) error {
 	if pe, ok := domain.AsProviderError(err); ok && pe.Code == "10/"+strconv.Itoa(meta.RestrictedSubcode) {
 		until := time.Now().Add(pe.RetryAfter)
-		if rerr := a.Store.RecordMemberAction(ctx, ch, "waiting", &until, "Meta restricts user management right now: "+pe.Message); rerr != nil {
+		if rerr := a.Store.RecordMemberAction(ctx, ch, store.ActionProgress{Status: store.ActionWaiting, WaitingUntil: &until,
+			Error: "Meta restricts user management right now: " + pe.Message}); rerr != nil {
 			return rerr
 		}
 	}
 	return a.providerFailure(ctx, ig, err)
 }
 
-// RemoveMetaMember removes a person from the Meta business exactly once: a
-// member already removed in Postgres, or no longer in the business, is not
-// removed again. It returns Meta's trace id of the removal ("" if there was
-// nothing to remove). "Retry in a few minutes" (10/2859030) is retried later.
+// The activities below are what member actions started before
+// RemoveMember, ChangeRole, InviteMember and CancelInvitation called; they
+// stay registered until no such action is open.
+
+// RemoveMetaMember is RemoveMember returning the trace id.
 func (a *Activities) RemoveMetaMember(ctx context.Context, ch MemberChange) (string, error) {
-	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
-	if err != nil {
-		return "", failure(err)
-	}
-	if len(members) == 1 {
-		return "", nil // already removed and recorded
-	}
-	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
-	present, err := c.HasBusinessUser(ctx, ch.MemberID)
-	if err != nil {
-		return "", a.actionFailure(ctx, ig, ch, err)
-	}
-	if !present {
-		return "", nil
-	}
-	trace, err := c.RemoveBusinessUser(ctx, ch.MemberID)
-	if err != nil {
-		return "", a.actionFailure(ctx, ig, ch, err)
-	}
-	return trace, nil
+	change, err := a.RemoveMember(ctx, ch)
+	return change.TraceID, err
 }
 
-// ChangeMetaRole sets a member's business role and tasks on assets at Meta
-// and returns the last call's trace id. Setting what is already set changes
-// nothing, so a retry is harmless.
+// ChangeMetaRole is ChangeRole returning the trace id.
 func (a *Activities) ChangeMetaRole(ctx context.Context, ch MemberChange) (string, error) {
-	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
-	trace := ""
-	if ch.Role != "" {
-		if trace, err = c.SetRole(ctx, ch.MemberID, ch.Role); err != nil {
-			return "", a.actionFailure(ctx, ig, ch, err)
-		}
-	}
-	for _, at := range ch.Assets {
-		if len(at.Tasks) == 0 {
-			trace, err = c.UnassignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID)
-		} else {
-			trace, err = c.AssignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID, at.Tasks)
-		}
-		if err != nil {
-			return "", a.actionFailure(ctx, ig, ch, err)
-		}
-	}
-	return trace, nil
+	change, err := a.ChangeRole(ctx, ch)
+	return change.TraceID, err
 }
 
-// InviteResult is a sent invitation: its id at Meta and the call's trace id.
+// InviteResult is a sent invitation: its id at the provider and the call's trace id.
 type InviteResult struct {
 	InvitationID string
 	TraceID      string
 }
 
-// InviteMetaMember invites a directory person to the business exactly once:
-// an address already invited returns that invitation.
+// InviteMetaMember is InviteMember returning an InviteResult.
 func (a *Activities) InviteMetaMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
-	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return InviteResult{}, failure(err)
-	}
-	id, trace, err := c.Invite(ctx, ig.BusinessID, ch.Email, ch.Role)
-	if err != nil {
-		return InviteResult{}, a.actionFailure(ctx, ig, ch, err)
-	}
-	return InviteResult{InvitationID: id, TraceID: trace}, nil
+	change, err := a.InviteMember(ctx, ch)
+	return InviteResult{InvitationID: change.InvitationID, TraceID: change.TraceID}, err
 }
 
-// CancelMetaInvitation cancels an invitation at Meta; one already gone counts as done.
+// CancelMetaInvitation is CancelInvitation returning the trace id.
 func (a *Activities) CancelMetaInvitation(ctx context.Context, ch MemberChange) (string, error) {
-	c, ig, err := a.metaClientByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return "", failure(err)
-	}
-	trace, err := c.CancelInvitation(ctx, ch.MemberID)
-	if err != nil {
-		return "", a.actionFailure(ctx, ig, ch, err)
-	}
-	return trace, nil
+	change, err := a.CancelInvitation(ctx, ch)
+	return change.TraceID, err
+}
+
+// RemovePinterestMember is RemoveMember.
+func (a *Activities) RemovePinterestMember(ctx context.Context, ch MemberChange) error {
+	_, err := a.RemoveMember(ctx, ch)
+	return err
+}
+
+// ChangePinterestRole is ChangeRole.
+func (a *Activities) ChangePinterestRole(ctx context.Context, ch MemberChange) error {
+	_, err := a.ChangeRole(ctx, ch)
+	return err
+}
+
+// InvitePinterestMember is InviteMember returning an InviteResult.
+func (a *Activities) InvitePinterestMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
+	return a.InviteMetaMember(ctx, ch)
 }

@@ -261,7 +261,7 @@ func (a *Activities) ClaimOwner(ctx context.Context, integrationID string) (stri
 	ch := store.MemberChange{WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, MemberID: m.ExternalID, Action: store.ActionMatch,
 		Actor: "onboarding", WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		MatchedEmail: domain.NormalizeEmail(o.AdminEmail), HubRole: "owner"}
-	if err := a.Store.CheckMemberChange(ctx, ch); err != nil {
+	if _, err := a.Store.CheckMemberChange(ctx, ch); err != nil {
 		if domain.ErrorCode(err) == domain.EInvalid || domain.ErrorCode(err) == domain.ENotFound {
 			return "not matched: " + err.Error(), nil
 		}

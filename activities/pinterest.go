@@ -197,12 +197,8 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 	return out, failure(a.saveSession(ctx, ig, sess))
 }
 
-// pinterestAction runs act in a logged-in session of the change's integration.
-func (a *Activities) pinterestAction(ctx context.Context, ch MemberChange, act func(*pinterest.Client) error) error {
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return failure(err)
-	}
+// pinterestAction runs act in a logged-in session of the integration.
+func (a *Activities) pinterestAction(ctx context.Context, ig store.Integration, act func(*pinterest.Client) error) error {
 	c, sess, err := a.pinterestSession(ctx, ig, nil)
 	if err != nil {
 		return a.providerFailure(ctx, ig, err)
@@ -214,27 +210,10 @@ func (a *Activities) pinterestAction(ctx context.Context, ch MemberChange, act f
 	return failure(a.saveSession(ctx, ig, sess))
 }
 
-// RemovePinterestMember removes a member through the web app exactly once:
-// one already removed in Postgres, or gone from the business, is not
-// removed again.
-func (a *Activities) RemovePinterestMember(ctx context.Context, ch MemberChange) error {
-	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
-	if err != nil || len(members) == 1 {
-		return failure(err)
-	}
-	return a.pinterestAction(ctx, ch, func(c *pinterest.Client) error { return c.Remove(ch.MemberID) })
-}
-
-// ChangePinterestRole sets a member's role; setting it again changes nothing.
-func (a *Activities) ChangePinterestRole(ctx context.Context, ch MemberChange) error {
-	return a.pinterestAction(ctx, ch, func(c *pinterest.Client) error { return c.SetRole(ch.MemberID, ch.Role) })
-}
-
-// InvitePinterestMember invites a directory person exactly once: an
-// invitation already pending for the address is the one returned.
-func (a *Activities) InvitePinterestMember(ctx context.Context, ch MemberChange) (InviteResult, error) {
-	var res InviteResult
-	pendingID := func(c *pinterest.Client) (string, error) {
+// invitePinterest invites a directory person exactly once: an invitation
+// already pending for the address is the one returned.
+func invitePinterest(c *pinterest.Client, ch MemberChange) (ProviderChange, error) {
+	pendingID := func() (string, error) {
 		pending, err := c.PendingInvites()
 		for _, inv := range pending {
 			if inv.Email == ch.Email {
@@ -243,19 +222,15 @@ func (a *Activities) InvitePinterestMember(ctx context.Context, ch MemberChange)
 		}
 		return "", err
 	}
-	err := a.pinterestAction(ctx, ch, func(c *pinterest.Client) error {
-		id, err := pendingID(c)
-		if err != nil || id != "" {
-			res.InvitationID = id
-			return err
-		}
-		if err := c.Invite([]string{ch.Email}, ch.Role); err != nil {
-			return err
-		}
-		if res.InvitationID, err = pendingID(c); err == nil && res.InvitationID == "" {
-			err = &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "the invitation of " + ch.Email + " is not listed yet"}
-		}
-		return err
-	})
-	return res, err
+	id, err := pendingID()
+	if err != nil || id != "" {
+		return ProviderChange{InvitationID: id, AlreadyDone: id != ""}, err
+	}
+	if err := c.Invite([]string{ch.Email}, ch.Role); err != nil {
+		return ProviderChange{}, err
+	}
+	if id, err = pendingID(); err == nil && id == "" {
+		err = &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "the new invitation is not listed yet"}
+	}
+	return ProviderChange{InvitationID: id}, err
 }

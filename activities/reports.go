@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/mail"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/activity"
 )
 
@@ -122,15 +123,27 @@ func (a *Activities) ReportIncludedMembers(ctx context.Context, reportID string)
 	return ids, nil
 }
 
-// FinishReportInput carries each removal's outcome.
+// FinishReportInput carries each removal's result.
 type FinishReportInput struct {
 	ReportID   string
 	WorkflowID string
-	Outcomes   map[string]string
+	Results    map[string]store.RemovalResult
+	// Outcomes ("removed" or "failed: …") are what reviews sent before Results.
+	Outcomes map[string]string
 }
 
-// FinishReport records the outcomes and returns the report's final status.
+// FinishReport records the results and returns the report's final status.
 func (a *Activities) FinishReport(ctx context.Context, in FinishReportInput) (string, error) {
-	r, err := a.Store.FinishReport(ctx, in.ReportID, in.WorkflowID, in.Outcomes)
+	results := in.Results
+	if results == nil {
+		results = map[string]store.RemovalResult{}
+		for id, outcome := range in.Outcomes {
+			results[id] = store.RemovalResult{Result: store.ResultFailed, Outcome: outcome}
+			if outcome == store.OutcomeRemoved {
+				results[id] = store.RemovalResult{Result: store.ResultRemoved, Outcome: outcome}
+			}
+		}
+	}
+	r, err := a.Store.FinishReport(ctx, in.ReportID, in.WorkflowID, results)
 	return r.Status, failure(err)
 }

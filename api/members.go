@@ -115,11 +115,15 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 		if ig.Provider == domain.ProviderPinterest && action == store.ActionCancel {
 			return domain.Errorf(domain.EInvalid, "Hubkeeper cannot cancel Pinterest invitations yet; cancel it in Pinterest Business Manager")
 		}
-		if err := s.Store.CheckMemberChange(ctx, ch); err != nil {
+		snap, err := s.Store.CheckMemberChange(ctx, ch)
+		if err != nil {
 			return err
 		}
+		if action != store.ActionInvite {
+			ch.Expect = &snap
+		}
 		answer := memberActionStarted{Status: "running"}
-		if slices.Contains(store.MetaActions, action) && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
+		if slices.Contains(store.ProviderActions, action) && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
 			answer.Status, answer.WaitingUntil = "waiting", ig.RestrictedUntil
 		}
 		run, err := workflows.StartMemberAction(ctx, s.Temporal, s.TaskQueue, ch)

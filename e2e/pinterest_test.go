@@ -356,3 +356,58 @@ func TestPinterestWorkerStoppedMidCheckResumes(t *testing.T) {
 	}
 	t.Logf("%d pages before the stop, %d in all, a clean check %d", beforeStop, end-start, clean)
 }
+
+// TestPinterestReportRemovesAtPinterest: a deprovision report of a
+// Pinterest business, confirmed, removes its people from Pinterest through
+// the browser, and each outcome is a sentence.
+func TestPinterestReportRemovesAtPinterest(t *testing.T) {
+	people := seed.Company(emailDomain, 60, 6)
+	s := newStack(t, people)
+	s.importOkta()
+	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@" + emailDomain}}, nil)
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees, 40, 2, 25)
+	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, workflows.OnboardingID(created.ID), "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var reports struct{ Items []store.Report }
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	if len(reports.Items) != 1 || len(reports.Items[0].Members) == 0 {
+		t.Fatalf("reports: %+v", reports.Items)
+	}
+	report := reports.Items[0]
+	biz := sb.Business(pinBusinessID)
+	for _, m := range report.Members {
+		if biz.Members[m.MemberID] == nil {
+			t.Fatalf("reported member %s is not in the Pinterest business", m.MemberID)
+		}
+	}
+	if code := s.call("POST", "/v1/reports/"+report.ID+"/decision", s.apiKey, map[string]any{"decision": "confirm"}, nil); code != http.StatusOK {
+		t.Fatalf("confirm: %d\n%s", code, s.logs.String())
+	}
+	var res workflows.ReportResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.ReportWorkflowID(report.ID), "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "applied" || res.Removed != len(report.Members) {
+		t.Fatalf("review: %+v for %d people", res, len(report.Members))
+	}
+	var done store.Report
+	s.call("GET", "/v1/reports/"+report.ID, s.apiKey, nil, &done)
+	for _, m := range done.Members {
+		if biz.Members[m.MemberID] != nil {
+			t.Fatalf("%s is still in the Pinterest business", m.MemberID)
+		}
+		if m.Result != store.ResultRemoved || m.Outcome != "removed" {
+			t.Fatalf("outcome of %s: %s %q", m.MemberID, m.Result, m.Outcome)
+		}
+	}
+	if body := s.waitMail("it@"+emailDomain, "applied"); !strings.Contains(body, "removed") || strings.Contains(body, "child workflow") {
+		t.Fatalf("summary mail: %s", body)
+	}
+}

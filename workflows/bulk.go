@@ -31,7 +31,7 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 		return progress, err
 	}
 	err := func() error {
-		if slices.Contains(store.MetaActions, in.Action) {
+		if slices.Contains(store.ProviderActions, in.Action) {
 			if err := waitForRestriction(ctx, short, in.IntegrationID, func(st string, until *time.Time) error {
 				return status(short, st, until)
 			}); err != nil {
@@ -42,7 +42,8 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 				MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
 		for i := range in.Chunks {
-			stage(StageApplying, fmt.Sprintf("%s: chunk %d of %d (%d done, %d failed)", in.Action, i+1, in.Chunks, progress.Done, progress.Failed))
+			stage(StageApplying, fmt.Sprintf("%s: chunk %d of %d (%d done, %d failed, %d cancelled)", in.Action, i+1, in.Chunks,
+				progress.Done, progress.Failed, progress.Cancelled))
 			var res activities.BulkChunkResult
 			if err := workflow.ExecuteActivity(chunkCtx, a.RunBulkChunk, activities.BulkChunkInput{BulkID: in.BulkID, Chunk: i,
 				WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}).Get(ctx, &res); err != nil {
@@ -51,15 +52,16 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 			progress.ChunksDone++
 			progress.Done += res.Done
 			progress.Failed += res.Failed
+			progress.Cancelled += res.Cancelled
 		}
 		return nil
 	}()
 	if err != nil {
-		stage(StageFailed, "bulk "+in.Action+" failed: "+err.Error())
+		stage(StageFailed, "bulk "+in.Action+" failed: "+explain(ctx, err))
 		cleanup, _ := workflow.NewDisconnectedContext(short)
 		_ = status(cleanup, "failed", nil)
 		return progress, err
 	}
-	stage(StageDone, fmt.Sprintf("%s: %d done, %d failed", in.Action, progress.Done, progress.Failed))
+	stage(StageDone, fmt.Sprintf("%s: %d done, %d failed, %d cancelled", in.Action, progress.Done, progress.Failed, progress.Cancelled))
 	return progress, status(short, "succeeded", nil)
 }

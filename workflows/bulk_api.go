@@ -33,7 +33,9 @@ type BulkProgress struct {
 	ChunksDone int
 	Done       int
 	Failed     int
-	Status     string
+	// Cancelled counts members left alone because they changed since the admin asked.
+	Cancelled int
+	Status    string
 }
 
 // StartBulkAction starts a stored bulk action.

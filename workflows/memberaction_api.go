@@ -35,6 +35,13 @@ func MemberActionID(in MemberActionInput) string {
 // MemberActionInput is the change to make; it carries no secret.
 type MemberActionInput = activities.MemberChange
 
+// MemberActionResult is how an action ended: succeeded, or cancelled
+// because the member changed before it could act; Outcome says it for people.
+type MemberActionResult struct {
+	Status  string
+	Outcome string
+}
+
 // Stage of an action waiting for Meta's restriction window.
 const StageWaiting = "waiting"
 

@@ -164,10 +164,11 @@ func TestOnboardingWholePath(t *testing.T) {
 	until := accepted.RestrictedUntil
 	actionEnv.OnActivity(a.RecordMemberAction, mock.Anything, mock.Anything).Return(nil)
 	actionEnv.OnActivity(a.RestrictedUntil, mock.Anything, "ig-1").Return(&until, nil)
+	actionEnv.OnActivity(a.CheckMemberIntent, mock.Anything, mock.Anything).Return(activities.Intent{Provider: "meta"}, nil).Once()
 	var removedAt time.Time
-	actionEnv.OnActivity(a.RemoveMetaMember, mock.Anything, mock.Anything).Return(func(context.Context, activities.MemberChange) (string, error) {
+	actionEnv.OnActivity(a.RemoveMember, mock.Anything, mock.Anything).Return(func(context.Context, activities.MemberChange) (activities.ProviderChange, error) {
 		removedAt = actionEnv.Now()
-		return "Atrace", nil
+		return activities.ProviderChange{TraceID: "Atrace"}, nil
 	}).Once()
 	actionEnv.OnActivity(a.ApplyMemberChange, mock.Anything, mock.Anything).Return(nil).Once()
 	actionEnv.ExecuteWorkflow(MemberAction, MemberActionInput{WorkspaceID: "ws-1", IntegrationID: "ig-1", MemberID: "m-9", Action: store.ActionRemove})

@@ -100,26 +100,47 @@ func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, erro
 		return ReportResult{}, err
 	}
 	setStage(ctx, StageApplying, fmt.Sprintf("removing %d people", len(members)))
+	// Reviews that removed before removals knew their report recorded raw outcomes.
+	fromReport := workflow.GetVersion(ctx, "removals-know-their-report", workflow.DefaultVersion, 1) == 1
 	futures := make([]workflow.ChildWorkflowFuture, len(members))
 	for i, id := range members {
 		ch := store.MemberChange{WorkspaceID: in.WorkspaceID, IntegrationID: in.IntegrationID, MemberID: id,
 			Action: store.ActionRemove, Actor: "report:" + in.ReportID}
+		if fromReport {
+			ch.ReportID = in.ReportID
+		}
 		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: MemberActionID(ch) + "/" + info.WorkflowExecution.RunID})
 		futures[i] = workflow.ExecuteChildWorkflow(childCtx, MemberAction, ch)
 	}
-	outcomes := map[string]string{}
+	finish := activities.FinishReportInput{ReportID: in.ReportID, WorkflowID: info.WorkflowExecution.ID}
+	if fromReport {
+		finish.Results = map[string]store.RemovalResult{}
+	} else {
+		finish.Outcomes = map[string]string{}
+	}
 	res := ReportResult{}
 	for i, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			outcomes[members[i]] = "failed: " + err.Error()
-			res.Failed++
-		} else {
-			outcomes[members[i]] = "removed"
+		var done MemberActionResult
+		err := f.Get(ctx, &done)
+		if !fromReport {
+			if err != nil {
+				finish.Outcomes[members[i]] = "failed: " + err.Error()
+				res.Failed++
+			} else {
+				finish.Outcomes[members[i]] = "removed"
+				res.Removed++
+			}
+			continue
+		}
+		r := removalResult(ctx, done, err)
+		finish.Results[members[i]] = r
+		if r.Result == store.ResultRemoved || r.Result == store.ResultGone {
 			res.Removed++
+		} else {
+			res.Failed++
 		}
 	}
-	if err := workflow.ExecuteActivity(short, a.FinishReport, activities.FinishReportInput{ReportID: in.ReportID,
-		WorkflowID: info.WorkflowExecution.ID, Outcomes: outcomes}).Get(ctx, &res.Status); err != nil {
+	if err := workflow.ExecuteActivity(short, a.FinishReport, finish).Get(ctx, &res.Status); err != nil {
 		return res, err
 	}
 	if err := mail(activities.MailSummary); err != nil {
@@ -127,4 +148,18 @@ func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, erro
 	}
 	setStage(ctx, StageDone, fmt.Sprintf("%s: %d removed, %d failed", res.Status, res.Removed, res.Failed))
 	return res, nil
+}
+
+// removalResult says how a person's removal ended, in a sentence for
+// people ("removed", "already gone", "not removed: Meta refused: …").
+func removalResult(ctx workflow.Context, done MemberActionResult, err error) store.RemovalResult {
+	switch {
+	case err != nil:
+		return store.RemovalResult{Result: store.ResultFailed, Outcome: "not removed: " + explain(ctx, err)}
+	case done.Status == store.ActionCancelled:
+		return store.RemovalResult{Result: store.ResultCancelled, Outcome: "not removed: " + done.Outcome}
+	case done.Outcome == store.OutcomeGone:
+		return store.RemovalResult{Result: store.ResultGone, Outcome: store.OutcomeGone}
+	}
+	return store.RemovalResult{Result: store.ResultRemoved, Outcome: store.OutcomeRemoved}
 }

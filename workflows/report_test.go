@@ -3,11 +3,14 @@ package workflows
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -64,11 +67,12 @@ func TestReportConfirmedRemovesIncludedPeople(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDecision, nil) }, 12*time.Hour)
 	env.RegisterDelayedCallback(func() { decided = true; env.SignalWorkflow(SignalDecision, nil) }, 50*time.Hour)
 	env.OnActivity(a.ReportIncludedMembers, mock.Anything, "r-1").Return([]string{"m-1", "m-2"}, nil).Once()
-	env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool { return in.MemberID == "m-1" })).Return(nil)
+	env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool { return in.MemberID == "m-1" })).
+		Return(MemberActionResult{Status: store.ActionSucceeded, Outcome: store.OutcomeRemoved}, nil)
 	env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool { return in.MemberID == "m-2" })).
-		Return(errors.New("meta permission denied"))
+		Return(MemberActionResult{}, errors.New("meta permission denied"))
 	env.OnActivity(a.FinishReport, mock.Anything, mock.MatchedBy(func(in activities.FinishReportInput) bool {
-		return in.Outcomes["m-1"] == "removed" && in.Outcomes["m-2"] != "removed"
+		return in.Results["m-1"].Result == store.ResultRemoved && in.Results["m-2"].Result == store.ResultFailed
 	})).Return("partially_applied", nil).Once()
 	env.ExecuteWorkflow(DeprovisionReport, reportInput)
 	var res ReportResult
@@ -106,5 +110,46 @@ func TestReportDecidedBeforeReviewWaits(t *testing.T) {
 	}
 	if len(sent[activities.MailReminder]) != 0 {
 		t.Fatal("reminded about a decided report")
+	}
+}
+
+// Each confirmed person's outcome is a sentence: removed, already gone,
+// not removed and why (the member changed, or the provider refused); the
+// removals name their report, whose members they expect.
+func TestReportOutcomesAreSentences(t *testing.T) {
+	env, _ := reviewEnv(t, func() string { return ReportConfirmed })
+	env.OnActivity(a.ReportIncludedMembers, mock.Anything, "r-1").Return([]string{"m-1", "m-2", "m-3", "m-4"}, nil).Once()
+	results := map[string]struct {
+		res MemberActionResult
+		err error
+	}{
+		"m-1": {MemberActionResult{Status: store.ActionSucceeded, Outcome: store.OutcomeRemoved}, nil},
+		"m-2": {MemberActionResult{Status: store.ActionSucceeded, Outcome: store.OutcomeGone}, nil},
+		"m-3": {MemberActionResult{Status: store.ActionCancelled, Outcome: "the member was exempted meanwhile"}, nil},
+		"m-4": {MemberActionResult{}, temporal.NewNonRetryableApplicationError("Meta refused: (#10) no permission (error 10)", activities.ErrPermanent, nil)},
+	}
+	for id, r := range results {
+		env.OnWorkflow(MemberAction, mock.Anything, mock.MatchedBy(func(in MemberActionInput) bool {
+			return in.MemberID == id && in.ReportID == "r-1" && in.Action == store.ActionRemove
+		})).Return(r.res, r.err).Once()
+	}
+	var got map[string]store.RemovalResult
+	env.OnActivity(a.FinishReport, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.FinishReportInput) (string, error) {
+		got = in.Results
+		return "partially_applied", nil
+	}).Once()
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Removed != 2 || res.Failed != 2 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	want := map[string]store.RemovalResult{
+		"m-1": {Result: store.ResultRemoved, Outcome: "removed"},
+		"m-2": {Result: store.ResultGone, Outcome: "already gone"},
+		"m-3": {Result: store.ResultCancelled, Outcome: "not removed: the member was exempted meanwhile"},
+		"m-4": {Result: store.ResultFailed, Outcome: "not removed: Meta refused: (#10) no permission (error 10)"},
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("results\n%v\nwant\n%v", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
@@ -42,4 +43,31 @@ func waitForRestriction(ctx, short workflow.Context, integrationID string, recor
 		return err
 	}
 	return record("running", nil)
+}
+
+// explain says why a step failed in a sentence for people: what the
+// activity or child workflow that gave up said, without Temporal's
+// wrapping (which goes to the log, with the whole chain).
+func explain(ctx workflow.Context, err error) string {
+	workflow.GetLogger(ctx).Warn("step failed", "error", err)
+	var (
+		app      *temporal.ApplicationError
+		timeout  *temporal.TimeoutError
+		canceled *temporal.CanceledError
+		stopped  *temporal.TerminatedError
+	)
+	switch {
+	case errors.As(err, &app):
+		return app.Message()
+	case errors.As(err, &timeout):
+		return "no worker finished the step in time"
+	case errors.As(err, &canceled):
+		return "cancelled"
+	case errors.As(err, &stopped):
+		return "stopped by an operator"
+	}
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(err) {
+		err = inner
+	}
+	return err.Error()
 }

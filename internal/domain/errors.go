@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,40 @@ func (e *ProviderError) Error() string {
 	s += ": " + e.Message
 	if e.TraceID != "" {
 		s += " [trace " + e.TraceID + "]"
+	}
+	return s
+}
+
+// providerNames are the providers as people name them.
+var providerNames = map[string]string{"meta": "Meta", "pinterest": "Pinterest", "okta": "Okta", "entra": "Entra ID"}
+
+// Sentence says what went wrong for a person: who refused or failed, in
+// the provider's own words, with its error code and trace id for support.
+func (e *ProviderError) Sentence() string {
+	who := providerNames[e.Provider]
+	if who == "" {
+		who = e.Provider
+	}
+	var s string
+	switch e.Kind {
+	case RateLimited:
+		s = who + " asks to slow down: " + e.Message
+	case Transient:
+		s = who + " is unavailable: " + e.Message
+	case AuthBroken:
+		s = e.Message
+	default:
+		s = who + " refused: " + e.Message
+	}
+	var ref []string
+	if e.Code != "" {
+		ref = append(ref, "error "+e.Code)
+	}
+	if e.TraceID != "" {
+		ref = append(ref, "trace "+e.TraceID)
+	}
+	if len(ref) > 0 {
+		s += " (" + strings.Join(ref, ", ") + ")"
 	}
 	return s
 }

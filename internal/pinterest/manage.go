@@ -178,25 +178,25 @@ func (c *Client) SetRole(memberID, role string) error {
 	return c.click(save, "role")
 }
 
-// Remove takes a member out of the business on their page; a member
-// already gone counts as removed.
-func (c *Client) Remove(memberID string) error {
+// Remove takes a member out of the business on their page and reports
+// whether they were there; a member already gone counts as removed.
+func (c *Client) Remove(memberID string) (bool, error) {
 	if err := c.open(c.businessURL(fmt.Sprintf(manageUI.MemberPage, memberID))); err != nil {
-		return err
+		return false, err
 	}
 	gone, err := c.memberGone()
 	if err != nil || gone {
-		return err
+		return false, err
 	}
 	has, btn, err := c.s.Timed().Has(manageUI.RemoveButton)
 	if err == nil && !has {
 		has, btn, err = c.s.Timed().HasR("button", manageUI.RemoveButtonText)
 	}
 	if err != nil {
-		return c.transient("remove", err)
+		return false, c.transient("remove", err)
 	}
 	if !has {
-		return c.fail(domain.Permanent, "ui_changed", "remove", "no Remove control on "+c.path())
+		return false, c.fail(domain.Permanent, "ui_changed", "remove", "no Remove control on "+c.path())
 	}
-	return c.click(btn, "remove")
+	return true, c.click(btn, "remove")
 }

@@ -69,8 +69,9 @@ var manageUI = struct {
 	FormError:    `form [role="alert"]`,
 	MemberPage:   "members/%s/",
 	MemberDetail: `[data-test-id="member-detail"]`,
-	// NotFoundText is what a page of a member no longer in the business says.
-	NotFoundText: `(?i)(404|not found|couldn't find)`,
+	// NotFoundText is what a page of a member no longer in the business says
+	// (a JavaScript regular expression, as rod matches it in the page).
+	NotFoundText: `/(404|not found|couldn't find)/i`,
 	RoleSave:     `form[action$="/role/"] button[type="submit"]`,
 	RemoveButton: `[data-test-id="remove-member"]`,
 	// RemoveButtonText finds the button by its words when the test id is gone.

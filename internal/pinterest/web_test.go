@@ -202,8 +202,11 @@ func TestActionsBothFlows(t *testing.T) {
 			if err := c.SetRole(member, pinsandbox.RoleManager); err != nil || biz.Members[member].Role != pinsandbox.RoleManager {
 				t.Fatalf("role: %v", err)
 			}
-			if err := c.Remove(member); err != nil || biz.Members[member] != nil {
-				t.Fatalf("remove: %v", err)
+			if was, err := c.Remove(member); err != nil || !was || biz.Members[member] != nil {
+				t.Fatalf("remove: %v, %v", was, err)
+			}
+			if was, err := c.Remove(member); err != nil || was {
+				t.Fatalf("removing again: %v, %v; want nothing to remove", was, err)
 			}
 			for _, a := range biz.AdAccounts {
 				if a.Holders[member] != "" {

@@ -21,9 +21,9 @@ const (
 	ActionCancel   = "cancel_invitation"
 )
 
-// MetaActions are the actions that change the business at Meta; they wait
-// out the integration's restriction window.
-var MetaActions = []string{ActionRemove, ActionRole, ActionInvite, ActionCancel}
+// ProviderActions are the actions that change the business at the provider;
+// they wait out the integration's restriction window (Meta's).
+var ProviderActions = []string{ActionRemove, ActionRole, ActionInvite, ActionCancel}
 
 // AssetTasks are the tasks a member is to hold on an asset; none takes access away.
 type AssetTasks struct {
@@ -56,6 +56,12 @@ type MemberChange struct {
 	TraceID string
 	// Provider is the business center's (empty: meta, as before Pinterest).
 	Provider domain.Provider
+	// Expect is the member as the admin saw it; a queued action that finds
+	// it changed is called off (nil: only the member's tab is checked).
+	Expect *MemberSnapshot `json:",omitempty"`
+	// ReportID is the confirmed deprovision report a removal comes from:
+	// the member as the report showed it is what the removal expects.
+	ReportID string `json:",omitempty"`
 }
 
 // memberState is what an action changes, for checks and the audit log.
@@ -82,9 +88,11 @@ var allowedFrom = map[string][]string{
 
 // CheckMemberChange tells whether an action may start: the member exists in
 // the workspace's integration, is in a tab the action starts from, and the
-// action's inputs hold. It changes nothing.
-func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
-	return s.WithTx(ctx, func(tx pgx.Tx) error {
+// action's inputs hold. It returns the member as it is now (zero for an
+// invitation), for the action to compare before it acts. It changes nothing.
+func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) (MemberSnapshot, error) {
+	var snap MemberSnapshot
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		if ch.Action == ActionInvite {
 			return checkInvite(ctx, tx, ch)
 		}
@@ -92,8 +100,10 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) error {
 		if err != nil {
 			return err
 		}
+		snap = snapshotOf(before)
 		return checkChange(ctx, tx, ch, before)
 	})
+	return snap, err
 }
 
 // checkInvite: the address is a directory person of the workspace and
@@ -344,6 +354,22 @@ func (s *Store) applyCancel(ctx context.Context, tx pgx.Tx, ch MemberChange) err
 		TraceID: ch.TraceID, Details: map[string]any{"email": email}})
 }
 
+// Outcomes of a removal: the member was removed, or was already gone.
+const (
+	OutcomeRemoved = "removed"
+	OutcomeGone    = "already gone"
+)
+
+// Statuses of a member action. Cancelled: the member changed before the
+// action could act, so nothing was sent.
+const (
+	ActionRunning   = "running"
+	ActionWaiting   = "waiting"
+	ActionSucceeded = "succeeded"
+	ActionCancelled = "cancelled"
+	ActionFailed    = "failed"
+)
+
 // MemberAction is one admin action's progress.
 type MemberAction struct {
 	WorkflowID   string     `json:"workflow_id"`
@@ -353,24 +379,36 @@ type MemberAction struct {
 	Actor        string     `json:"actor"`
 	Status       string     `json:"status"`
 	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
-	Error        string     `json:"error,omitempty"`
-	StartedAt    time.Time  `json:"started_at"`
-	FinishedAt   *time.Time `json:"finished_at"`
+	// Outcome says in a sentence what the action did, or why it did nothing.
+	Outcome    string     `json:"outcome,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
 }
 
-// RecordMemberAction upserts an action's progress: running, waiting (until), succeeded or failed.
-func (s *Store) RecordMemberAction(ctx context.Context, ch MemberChange, status string, waitingUntil *time.Time, errMsg string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO member_actions (workflow_id, run_id, workspace_id, integration_id, member_id, action, actor, status, waiting_until, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+// ActionProgress is where an action stands.
+type ActionProgress struct {
+	Status       string
+	WaitingUntil *time.Time
+	// Outcome (succeeded, cancelled) and Error (failed, or why it waits) are sentences for people.
+	Outcome string
+	Error   string
+}
+
+// RecordMemberAction upserts an action's progress.
+func (s *Store) RecordMemberAction(ctx context.Context, ch MemberChange, p ActionProgress) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO member_actions (workflow_id, run_id, workspace_id, integration_id, member_id, action, actor, status,
+			waiting_until, error, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, waiting_until = EXCLUDED.waiting_until, error = EXCLUDED.error,
-			finished_at = CASE WHEN EXCLUDED.status IN ('succeeded', 'failed') THEN now() END`,
-		ch.WorkflowID, ch.RunID, ch.WorkspaceID, ch.IntegrationID, ch.MemberID, ch.Action, ch.Actor, status, waitingUntil, errMsg)
+			outcome = EXCLUDED.outcome, finished_at = CASE WHEN EXCLUDED.status IN ('succeeded', 'cancelled', 'failed') THEN now() END`,
+		ch.WorkflowID, ch.RunID, ch.WorkspaceID, ch.IntegrationID, ch.MemberID, ch.Action, ch.Actor, p.Status, p.WaitingUntil, p.Error, p.Outcome)
 	return err
 }
 
 // MemberActions lists a member's actions, newest first.
 func (s *Store) MemberActions(ctx context.Context, workspaceID, integrationID, memberID string) ([]MemberAction, error) {
-	rows, err := s.pool.Query(ctx, `SELECT workflow_id, run_id, member_id, action, actor, status, waiting_until, error, started_at, finished_at
+	rows, err := s.pool.Query(ctx, `SELECT workflow_id, run_id, member_id, action, actor, status, waiting_until, outcome, error, started_at, finished_at
 		FROM member_actions WHERE workspace_id = $1 AND integration_id = $2 AND member_id = $3 ORDER BY started_at DESC LIMIT 20`,
 		workspaceID, integrationID, memberID)
 	if err != nil {
@@ -378,7 +416,8 @@ func (s *Store) MemberActions(ctx context.Context, workspaceID, integrationID, m
 	}
 	actions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (MemberAction, error) {
 		var a MemberAction
-		return a, r.Scan(&a.WorkflowID, &a.RunID, &a.MemberID, &a.Action, &a.Actor, &a.Status, &a.WaitingUntil, &a.Error, &a.StartedAt, &a.FinishedAt)
+		return a, r.Scan(&a.WorkflowID, &a.RunID, &a.MemberID, &a.Action, &a.Actor, &a.Status, &a.WaitingUntil, &a.Outcome, &a.Error,
+			&a.StartedAt, &a.FinishedAt)
 	})
 	return actions, notFound(err, "integration")
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -11,44 +12,57 @@ import (
 // BulkLimit is the most members one bulk action takes.
 const BulkLimit = 500
 
+// CancelledPrefix starts the outcome of a bulk member left alone because
+// they changed since the admin asked.
+const CancelledPrefix = "cancelled: "
+
 // BulkAction is an action on many members and its progress.
 type BulkAction struct {
-	ID            string            `json:"id"`
-	WorkspaceID   string            `json:"workspace_id"`
-	IntegrationID string            `json:"integration_id"`
-	Action        string            `json:"action"`
-	Actor         string            `json:"actor"`
-	Reason        string            `json:"reason,omitempty"`
-	Role          string            `json:"role,omitempty"`
-	MemberIDs     []string          `json:"member_ids"`
-	Status        string            `json:"status"`
-	WaitingUntil  *time.Time        `json:"waiting_until,omitempty"`
-	Total         int               `json:"total"`
-	Done          int               `json:"done"`
-	Failed        int               `json:"failed"`
-	Outcomes      map[string]string `json:"outcomes"`
-	WorkflowID    string            `json:"workflow_id"`
-	CreatedAt     time.Time         `json:"created_at"`
-	FinishedAt    *time.Time        `json:"finished_at"`
+	ID            string     `json:"id"`
+	WorkspaceID   string     `json:"workspace_id"`
+	IntegrationID string     `json:"integration_id"`
+	Action        string     `json:"action"`
+	Actor         string     `json:"actor"`
+	Reason        string     `json:"reason,omitempty"`
+	Role          string     `json:"role,omitempty"`
+	MemberIDs     []string   `json:"member_ids"`
+	Status        string     `json:"status"`
+	WaitingUntil  *time.Time `json:"waiting_until,omitempty"`
+	Total         int        `json:"total"`
+	Done          int        `json:"done"`
+	Failed        int        `json:"failed"`
+	Cancelled     int        `json:"cancelled"`
+	// Outcomes maps each member acted on to "" (done), "cancelled: why"
+	// (the member changed since the admin asked) or why it failed.
+	Outcomes map[string]string `json:"outcomes"`
+	// Expected is each member as the admin saw them; a chunk calls off the
+	// action for a member that changed since.
+	Expected   map[string]MemberSnapshot `json:"-"`
+	WorkflowID string                    `json:"workflow_id"`
+	CreatedAt  time.Time                 `json:"created_at"`
+	FinishedAt *time.Time                `json:"finished_at"`
 }
 
 // CreateBulkAction stores a bulk action after checking every member, so a
 // bad request starts nothing. It returns the action with its id.
 func (s *Store) CreateBulkAction(ctx context.Context, b BulkAction) (BulkAction, error) {
+	b.Expected = map[string]MemberSnapshot{}
 	for _, id := range b.MemberIDs {
 		ch := MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID, MemberID: id, Action: b.Action,
 			Reason: b.Reason, Role: b.Role}
-		if err := s.CheckMemberChange(ctx, ch); err != nil {
+		snap, err := s.CheckMemberChange(ctx, ch)
+		if err != nil {
 			var de *domain.Error
 			if errors.As(err, &de) {
 				return b, domain.Errorf(de.Code, "member %s: %s", id, de.Message)
 			}
 			return b, err
 		}
+		b.Expected[id] = snap
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO bulk_actions (workspace_id, integration_id, action, actor, reason, role, member_ids)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
-		b.WorkspaceID, b.IntegrationID, b.Action, b.Actor, b.Reason, b.Role, b.MemberIDs).Scan(&b.ID, &b.CreatedAt)
+	err := s.pool.QueryRow(ctx, `INSERT INTO bulk_actions (workspace_id, integration_id, action, actor, reason, role, member_ids, expected)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at`,
+		b.WorkspaceID, b.IntegrationID, b.Action, b.Actor, b.Reason, b.Role, b.MemberIDs, b.Expected).Scan(&b.ID, &b.CreatedAt)
 	b.Status, b.Total, b.Outcomes = "running", len(b.MemberIDs), map[string]string{}
 	return b, err
 }
@@ -57,18 +71,21 @@ func (s *Store) CreateBulkAction(ctx context.Context, b BulkAction) (BulkAction,
 func (s *Store) BulkAction(ctx context.Context, workspaceID, id string) (BulkAction, error) {
 	var b BulkAction
 	err := s.pool.QueryRow(ctx, `SELECT id, workspace_id, integration_id, action, actor, reason, role, member_ids, status, waiting_until,
-			outcomes, workflow_id, created_at, finished_at
+			outcomes, expected, workflow_id, created_at, finished_at
 		FROM bulk_actions WHERE id = $1 AND ($2 = '' OR workspace_id = $2::uuid)`, id, workspaceID).
 		Scan(&b.ID, &b.WorkspaceID, &b.IntegrationID, &b.Action, &b.Actor, &b.Reason, &b.Role, &b.MemberIDs, &b.Status, &b.WaitingUntil,
-			&b.Outcomes, &b.WorkflowID, &b.CreatedAt, &b.FinishedAt)
+			&b.Outcomes, &b.Expected, &b.WorkflowID, &b.CreatedAt, &b.FinishedAt)
 	if err != nil {
 		return b, notFound(err, "bulk action")
 	}
 	b.Total = len(b.MemberIDs)
 	for _, e := range b.Outcomes {
-		if e == "" {
+		switch {
+		case e == "":
 			b.Done++
-		} else {
+		case strings.HasPrefix(e, CancelledPrefix):
+			b.Cancelled++
+		default:
 			b.Failed++
 		}
 	}

@@ -498,12 +498,12 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 	if err := tx.QueryRow(ctx, `SELECT report_suspended FROM workspaces WHERE id = $1`, workspaceID).Scan(&suspended); err != nil {
 		return "", 0, err
 	}
-	const found = `SELECT m.external_id, m.email, m.name, min(du.status) AS status
+	const found = `SELECT m.external_id, m.email, m.name, m.matched_email, min(du.status) AS status
 		FROM members m
 		JOIN directory_users du ON du.email = m.matched_email
 		JOIN directories d ON d.id = du.directory_id AND d.workspace_id = $1
 		WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state = 'onboarded'
-		GROUP BY m.external_id, m.email, m.name
+		GROUP BY m.external_id, m.email, m.name, m.matched_email
 		HAVING bool_and(du.status = 'deprovisioned' OR (du.status = 'suspended' AND $3))`
 	var n int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (`+found+`) f
@@ -522,8 +522,8 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 	if err := tx.QueryRow(ctx, `SELECT id FROM deprovision_reports WHERE integration_id = $1 AND status = 'pending'`, igID).Scan(&reportID); err != nil {
 		return "", 0, err
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO report_members (report_id, member_id, email, name, directory_status)
-		SELECT $4, f.external_id, f.email, f.name, f.status FROM (`+found+`) f
+	tag, err := tx.Exec(ctx, `INSERT INTO report_members (report_id, member_id, email, name, matched_email, directory_status)
+		SELECT $4, f.external_id, f.email, f.name, f.matched_email, f.status FROM (`+found+`) f
 		ON CONFLICT (report_id, member_id) DO NOTHING`, workspaceID, igID, suspended, reportID)
 	if err != nil {
 		return "", 0, err

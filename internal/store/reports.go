@@ -51,13 +51,16 @@ type Report struct {
 
 // ReportMember is a person in a report, with what they hold.
 type ReportMember struct {
-	MemberID        string        `json:"member_id"`
-	Email           string        `json:"email"`
-	Name            string        `json:"name"`
-	DirectoryStatus string        `json:"directory_status"`
-	Included        bool          `json:"included"`
-	Outcome         string        `json:"outcome"`
-	Assets          []MemberAsset `json:"assets"`
+	MemberID        string `json:"member_id"`
+	Email           string `json:"email"`
+	Name            string `json:"name"`
+	DirectoryStatus string `json:"directory_status"`
+	Included        bool   `json:"included"`
+	// Result is removed, gone, kept, cancelled or failed once decided;
+	// Outcome says it in a sentence ("removed", "not removed: Meta refused: …").
+	Result  string        `json:"result"`
+	Outcome string        `json:"outcome"`
+	Assets  []MemberAsset `json:"assets"`
 }
 
 // Report returns a report of a workspace ("" workspace: any) with its members.
@@ -70,7 +73,7 @@ func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, err
 	if err != nil {
 		return r, notFound(err, "report")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT rm.member_id, rm.email, rm.name, rm.directory_status, rm.included, rm.outcome,
+	rows, err := s.pool.Query(ctx, `SELECT rm.member_id, rm.email, rm.name, rm.directory_status, rm.included, rm.result, rm.outcome,
 			(SELECT coalesce(jsonb_agg(jsonb_build_object('asset_id', g.asset_id, 'type', coalesce(a.type, ''), 'name', coalesce(a.name, ''),
 				'tasks', g.tasks) ORDER BY g.asset_id), '[]')
 			 FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
@@ -81,7 +84,7 @@ func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, err
 	}
 	r.Members, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportMember, error) {
 		var m ReportMember
-		return m, row.Scan(&m.MemberID, &m.Email, &m.Name, &m.DirectoryStatus, &m.Included, &m.Outcome, &m.Assets)
+		return m, row.Scan(&m.MemberID, &m.Email, &m.Name, &m.DirectoryStatus, &m.Included, &m.Result, &m.Outcome, &m.Assets)
 	})
 	return r, err
 }
@@ -250,8 +253,11 @@ func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
 			d.ReportID, decision, by, s.now()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE report_members SET included = $2 AND NOT (member_id = ANY($3)),
-			outcome = CASE WHEN $2 AND NOT (member_id = ANY($3)) THEN '' ELSE 'kept' END WHERE report_id = $1`,
+		if _, err := tx.Exec(ctx, `WITH d AS (SELECT $2 AND NOT (member_id = ANY(coalesce($3::text[], '{}'))) AS removing, member_id
+				FROM report_members WHERE report_id = $1)
+			UPDATE report_members rm SET included = d.removing, result = CASE WHEN d.removing THEN '' ELSE 'kept' END,
+				outcome = CASE WHEN d.removing THEN '' ELSE 'kept' END
+			FROM d WHERE rm.report_id = $1 AND rm.member_id = d.member_id`,
 			d.ReportID, d.Confirm, d.Exclude); err != nil {
 			return err
 		}
@@ -280,7 +286,8 @@ func (s *Store) ExpireReport(ctx context.Context, reportID, workflowID string) e
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE report_members SET outcome = 'kept', included = false WHERE report_id = $1`, reportID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE report_members SET result = 'kept', outcome = 'kept', included = false WHERE report_id = $1`,
+			reportID); err != nil {
 			return err
 		}
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "report.expired",
@@ -288,18 +295,36 @@ func (s *Store) ExpireReport(ctx context.Context, reportID, workflowID string) e
 	})
 }
 
-// FinishReport records each included member's outcome ("removed" or
-// "failed: …") and ends the report applied or partially_applied.
-func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, outcomes map[string]string) (Report, error) {
+// Results of a person in a report.
+const (
+	ResultRemoved   = "removed"
+	ResultGone      = "gone"
+	ResultKept      = "kept"
+	ResultCancelled = "cancelled"
+	ResultFailed    = "failed"
+)
+
+// RemovalResult is how a confirmed person's removal ended.
+type RemovalResult struct {
+	Result  string
+	Outcome string
+}
+
+// FinishReport records each included member's result and ends the report
+// applied (everyone removed or already gone) or partially_applied.
+func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, results map[string]RemovalResult) (Report, error) {
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		for id, outcome := range outcomes {
-			if _, err := tx.Exec(ctx, `UPDATE report_members SET outcome = $3 WHERE report_id = $1 AND member_id = $2`, reportID, id, outcome); err != nil {
+		outcomes := map[string]string{}
+		for id, r := range results {
+			if _, err := tx.Exec(ctx, `UPDATE report_members SET result = $3, outcome = $4 WHERE report_id = $1 AND member_id = $2`,
+				reportID, id, r.Result, r.Outcome); err != nil {
 				return err
 			}
+			outcomes[id] = r.Outcome
 		}
 		var workspaceID, status string
 		err := tx.QueryRow(ctx, `UPDATE deprovision_reports r SET finished_at = $2,
-				status = CASE WHEN EXISTS (SELECT 1 FROM report_members WHERE report_id = r.id AND included AND outcome <> 'removed')
+				status = CASE WHEN EXISTS (SELECT 1 FROM report_members WHERE report_id = r.id AND included AND result NOT IN ('removed', 'gone'))
 					THEN 'partially_applied' ELSE 'applied' END
 			WHERE id = $1 AND status = 'confirmed' RETURNING workspace_id, status`, reportID, s.now()).Scan(&workspaceID, &status)
 		if isNoRows(err) {

@@ -98,9 +98,15 @@ func TestReportLinks(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	done, err := f.st.FinishReport(ctx, reportID, "wf", map[string]string{"m-bob": "failed: meta permission"})
+	done, err := f.st.FinishReport(ctx, reportID, "wf", map[string]store.RemovalResult{
+		"m-bob": {Result: store.ResultFailed, Outcome: "not removed: Meta refused: (#10) permission"}})
 	if err != nil || done.Status != "partially_applied" {
 		t.Fatalf("finish: %s, %v", done.Status, err)
+	}
+	for _, m := range done.Members {
+		if m.MemberID == "m-bob" && (m.Result != store.ResultFailed || m.Outcome != "not removed: Meta refused: (#10) permission") {
+			t.Fatalf("bob: %s %q", m.Result, m.Outcome)
+		}
 	}
 }
 
@@ -145,5 +151,20 @@ func TestSuspendedReportedByPolicy(t *testing.T) {
 	}
 	if res := f.check(t, ig, "r2", snapshot{members: []domain.BusinessMember{person("m-sue", "sue@acme.test")}}); res.Reported != 1 {
 		t.Fatalf("reported %d with the policy, want 1", res.Reported)
+	}
+}
+
+// Confirming without leaving anyone out removes everyone (it once failed on
+// the missing list).
+func TestReportConfirmedWithoutExclusions(t *testing.T) {
+	f, _, reportID := reported(t)
+	r, err := f.st.DecideReport(context.Background(), store.Decision{ReportID: reportID, Actor: "api_key:k1", Confirm: true})
+	if err != nil || r.Status != "confirmed" {
+		t.Fatalf("confirm: %+v, %v", r, err)
+	}
+	for _, m := range r.Members {
+		if !m.Included || m.Result != "" {
+			t.Fatalf("member %s: included=%v result=%q", m.MemberID, m.Included, m.Result)
+		}
 	}
 }

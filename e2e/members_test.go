@@ -11,6 +11,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/jackc/pgx/v5"
 	sdkworker "go.temporal.io/sdk/worker"
 )
@@ -337,6 +338,43 @@ func TestMemberActions(t *testing.T) {
 		}
 		if time.Now().Before(until) || b.Users[m.ExternalID] != nil {
 			t.Fatal("the removal did not wait for the restriction window, or did not happen")
+		}
+	})
+
+	// A removal waiting out the window looks again before it acts: the
+	// member was exempted meanwhile, so nothing is sent.
+	t.Run("QueuedRemovalCalledOffByExemption", func(t *testing.T) {
+		until := time.Now().Add(3 * time.Second)
+		conn, _ := pgx.Connect(context.Background(), s.dbURL)
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `UPDATE integrations SET restricted_until = $2 WHERE id = $1`, ig.ID, until); err != nil {
+			t.Fatal(err)
+		}
+		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
+		var started actionStarted
+		s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/remove", s.apiKey, nil, &started)
+		if started.Status != "waiting" {
+			t.Fatalf("answer = %+v, want waiting", started)
+		}
+		s.act(ig.ID, m.ExternalID, "exempt", map[string]string{"reason": "the agency runs our campaigns"})
+		removalsBefore := s.meta.Removals()
+		var res workflows.MemberActionResult
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != store.ActionCancelled || b.Users[m.ExternalID] == nil || s.meta.Removals() != removalsBefore {
+			t.Fatalf("result %+v; the exempted member was removed: %v", res, b.Users[m.ExternalID] == nil)
+		}
+		got := s.member(ig.ID, m.ExternalID)
+		var removal store.MemberAction
+		for _, a := range got.Actions {
+			if a.Action == store.ActionRemove {
+				removal = a
+				break
+			}
+		}
+		if got.State != domain.StateExempted || removal.Status != store.ActionCancelled || removal.Outcome != "the member was exempted meanwhile" {
+			t.Fatalf("member %s, removal %+v", got.State, removal)
 		}
 	})
 }

@@ -20,6 +20,10 @@ var a *activities.Activities
 // into Postgres (heartbeating, resumable), apply the import in one
 // transaction, and mark the run failed if anything gives up.
 func DirectorySync(ctx workflow.Context, in DirectorySyncInput) (DirectorySyncResult, error) {
+	if id := DirectorySyncID(in.DirectoryID); workflow.GetInfo(ctx).WorkflowExecution.ID != id &&
+		workflow.GetVersion(ctx, "one-import-at-a-time", workflow.DefaultVersion, 1) == 1 {
+		return runUnderOwnID[DirectorySyncResult](ctx, id, DirectorySync, in, directorySyncAttributes(in))
+	}
 	s := &directorySync{in: in}
 	return s.run(ctx)
 }

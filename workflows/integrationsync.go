@@ -16,6 +16,10 @@ import (
 // heartbeating activity that resumes where it stopped; reconcile in one
 // transaction. Its history has the same events whatever the business's size.
 func IntegrationSync(ctx workflow.Context, in IntegrationSyncInput) (IntegrationSyncResult, error) {
+	if id := IntegrationSyncID(in.IntegrationID); workflow.GetInfo(ctx).WorkflowExecution.ID != id &&
+		workflow.GetVersion(ctx, "one-check-at-a-time", workflow.DefaultVersion, 1) == 1 {
+		return runUnderOwnID[IntegrationSyncResult](ctx, id, IntegrationSync, in, integrationSyncAttributes(in))
+	}
 	s := &integrationSync{in: in}
 	return s.run(ctx)
 }

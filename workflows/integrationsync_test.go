@@ -6,6 +6,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -64,4 +65,24 @@ func TestIntegrationSyncTokenRejected(t *testing.T) {
 	}
 	env.AssertExpectations(t)
 	env.AssertNotCalled(t, "ReconcileIntegration", mock.Anything, mock.Anything)
+}
+
+// A Schedule's run (its id suffixed with the time) checks as a child under
+// the integration's own id, the one manual triggers find.
+func TestScheduledCheckRunsUnderItsOwnID(t *testing.T) {
+	env := newEnv(t)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: IntegrationSyncID("ig-1") + "-2026-12-01T00:00:00Z"})
+	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.MatchedBy(func(in activities.StartIntegrationSyncInput) bool {
+		return in.WorkflowID == IntegrationSyncID("ig-1")
+	})).Return("run-1", nil).Once()
+	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
+	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil)
+	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil)
+	env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{Added: 3}, nil).Once()
+	env.ExecuteWorkflow(IntegrationSync, igInput)
+	var res IntegrationSyncResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.SyncRunID != "run-1" || res.Added != 3 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	env.AssertExpectations(t)
 }

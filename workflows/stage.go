@@ -6,6 +6,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -43,6 +44,29 @@ func waitForRestriction(ctx, short workflow.Context, integrationID string, recor
 		return err
 	}
 	return record("running", nil)
+}
+
+// runUnderOwnID runs a Schedule's run of a sync (whose workflow id the
+// Schedule suffixes with its time) as a child under the sync's own id, the
+// one manual triggers use: so one import or check of a thing runs at a
+// time, whoever starts it. A run already going under that id is left to
+// finish, and this one ends at once.
+func runUnderOwnID[R any](ctx workflow.Context, id string, sync any, in any, attrs temporal.SearchAttributes) (R, error) {
+	var res R
+	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, TypedSearchAttributes: attrs,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON})
+	setStage(ctx, StageStarting, "running as "+id)
+	err := workflow.ExecuteChildWorkflow(child, sync, in).Get(ctx, &res)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		setStage(ctx, StageDone, id+" was already running; this run left it to finish")
+		return res, nil
+	}
+	if err == nil {
+		setStage(ctx, StageDone, "done as "+id)
+	} else {
+		setStage(ctx, StageFailed, id+" failed: "+explain(ctx, err))
+	}
+	return res, err
 }
 
 // explain says why a step failed in a sentence for people: what the

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// runningRun waits until a workflow with id runs and returns its run id.
+func (s *stack) runningRun(t *testing.T, id string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := s.temporal.DescribeWorkflowExecution(context.Background(), id, "")
+		if err == nil && d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return d.WorkflowExecutionInfo.Execution.RunId
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never ran", id)
+	return ""
+}
+
+// scheduledRun triggers a Schedule and returns the workflow its action started.
+func (s *stack) scheduledRun(t *testing.T, scheduleID string) client.WorkflowRun {
+	t.Helper()
+	ctx := context.Background()
+	h := s.temporal.ScheduleClient().GetHandle(ctx, scheduleID)
+	before, err := h.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := h.Describe(ctx)
+		if err == nil && len(d.Info.RecentActions) > len(before.Info.RecentActions) {
+			started := d.Info.RecentActions[len(d.Info.RecentActions)-1].StartWorkflowResult
+			return s.temporal.GetWorkflow(ctx, started.WorkflowID, started.FirstExecutionRunID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("schedule %s started nothing", scheduleID)
+	return nil
+}
+
+// One import of a directory at a time, whoever starts it: a manual trigger
+// during a Schedule's run returns that run, and a Schedule's run during a
+// manual one leaves it to finish.
+func TestOneImportAtATime(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 600, 10))
+	s.okta.Latency = 150 * time.Millisecond
+	dir := s.createDirectory(s.oktaDirectoryBody(oktaToken))
+	id := workflows.DirectorySyncID(dir.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runs := func() int {
+		list, _, err := s.store.ListSyncRuns(ctx, s.ws.ID, dir.ID, store.Page{Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+
+	scheduled := s.scheduledRun(t, id)
+	running := s.runningRun(t, id)
+	var manual syncStarted
+	if code := s.call("POST", "/v1/directories/"+dir.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
+		t.Fatalf("sync: %d", code)
+	}
+	if manual.WorkflowID != id || manual.RunID != running {
+		t.Fatalf("the manual trigger started %s/%s while %s/%s ran", manual.WorkflowID, manual.RunID, id, running)
+	}
+	var res workflows.DirectorySyncResult
+	if err := scheduled.Get(ctx, &res); err != nil || res.Added != 600 {
+		t.Fatalf("scheduled import: %+v, %v", res, err)
+	}
+	if n := runs(); n != 1 {
+		t.Fatalf("%d imports ran, want 1", n)
+	}
+
+	// The other way round: a Schedule's run while a manual import goes.
+	if code := s.call("POST", "/v1/directories/"+dir.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
+		t.Fatalf("sync: %d", code)
+	}
+	s.runningRun(t, id)
+	if err := s.scheduledRun(t, id).Get(ctx, &res); err != nil {
+		t.Fatalf("scheduled run during a manual import: %v", err)
+	}
+	if err := s.temporal.GetWorkflow(ctx, manual.WorkflowID, manual.RunID).Get(ctx, &res); err != nil || res.Unchanged != 600 {
+		t.Fatalf("manual import: %+v, %v", res, err)
+	}
+	if n := runs(); n != 2 {
+		t.Fatalf("%d imports ran, want 2", n)
+	}
+}
+
+// One check of an integration at a time, the same way.
+func TestOneCheckAtATime(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 300, 5))
+	s.importOkta()
+	s.meta.Latency = 150 * time.Millisecond
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	id := workflows.IntegrationSyncID(ig.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	scheduled := s.scheduledRun(t, id)
+	running := s.runningRun(t, id)
+	var manual syncStarted
+	if code := s.call("POST", "/v1/integrations/"+ig.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
+		t.Fatalf("sync: %d", code)
+	}
+	if manual.WorkflowID != id || manual.RunID != running {
+		t.Fatalf("the manual trigger started %s/%s while %s/%s ran", manual.WorkflowID, manual.RunID, id, running)
+	}
+	var res workflows.IntegrationSyncResult
+	if err := scheduled.Get(ctx, &res); err != nil || res.Members == 0 {
+		t.Fatalf("scheduled check: %+v, %v", res, err)
+	}
+	list, _, err := s.store.ListSyncRuns(ctx, s.ws.ID, ig.ID, store.Page{Limit: store.MaxLimit})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d checks ran, want 1 (%v)", len(list), err)
+	}
+}

@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
@@ -131,4 +134,97 @@ func TestOneCheckAtATime(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%d checks ran, want 1 (%v)", len(list), err)
 	}
+}
+
+// What an admin does while a check is fetching stays as they left it: the
+// check applies a snapshot begun before, and must not undo a removal, an
+// exemption, a role change or an invitation made meanwhile.
+func TestCheckKeepsWhatAnAdminDidDuringIt(t *testing.T) {
+	s, ig, people := connected(t)
+	b := s.meta.Business(metaBusinessID)
+	removed := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	var roled store.Member
+	for _, m := range s.members(s.apiKey, ig.ID, string(domain.StateOnboarded)) {
+		if m.ExternalID != removed.ExternalID && m.Role == "EMPLOYEE" {
+			roled = m
+			break
+		}
+	}
+	exempted := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
+	invitee := ""
+	for _, p := range people {
+		if p.Status == domain.UserActive && !inMetaBusiness(b, p.Email) {
+			invitee = p.Email
+			break
+		}
+	}
+
+	// The check stops before its grants, with members and invitations fetched.
+	release := s.meta.HoldBatches()
+	defer release()
+	var started syncStarted
+	if code := s.call("POST", "/v1/integrations/"+ig.ID+"/sync", s.apiKey, nil, &started); code != http.StatusAccepted {
+		t.Fatalf("sync: %d", code)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.meta.HeldBatches() == 0 || !membersFetched(t, s, ig.ID, started.RunID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check never reached its grants")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.act(ig.ID, removed.ExternalID, "remove", nil)
+	s.act(ig.ID, roled.ExternalID, "role", map[string]string{"role": "ADMIN"})
+	s.act(ig.ID, exempted.ExternalID, "exempt", map[string]string{"reason": "agency on retainer"})
+	var invited actionStarted
+	if code := s.call("POST", "/v1/integrations/"+ig.ID+"/invitations", s.apiKey, map[string]string{"email": invitee, "role": "EMPLOYEE"},
+		&invited); code != http.StatusAccepted {
+		t.Fatalf("invite: %d", code)
+	}
+	if err := s.temporal.GetWorkflow(context.Background(), invited.WorkflowID, invited.RunID).Get(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.member(ig.ID, removed.ExternalID); m.State != domain.StateRemoved {
+		t.Fatalf("the member removed during the check is %s", m.State)
+	}
+	if m := s.member(ig.ID, roled.ExternalID); m.Role != "ADMIN" {
+		t.Fatalf("the role changed during the check is %s", m.Role)
+	}
+	if m := s.member(ig.ID, exempted.ExternalID); m.State != domain.StateExempted {
+		t.Fatalf("the member exempted during the check is %s", m.State)
+	}
+	if !slices.ContainsFunc(s.members(s.apiKey, ig.ID, string(domain.StatePending)), func(m store.Member) bool { return m.Email == invitee }) {
+		t.Fatal("the invitation sent during the check is gone")
+	}
+}
+
+func inMetaBusiness(b *metasandbox.Business, email string) bool {
+	for _, u := range b.Users {
+		if u.Email == email {
+			return true
+		}
+	}
+	for _, p := range b.Pending {
+		if p.Email == email {
+			return true
+		}
+	}
+	return false
+}
+
+// membersFetched reports whether a check's run has staged every member edge.
+func membersFetched(t *testing.T, s *stack, igID, runID string) bool {
+	runs, _, err := s.store.ListSyncRuns(context.Background(), s.ws.ID, igID, store.Page{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(s.meta.Business(metaBusinessID).Users) + len(s.meta.Business(metaBusinessID).Pending) +
+		len(s.meta.Business(metaBusinessID).SystemUsers)
+	return len(runs) == 1 && runs[0].RunID == runID && runs[0].Fetched >= want
 }

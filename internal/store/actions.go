@@ -241,10 +241,14 @@ func done(ch MemberChange, m memberState) bool {
 }
 
 // ApplyMemberChange records an admin's change to a member with an audit
-// event (before and after) in the same transaction. Applying it again once
-// it is in place changes nothing.
+// event (before and after) in the same transaction, numbered so that a
+// check whose snapshot began before it leaves the member as the admin left
+// them. Applying it again once it is in place changes nothing.
 func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		if err := lockMembers(ctx, tx, ch.IntegrationID, false); err != nil {
+			return err
+		}
 		switch ch.Action {
 		case ActionInvite:
 			return s.applyInvite(ctx, tx, ch)
@@ -286,6 +290,9 @@ func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 		if err != nil {
 			return err
 		}
+		if err := noteAdminChange(ctx, tx, ch.IntegrationID, ch.MemberID); err != nil {
+			return err
+		}
 		after, err := lockMember(ctx, tx, ch)
 		if err != nil {
 			return err
@@ -324,11 +331,18 @@ func applyRole(ctx context.Context, tx pgx.Tx, ch MemberChange, now time.Time) e
 	return nil
 }
 
+// noteAdminChange numbers an admin's change to a member.
+func noteAdminChange(ctx context.Context, tx pgx.Tx, integrationID, memberID string) error {
+	_, err := tx.Exec(ctx, `UPDATE members SET admin_change = nextval('member_changes') WHERE integration_id = $1 AND external_id = $2`,
+		integrationID, memberID)
+	return err
+}
+
 // applyInvite records a new invitation as a pending member; ch.MemberID is
-// the invitation's id at Meta. Recording it again changes nothing.
+// the invitation's id at the provider. Recording it again changes nothing.
 func (s *Store) applyInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
-	tag, err := tx.Exec(ctx, `INSERT INTO members (integration_id, external_id, kind, email, name, role, state, invitation_status)
-		VALUES ($1, $2, 'invitation', $3, $3, $4, 'pending', 'PENDING') ON CONFLICT DO NOTHING`,
+	tag, err := tx.Exec(ctx, `INSERT INTO members (integration_id, external_id, kind, email, name, role, state, invitation_status, admin_change)
+		VALUES ($1, $2, 'invitation', $3, $3, $4, 'pending', 'PENDING', nextval('member_changes')) ON CONFLICT DO NOTHING`,
 		ch.IntegrationID, ch.MemberID, ch.Email, ch.Role)
 	if err != nil || tag.RowsAffected() == 0 {
 		return err
@@ -338,11 +352,13 @@ func (s *Store) applyInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) err
 		TraceID: ch.TraceID, Details: map[string]any{"email": ch.Email, "role": ch.Role}})
 }
 
-// applyCancel drops a cancelled invitation. Dropping it again changes nothing.
+// applyCancel marks a cancelled invitation removed; the next check, whose
+// snapshot no longer has it, drops it. Marking it again changes nothing.
 func (s *Store) applyCancel(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
 	var email string
-	err := tx.QueryRow(ctx, `DELETE FROM members WHERE integration_id = $1 AND external_id = $2 AND kind = 'invitation' RETURNING email`,
-		ch.IntegrationID, ch.MemberID).Scan(&email)
+	err := tx.QueryRow(ctx, `UPDATE members SET state = 'removed', removed_at = $3, updated_at = $3, admin_change = nextval('member_changes')
+		WHERE integration_id = $1 AND external_id = $2 AND kind = 'invitation' AND state <> 'removed' RETURNING email`,
+		ch.IntegrationID, ch.MemberID, s.now()).Scan(&email)
 	if isNoRows(err) {
 		return nil
 	}

@@ -233,11 +233,13 @@ func (s *Store) RecordAutomationFailure(ctx context.Context, ig Integration, mes
 	})
 }
 
-// StartIntegrationSyncRun records the start of a check for updates; a retry
-// for the same workflow run returns the same row.
+// StartIntegrationSyncRun records the start of a check for updates, and
+// which admins' changes came before it; a retry for the same workflow run
+// returns the same row.
 func (s *Store) StartIntegrationSyncRun(ctx context.Context, integrationID, trigger, workflowID, runID string) (SyncRun, error) {
-	run, err := scanSyncRun(s.pool.QueryRow(ctx, `INSERT INTO sync_runs (workspace_id, integration_id, trigger, workflow_id, run_id)
-		SELECT workspace_id, id, $2, $3, $4 FROM integrations WHERE id = $1
+	run, err := scanSyncRun(s.pool.QueryRow(ctx, `INSERT INTO sync_runs (workspace_id, integration_id, trigger, workflow_id, run_id,
+			admin_changes_before)
+		SELECT workspace_id, id, $2, $3, $4, nextval('member_changes') FROM integrations WHERE id = $1
 		ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id
 		RETURNING `+syncRunColumns, integrationID, trigger, workflowID, runID))
 	return run, notFound(err, "integration")
@@ -330,14 +332,19 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 			igID, workspaceID, workflowID, temporalRunID, status string
 			halted                                               bool
 			safeguard                                            float64
+			// before: admins' changes numbered above it came after the snapshot began.
+			before int64
 		)
-		err := tx.QueryRow(ctx, `SELECT r.integration_id, r.workspace_id, r.workflow_id, r.run_id, r.status, r.halted, i.removal_safeguard
+		err := tx.QueryRow(ctx, `SELECT r.integration_id, r.workspace_id, r.workflow_id, r.run_id, r.status, r.halted, i.removal_safeguard,
+				coalesce(r.admin_changes_before, 0)
 			FROM sync_runs r JOIN integrations i ON i.id = r.integration_id WHERE r.id = $1`, runID).
-			Scan(&igID, &workspaceID, &workflowID, &temporalRunID, &status, &halted, &safeguard)
+			Scan(&igID, &workspaceID, &workflowID, &temporalRunID, &status, &halted, &safeguard, &before)
 		if err != nil {
 			return notFound(err, "sync run")
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('integration-sync'), hashtext($1))`, igID); err != nil {
+		// Admins' changes wait for the reconcile (and it for them), so each
+		// sees the other whole.
+		if err := lockMembers(ctx, tx, igID, true); err != nil {
 			return err
 		}
 		if status != string(domain.SyncRunning) {
@@ -351,9 +358,9 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 
 		// The safeguard: count before changing anything.
 		var known, leaving int
-		err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS
+		err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE m.admin_change <= $3 AND NOT EXISTS
 				(SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id))
-			FROM members m WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed'`, runID, igID).Scan(&known, &leaving)
+			FROM members m WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed'`, runID, igID, before).Scan(&known, &leaving)
 		if err != nil {
 			return err
 		}
@@ -412,13 +419,13 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 					kind = EXCLUDED.kind, email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role, tasks = EXCLUDED.tasks,
 					invitation_status = EXCLUDED.invitation_status, state = EXCLUDED.state, match = EXCLUDED.match,
 					matched_email = EXCLUDED.matched_email, hub_role = EXCLUDED.hub_role, removed_at = NULL, updated_at = EXCLUDED.updated_at
-				WHERE (m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match, m.matched_email, m.hub_role, m.removed_at IS NULL)
+				WHERE m.admin_change <= $5 AND (m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match, m.matched_email, m.hub_role, m.removed_at IS NULL)
 					IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.email, EXCLUDED.name, EXCLUDED.role, EXCLUDED.tasks, EXCLUDED.invitation_status,
 						EXCLUDED.state, EXCLUDED.match, EXCLUDED.matched_email, EXCLUDED.hub_role, true)
 				RETURNING (xmax = 0) AS inserted
 			)
 			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM s) FROM up`,
-			runID, igID, workspaceID, now).Scan(&res.Added, &res.Changed, &staged)
+			runID, igID, workspaceID, now, before).Scan(&res.Added, &res.Changed, &staged)
 		if err != nil {
 			return err
 		}
@@ -427,35 +434,41 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 		// Members gone from the business: people are marked removed (with
 		// their grants gone below); invitations and system users are dropped.
 		tag, err := tx.Exec(ctx, `UPDATE members m SET state = 'removed', removed_at = $3, updated_at = $3
-			WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed'
-				AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID, now)
+			WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state <> 'removed' AND m.admin_change <= $4
+				AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID, now, before)
 		if err != nil {
 			return err
 		}
 		res.Removed = int(tag.RowsAffected())
-		if _, err := tx.Exec(ctx, `DELETE FROM members m WHERE m.integration_id = $2 AND m.kind <> 'user'
-			AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM members m WHERE m.integration_id = $2 AND m.kind <> 'user' AND m.admin_change <= $3
+			AND NOT EXISTS (SELECT 1 FROM member_staging g WHERE g.sync_run_id = $1 AND g.external_id = m.external_id)`, runID, igID, before); err != nil {
 			return err
 		}
 
 		// Assets and grants: replaced by the snapshot, writing only differences.
-		if res.AssetRows, err = replace(ctx, tx, runID, igID, now,
+		args := pgx.NamedArgs{"run": runID, "integration": igID, "now": now, "before": before}
+		if res.AssetRows, err = replace(ctx, tx, args,
 			`INSERT INTO assets AS a (integration_id, external_id, type, ownership, name, updated_at)
-				SELECT $2, external_id, type, ownership, name, $3 FROM asset_staging WHERE sync_run_id = $1
+				SELECT @integration, external_id, type, ownership, name, @now FROM asset_staging WHERE sync_run_id = @run
 				ON CONFLICT (integration_id, external_id) DO UPDATE SET type = EXCLUDED.type, ownership = EXCLUDED.ownership,
 					name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
 				WHERE (a.type, a.ownership, a.name) IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.ownership, EXCLUDED.name)`,
-			`DELETE FROM assets a WHERE a.integration_id = $2
-				AND NOT EXISTS (SELECT 1 FROM asset_staging g WHERE g.sync_run_id = $1 AND g.external_id = a.external_id)`); err != nil {
+			`DELETE FROM assets a WHERE a.integration_id = @integration
+				AND NOT EXISTS (SELECT 1 FROM asset_staging g WHERE g.sync_run_id = @run AND g.external_id = a.external_id)`); err != nil {
 			return err
 		}
-		if res.GrantRows, err = replace(ctx, tx, runID, igID, now,
+		// The grants of members an admin changed after the snapshot began stay as the admin left them.
+		if res.GrantRows, err = replace(ctx, tx, args,
 			`INSERT INTO asset_grants AS a (integration_id, asset_id, member_id, tasks, updated_at)
-				SELECT $2, asset_id, member_id, tasks, $3 FROM grant_staging WHERE sync_run_id = $1
+				SELECT @integration, g.asset_id, g.member_id, g.tasks, @now FROM grant_staging g WHERE g.sync_run_id = @run
+					AND NOT EXISTS (SELECT 1 FROM members m WHERE m.integration_id = @integration AND m.external_id = g.member_id
+						AND m.admin_change > @before)
 				ON CONFLICT (integration_id, asset_id, member_id) DO UPDATE SET tasks = EXCLUDED.tasks, updated_at = EXCLUDED.updated_at
 				WHERE a.tasks IS DISTINCT FROM EXCLUDED.tasks`,
-			`DELETE FROM asset_grants a WHERE a.integration_id = $2
-				AND NOT EXISTS (SELECT 1 FROM grant_staging g WHERE g.sync_run_id = $1 AND g.asset_id = a.asset_id AND g.member_id = a.member_id)`); err != nil {
+			`DELETE FROM asset_grants a WHERE a.integration_id = @integration
+				AND NOT EXISTS (SELECT 1 FROM grant_staging g WHERE g.sync_run_id = @run AND g.asset_id = a.asset_id AND g.member_id = a.member_id)
+				AND NOT EXISTS (SELECT 1 FROM members m WHERE m.integration_id = @integration AND m.external_id = a.member_id
+					AND m.admin_change > @before)`); err != nil {
 			return err
 		}
 
@@ -531,18 +544,29 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 	return reportID, int(tag.RowsAffected()), nil
 }
 
-// replace runs an upsert ($1 run, $2 integration, $3 now) and a delete of
-// the rows the snapshot lacks ($1, $2), and returns how many rows they wrote.
-func replace(ctx context.Context, tx pgx.Tx, runID, igID string, now time.Time, upsert, del string) (int, error) {
-	a, err := tx.Exec(ctx, upsert, runID, igID, now)
+// replace runs an upsert and a delete of the rows the snapshot lacks, with
+// the same named arguments, and returns how many rows they wrote.
+func replace(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs, upsert, del string) (int, error) {
+	a, err := tx.Exec(ctx, upsert, args)
 	if err != nil {
 		return 0, err
 	}
-	d, err := tx.Exec(ctx, del, runID, igID)
+	d, err := tx.Exec(ctx, del, args)
 	if err != nil {
 		return 0, err
 	}
 	return int(a.RowsAffected() + d.RowsAffected()), nil
+}
+
+// lockMembers serialises reconciles (exclusive) with admins' changes
+// (shared, so changes to different members go on at once) of an integration.
+func lockMembers(ctx context.Context, tx pgx.Tx, integrationID string, exclusive bool) error {
+	lock := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		lock = "pg_advisory_xact_lock"
+	}
+	_, err := tx.Exec(ctx, `SELECT `+lock+`(hashtext('integration-sync'), hashtext($1))`, integrationID)
+	return err
 }
 
 // ReplaceIntegrationSecret seals a new secret for an integration (a Meta

@@ -32,6 +32,12 @@ func (f *fixture) integration(t *testing.T) store.Integration {
 // check stages a snapshot in pages (the last page twice, as a retry would) and reconciles it.
 func (f *fixture) check(t *testing.T, ig store.Integration, runID string, snap snapshot) store.ReconcileResult {
 	t.Helper()
+	return f.reconcile(t, f.stage(t, ig, runID, snap))
+}
+
+// stage starts a check and stages its snapshot; it returns the sync run's id.
+func (f *fixture) stage(t *testing.T, ig store.Integration, runID string, snap snapshot) string {
+	t.Helper()
 	ctx := context.Background()
 	run, err := f.st.StartIntegrationSyncRun(ctx, ig.ID, "test", "sync/"+ig.ID, runID)
 	if err != nil {
@@ -49,11 +55,18 @@ func (f *fixture) check(t *testing.T, ig store.Integration, runID string, snap s
 	if err := f.st.StageGrants(ctx, run.ID, snap.grants, 1); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.st.Reconcile(ctx, run.ID)
+	return run.ID
+}
+
+// reconcile applies a staged run, twice, as a retried activity would.
+func (f *fixture) reconcile(t *testing.T, runID string) store.ReconcileResult {
+	t.Helper()
+	ctx := context.Background()
+	res, err := f.st.Reconcile(ctx, runID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.st.Reconcile(ctx, run.ID)
+	again, err := f.st.Reconcile(ctx, runID)
 	if err != nil || again.Added != res.Added || again.Removed != res.Removed || again.Halted != res.Halted {
 		t.Fatalf("second reconcile = %+v, %v; first %+v", again, err, res)
 	}

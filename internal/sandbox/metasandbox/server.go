@@ -132,6 +132,9 @@ type Server struct {
 	// FailRate answers this share of requests with a random throttle or 5xx.
 	FailRate float64
 	rng      *mrand.Rand
+	// held, when set, keeps batch requests waiting until it is closed.
+	held     chan struct{}
+	waiting  int
 	requests int
 	ops      int
 	removals int
@@ -200,6 +203,34 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
+// HoldBatches keeps every batch request waiting (a check's grant fetch,
+// say) until release is called (once or more), so tests can act in the
+// middle of a fetch.
+func (s *Server) HoldBatches() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := make(chan struct{})
+	s.held = held
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.held == held {
+				s.held = nil
+			}
+			close(held)
+		})
+	}
+}
+
+// HeldBatches is how many batch requests are waiting for a release.
+func (s *Server) HeldBatches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
 // NullNextBatchEntries makes the next n batch operations come back null (not run).
 func (s *Server) NullNextBatchEntries(n int) {
 	s.mu.Lock()
@@ -247,6 +278,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		token = strings.TrimPrefix(h, "Bearer ")
 	}
 	if len(parts) == 1 && r.Method == http.MethodPost && r.Form.Has("batch") {
+		s.mu.Lock()
+		held := s.held
+		if held != nil {
+			s.waiting++
+		}
+		s.mu.Unlock()
+		if held != nil {
+			<-held
+			s.mu.Lock()
+			s.waiting--
+			s.mu.Unlock()
+		}
 		s.batch(w, r, parts[0], token)
 		return
 	}

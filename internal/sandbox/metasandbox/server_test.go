@@ -169,3 +169,34 @@ func TestBatchFollowsGraph(t *testing.T) {
 	}
 	graphError(t, body, 1)
 }
+
+// Held batches wait for their release; other calls go on meanwhile.
+func TestHeldBatchesWaitForRelease(t *testing.T) {
+	s, base := start(t, Shape{Members: 10})
+	release := s.HoldBatches()
+	batch := url.Values{"access_token": {token}, "batch": {`[{"method":"GET","relative_url":"` + bid + `/business_users"}]`}}
+	done := make(chan []any, 1)
+	go func() {
+		_, _, list := call(t, "POST", base+"/v25.0/", batch)
+		done <- list
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.HeldBatches() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch was not held")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if resp, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?access_token="+token, nil); resp.StatusCode != 200 || body["data"] == nil {
+		t.Fatalf("a plain call during the hold: %d", resp.StatusCode)
+	}
+	select {
+	case <-done:
+		t.Fatal("the batch was answered before its release")
+	default:
+	}
+	release()
+	if list := <-done; len(list) != 1 {
+		t.Fatalf("released batch answered %v", list)
+	}
+}

@@ -1,0 +1,144 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+)
+
+// adminFixture is a checked business: ada (onboarded, EMPLOYEE, MANAGE on
+// p1), bob (onboarded), an agency member (unmatched), and dee, a directory
+// person not in the business.
+func adminFixture(t *testing.T) (*fixture, store.Integration, snapshot) {
+	t.Helper()
+	f := newFixture(t)
+	f.importRun(t, "dir", true, []domain.DirectoryUser{
+		user("u-ada", "ada@acme.test", "Ada", domain.UserActive),
+		user("u-bob", "bob@acme.test", "Bob", domain.UserActive),
+		user("u-dee", "dee@acme.test", "Dee", domain.UserActive),
+	})
+	ig := f.integration(t)
+	snap := snapshot{
+		members: []domain.BusinessMember{person("m-ada", "ada@acme.test"), person("m-bob", "bob@acme.test"),
+			person("m-agency", "x@agency.example")},
+		assets: []domain.Asset{{ExternalID: "p1", Type: "page", Ownership: "owned", Name: "Page"}},
+		grants: []domain.Grant{{AssetID: "p1", MemberID: "m-ada", Tasks: []string{"MANAGE"}}},
+	}
+	f.check(t, ig, "r0", snap)
+	return f, ig, snap
+}
+
+func (f *fixture) apply(t *testing.T, ig store.Integration, ch store.MemberChange) {
+	t.Helper()
+	ch.WorkspaceID, ch.IntegrationID, ch.Actor = f.ws.ID, ig.ID, "api_key:test"
+	if err := f.st.ApplyMemberChange(context.Background(), ch); err != nil {
+		t.Fatalf("%s %s: %v", ch.Action, ch.MemberID, err)
+	}
+}
+
+// What an admin did after a check's snapshot began stays as they left it:
+// the check, applying its older snapshot, changes none of it.
+func TestCheckKeepsAdminChangesMadeDuringIt(t *testing.T) {
+	f, ig, snap := adminFixture(t)
+	ctx := context.Background()
+	run := f.stage(t, ig, "r1", snap) // the provider as it was when the check began
+	f.apply(t, ig, store.MemberChange{MemberID: "m-bob", Action: store.ActionRemove})
+	f.apply(t, ig, store.MemberChange{MemberID: "m-ada", Action: store.ActionRole, Role: "ADMIN",
+		Assets: []store.AssetTasks{{AssetID: "p1", Tasks: []string{"ADVERTISE", "ANALYZE"}}}})
+	f.apply(t, ig, store.MemberChange{MemberID: "m-agency", Action: store.ActionExempt, Reason: "agency on retainer"})
+	f.apply(t, ig, store.MemberChange{MemberID: "inv-dee", Action: store.ActionInvite, Email: "dee@acme.test", Role: "EMPLOYEE"})
+	res := f.reconcile(t, run)
+	if res.Halted {
+		t.Fatalf("halted: %s", res.HaltReason)
+	}
+	if got := f.member(t, ig, "m-bob"); got.state != "removed" {
+		t.Fatalf("the removed member came back %s", got.state)
+	}
+	if got := f.member(t, ig, "m-agency"); got.state != "exempted" {
+		t.Fatalf("the exempted member is %s", got.state)
+	}
+	if got := f.member(t, ig, "inv-dee"); got.state != "pending" {
+		t.Fatalf("the new invitation is %s", got.state)
+	}
+	m, err := f.st.Member(ctx, f.ws.ID, ig.ID, "m-ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Role != "ADMIN" || len(m.Assets) != 1 || !slices.Equal(m.Assets[0].Tasks, []string{"ADVERTISE", "ANALYZE"}) {
+		t.Fatalf("the role change was reverted: %s %+v", m.Role, m.Assets)
+	}
+
+	// The next check, whose snapshot has the provider's later state, is
+	// consistent with it and changes nothing the admin did.
+	later := snapshot{
+		members: []domain.BusinessMember{{ExternalID: "m-ada", Kind: domain.MemberUser, Email: "ada@acme.test", Name: "m-ada", Role: "ADMIN",
+			Tasks: []string{}}, person("m-agency", "x@agency.example"),
+			{ExternalID: "inv-dee", Kind: domain.MemberInvitation, Email: "dee@acme.test", Name: "dee@acme.test", Role: "EMPLOYEE",
+				Tasks: []string{}, InvitationStatus: "PENDING"}},
+		assets: snap.assets,
+		grants: []domain.Grant{{AssetID: "p1", MemberID: "m-ada", Tasks: []string{"ADVERTISE", "ANALYZE"}}},
+	}
+	if res := f.check(t, ig, "r2", later); res.Removed != 0 || f.member(t, ig, "m-bob").state != "removed" ||
+		f.member(t, ig, "m-agency").state != "exempted" || f.member(t, ig, "inv-dee").state != "pending" {
+		t.Fatalf("the next check: %+v", res)
+	}
+}
+
+// A cancelled invitation stays cancelled through a check whose snapshot
+// still lists it, and the next check drops it.
+func TestCheckKeepsCancelledInvitation(t *testing.T) {
+	f, ig, snap := adminFixture(t)
+	invite := domain.BusinessMember{ExternalID: "inv-1", Kind: domain.MemberInvitation, Email: "dee@acme.test", Tasks: []string{},
+		InvitationStatus: "PENDING"}
+	snap.members = append(snap.members, invite)
+	f.check(t, ig, "r1", snap)
+	run := f.stage(t, ig, "r2", snap)
+	f.apply(t, ig, store.MemberChange{MemberID: "inv-1", Action: store.ActionCancel})
+	f.reconcile(t, run)
+	if got := f.member(t, ig, "inv-1"); got.state != "removed" {
+		t.Fatalf("the cancelled invitation is %s", got.state)
+	}
+	snap.members = snap.members[:len(snap.members)-1]
+	f.check(t, ig, "r3", snap)
+	if n := f.count(t, `SELECT count(*) FROM members WHERE external_id = 'inv-1'`); n != 0 {
+		t.Fatal("the next check kept the cancelled invitation")
+	}
+}
+
+// An admin's removal racing a check's reconcile (both for real, on their
+// own connections) is never undone, whichever commits first.
+func TestAdminRemovalRacingReconcile(t *testing.T) {
+	f, ig, snap := adminFixture(t)
+	for i := range 20 {
+		member := fmt.Sprintf("m-race-%d", i)
+		snap.members = append(snap.members, person(member, member+"@agency.example"))
+		f.check(t, ig, fmt.Sprintf("seed-%d", i), snap)
+		run := f.stage(t, ig, fmt.Sprintf("race-%d", i), snap)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := f.st.Reconcile(context.Background(), run); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			ch := store.MemberChange{WorkspaceID: f.ws.ID, IntegrationID: ig.ID, MemberID: member, Action: store.ActionRemove, Actor: "api_key:test"}
+			if err := f.st.ApplyMemberChange(context.Background(), ch); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		if got := f.member(t, ig, member); got.state != "removed" {
+			t.Fatalf("round %d: the removal raced by a check left the member %s", i, got.state)
+		}
+		snap.members = snap.members[:len(snap.members)-1]
+		f.check(t, ig, fmt.Sprintf("after-%d", i), snap)
+	}
+}

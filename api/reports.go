@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,8 @@ type decisionRequest struct {
 	// Decision is "confirm" or "reject".
 	Decision string   `json:"decision"`
 	Exclude  []string `json:"exclude"`
+	// Version is the report's version decided on (GET the report).
+	Version *int `json:"version"`
 }
 
 // decide records a decision and wakes the report's review.
@@ -92,12 +95,15 @@ func (s *Server) postDecision(c echo.Context) error {
 	if req.Decision != "confirm" && req.Decision != "reject" {
 		return domain.Errorf(domain.EInvalid, `decision must be "confirm" or "reject"`)
 	}
+	if req.Version == nil {
+		return domain.Errorf(domain.EInvalid, "version is required: the version of the report you decided on (GET /v1/reports/{id})")
+	}
 	key := apiKey(c)
 	if _, err := s.Store.Report(c.Request().Context(), key.WorkspaceID, c.Param("id")); err != nil {
 		return err
 	}
 	r, err := s.decide(c, store.Decision{ReportID: c.Param("id"), Actor: "api_key:" + key.ID, Confirm: req.Decision == "confirm",
-		Exclude: req.Exclude})
+		Exclude: req.Exclude, Version: *req.Version})
 	if err != nil {
 		return err
 	}
@@ -114,7 +120,8 @@ button{font-size:1rem;padding:.6rem 1.2rem;margin:.4rem .4rem 0 0;border-radius:
 <body><h1>People who left, still in {{.Report.Integration}}</h1>
 {{if .Message}}<p class="note" id="message">{{.Message}}</p>{{end}}
 {{if .CanDecide}}
-<form method="post"><p>Their directory identity is deprovisioned. Untick anyone who should stay.</p><ul>
+<form method="post"><input type="hidden" name="version" value="{{.Report.Version}}">
+<p>Their directory identity is deprovisioned. Untick anyone who should stay.</p><ul>
 {{range .Report.Members}}<li><label><input type="checkbox" name="keep_in_removal" value="{{.MemberID}}" checked>
 <b>{{.Name}}</b> &lt;{{.Email}}&gt;<br><small>Directory: {{.DirectoryStatus}}{{range .Assets}} · {{.Name}} ({{join .Tasks ", "}}){{end}}</small></label></li>{{end}}
 </ul><button class="confirm" name="decision" value="confirm">Remove the ticked people</button>
@@ -181,6 +188,10 @@ func (s *Server) postConfirm(c echo.Context) error {
 	if decision != "confirm" && decision != "reject" {
 		return s.linkPage(c, http.StatusBadRequest, "Choose to remove the ticked people or to keep everyone.")
 	}
+	version, err := strconv.Atoi(form.Get("version"))
+	if err != nil {
+		return s.linkPage(c, http.StatusBadRequest, "The form could not be read; this is the report as it is now.")
+	}
 	keep := map[string]bool{}
 	for _, id := range form["keep_in_removal"] {
 		keep[id] = true
@@ -191,9 +202,15 @@ func (s *Server) postConfirm(c echo.Context) error {
 			exclude = append(exclude, m.MemberID)
 		}
 	}
-	if _, err := s.decide(c, store.Decision{ReportID: r.ID, Token: c.Param("token"), Confirm: decision == "confirm", Exclude: exclude}); err != nil {
+	if _, err := s.decide(c, store.Decision{ReportID: r.ID, Token: c.Param("token"), Confirm: decision == "confirm", Exclude: exclude,
+		Version: version}); err != nil {
 		if code := domain.ErrorCode(err); code == domain.EConflict || code == domain.ENotFound || code == domain.EInvalid {
-			return s.linkPage(c, statusOf[code], "Nothing was changed.")
+			msg := "Nothing was changed."
+			if fresh, _, ferr := s.Store.ReportByLink(c.Request().Context(), c.Param("token")); ferr == nil && fresh.Status == "pending" &&
+				fresh.Version != version {
+				msg = "The report changed since you opened it: it lists these people now. Nothing was changed; look again and decide."
+			}
+			return s.linkPage(c, statusOf[code], msg)
 		}
 		return err
 	}

@@ -96,7 +96,7 @@ func New(o Options) *Server {
 	v1.POST("/integrations/:id/onboarding/verification", s.submitVerificationCode, s.authenticate)
 	v1.GET("/integrations/:id/members/:member", s.getMember, s.authenticate)
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionReassign, store.ActionRemove,
-		store.ActionRole} {
+		store.ActionRole, store.ActionUnkeep} {
 		v1.POST("/integrations/:id/members/:member/"+action, s.memberAction(action), s.authenticate)
 	}
 	v1.POST("/integrations/:id/members/bulk", s.startBulk, s.authenticate)

@@ -387,7 +387,7 @@ func TestPinterestReportRemovesAtPinterest(t *testing.T) {
 			t.Fatalf("reported member %s is not in the Pinterest business", m.MemberID)
 		}
 	}
-	if code := s.call("POST", "/v1/reports/"+report.ID+"/decision", s.apiKey, map[string]any{"decision": "confirm"}, nil); code != http.StatusOK {
+	if code := s.call("POST", "/v1/reports/"+report.ID+"/decision", s.apiKey, map[string]any{"decision": "confirm", "version": report.Version}, nil); code != http.StatusOK {
 		t.Fatalf("confirm: %d\n%s", code, s.logs.String())
 	}
 	var res workflows.ReportResult

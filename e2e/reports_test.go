@@ -2,16 +2,19 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
@@ -102,7 +105,7 @@ func TestDeprovisionReportByLink(t *testing.T) {
 
 	// Confirm, leaving the first person out.
 	keptOut := report.Members[0].MemberID
-	form := url.Values{"decision": {"confirm"}}
+	form := url.Values{"decision": {"confirm"}, "version": {strconv.Itoa(report.Version)}}
 	for _, m := range report.Members[1:] {
 		form.Add("keep_in_removal", m.MemberID)
 	}
@@ -136,7 +139,8 @@ func TestDeprovisionReportByLink(t *testing.T) {
 	}
 
 	// The link works once; the other admin's link is too late.
-	if code, html := page(t, "POST", confirmURL, url.Values{"decision": {"reject"}}); code != 409 || !strings.Contains(html, "Already decided") {
+	if code, html := page(t, "POST", confirmURL, url.Values{"decision": {"reject"}, "version": {strconv.Itoa(report.Version)}}); code != 409 ||
+		!strings.Contains(html, "Already decided") {
 		t.Fatalf("replayed link: %d", code)
 	}
 	if code, html := page(t, "GET", s.api.URL+"/confirm/"+otherLink[1], nil); code != 200 || !strings.Contains(html, "it@acme.test") ||
@@ -154,19 +158,22 @@ func TestReportDecisionAPI(t *testing.T) {
 		Items []store.Report `json:"items"`
 	}
 	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
-	id := reports.Items[0].ID
+	id, version := reports.Items[0].ID, reports.Items[0].Version
 	other, _ := s.store.CreateWorkspace(context.Background(), "Other")
 	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "o")
 	s.expectErrors(t, []badRequest{
 		{"BadDecision", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"maybe"}`, 400},
-		{"UnknownLeftOut", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"confirm","exclude":["nobody"]}`, 400},
-		{"OtherWorkspace", "POST", "/v1/reports/" + id + "/decision", otherKey, `{"decision":"reject"}`, 404},
+		{"UnknownLeftOut", "POST", "/v1/reports/" + id + "/decision", s.apiKey, fmt.Sprintf(`{"decision":"confirm","exclude":["nobody"],"version":%d}`, version), 400},
+		{"NoVersion", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"confirm"}`, 400},
+		{"StaleVersion", "POST", "/v1/reports/" + id + "/decision", s.apiKey, fmt.Sprintf(`{"decision":"confirm","version":%d}`, version-1), 409},
+		{"VersionNotANumber", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"confirm","version":"1"}`, 400},
+		{"OtherWorkspace", "POST", "/v1/reports/" + id + "/decision", otherKey, fmt.Sprintf(`{"decision":"reject","version":%d}`, version), 404},
 		{"OtherWorkspaceGet", "GET", "/v1/reports/" + id, otherKey, ``, 404},
 		{"UnknownReport", "GET", "/v1/reports/00000000-0000-4000-8000-000000000000", s.apiKey, ``, 404},
 		{"BadAdminEmail", "PUT", "/v1/workspace/settings", s.apiKey, `{"admin_emails":["not-an-address"]}`, 400},
 	})
 	var decided store.Report
-	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "reject"}, &decided); code != 200 ||
+	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "reject", "version": version}, &decided); code != 200 ||
 		decided.Status != "rejected" || !strings.HasPrefix(decided.DecidedBy, "api_key:") {
 		t.Fatalf("reject: %d %+v", code, decided)
 	}
@@ -176,7 +183,92 @@ func TestReportDecisionAPI(t *testing.T) {
 	if err := s.temporal.GetWorkflow(ctx, workflows.ReportWorkflowID(id), "").Get(ctx, &res); err != nil || res.Status != "rejected" {
 		t.Fatalf("review after reject: %+v, %v", res, err)
 	}
-	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "confirm"}, nil); code != 409 {
+	if code := s.call("POST", "/v1/reports/"+id+"/decision", s.apiKey, map[string]any{"decision": "confirm", "version": version}, nil); code != 409 {
 		t.Fatalf("second decision: %d", code)
+	}
+}
+
+// leave deprovisions an onboarded member's person in Okta and imports the directory.
+func (s *stack) leave(t *testing.T, dir store.Directory, m store.Member) {
+	t.Helper()
+	for _, p := range s.people {
+		if p.Email == *m.MatchedEmail {
+			if err := s.okta.SetStatus(oktasandbox.OktaID(p.Key), "DEPROVISIONED"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A page opened before a check added someone to the report does not decide
+// for them: it asks again, listing them. Kept people (a rejected report)
+// are not reported or mailed again by later checks, until an admin undoes
+// the keep.
+func TestReportChangedSinceShownAndKeptPeople(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.importOkta()
+	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test"}}, nil)
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkRE.FindStringSubmatch(s.waitMail("it@acme.test", "people to remove"))[1]
+	var reports struct{ Items []store.Report }
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	shown := reports.Items[0]
+	form := url.Values{"decision": {"confirm"}, "version": {strconv.Itoa(shown.Version)}}
+	for _, m := range shown.Members {
+		form.Add("keep_in_removal", m.MemberID)
+	}
+
+	// Someone else leaves and joins the report while the page is open.
+	leaver := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	s.leave(t, dir, leaver)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	removalsBefore := s.meta.Removals()
+	code, html := page(t, "POST", s.api.URL+"/confirm/"+link, form)
+	if code != http.StatusConflict || !strings.Contains(html, "changed since you opened it") || !strings.Contains(html, leaver.Email) ||
+		!strings.Contains(html, `value="confirm"`) {
+		t.Fatalf("a decision on the older version: %d\n%s", code, html)
+	}
+	var now store.Report
+	s.call("GET", "/v1/reports/"+shown.ID, s.apiKey, nil, &now)
+	if now.Status != "pending" || now.Version != shown.Version+1 || len(now.Members) != len(shown.Members)+1 || s.meta.Removals() != removalsBefore {
+		t.Fatalf("after the refused decision: %s v%d, %d people, %d removals", now.Status, now.Version, len(now.Members),
+			s.meta.Removals()-removalsBefore)
+	}
+
+	// Keep everyone. The next checks report nobody and mail nobody.
+	if code := s.call("POST", "/v1/reports/"+now.ID+"/decision", s.apiKey, map[string]any{"decision": "reject", "version": now.Version}, nil); code != 200 {
+		t.Fatalf("reject: %d", code)
+	}
+	mails := len(s.mail.Messages())
+	for range 2 {
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	if len(reports.Items) != 1 || len(s.mail.Messages()) != mails {
+		t.Fatalf("after keeping everyone: %d reports, %d new mails", len(reports.Items), len(s.mail.Messages())-mails)
+	}
+	kept := s.member(ig.ID, leaver.ExternalID)
+	if kept.KeptBy == nil || !strings.HasPrefix(*kept.KeptBy, "api_key:") || kept.KeptAt == nil {
+		t.Fatalf("kept by %v at %v", kept.KeptBy, kept.KeptAt)
+	}
+	// Undo the keep for one: the next check reports them alone.
+	s.act(ig.ID, leaver.ExternalID, "unkeep", nil)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	if len(reports.Items) != 2 || len(reports.Items[0].Members) != 1 || reports.Items[0].Members[0].MemberID != leaver.ExternalID {
+		t.Fatalf("after undoing the keep: %+v", reports.Items)
 	}
 }

@@ -51,7 +51,7 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) (MemberActionResul
 var doneOutcomes = map[string]string{
 	store.ActionMatch: "matched", store.ActionExempt: "exempted", store.ActionUnexempt: "back to unmatched",
 	store.ActionReassign: "reassigned", store.ActionRemove: store.OutcomeRemoved, store.ActionRole: "role and tasks changed",
-	store.ActionInvite: "invited", store.ActionCancel: "invitation cancelled",
+	store.ActionInvite: "invited", store.ActionCancel: "invitation cancelled", store.ActionUnkeep: "no longer kept",
 }
 
 // applyMemberAction acts at the provider, when the action changes it, and

@@ -19,6 +19,8 @@ const (
 	ActionRole     = "role"
 	ActionInvite   = "invite"
 	ActionCancel   = "cancel_invitation"
+	// ActionUnkeep undoes a report's "keep": the member may be reported again.
+	ActionUnkeep = "unkeep"
 )
 
 // ProviderActions are the actions that change the business at the provider;
@@ -72,6 +74,7 @@ type memberState struct {
 	MatchedEmail *string             `json:"matched_email"`
 	HubRole      *string             `json:"hub_role"`
 	ExemptReason string              `json:"exempt_reason,omitempty"`
+	KeptBy       *string             `json:"kept_by,omitempty"`
 	Grants       map[string][]string `json:"grants"`
 }
 
@@ -84,6 +87,7 @@ var allowedFrom = map[string][]string{
 	ActionRemove:   {"unmatched", "onboarded"},
 	ActionRole:     {"unmatched", "onboarded"},
 	ActionCancel:   {"pending"},
+	ActionUnkeep:   {"onboarded", "unmatched"},
 }
 
 // CheckMemberChange tells whether an action may start: the member exists in
@@ -131,12 +135,13 @@ func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
 
 func lockMember(ctx context.Context, tx pgx.Tx, ch MemberChange) (memberState, error) {
 	var m memberState
-	err := tx.QueryRow(ctx, `SELECT m.kind, m.state, m.role, m.matched_email, m.hub_role, m.exempt_reason,
+	err := tx.QueryRow(ctx, `SELECT m.kind, m.state, m.role, m.matched_email, m.hub_role, m.exempt_reason, m.kept_by,
 			(SELECT coalesce(jsonb_object_agg(g.asset_id, g.tasks), '{}') FROM asset_grants g
 				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
 		FROM members m JOIN integrations i ON i.id = m.integration_id
 		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND m.external_id = $3 FOR UPDATE OF m`,
-		ch.WorkspaceID, ch.IntegrationID, ch.MemberID).Scan(&m.Kind, &m.State, &m.Role, &m.MatchedEmail, &m.HubRole, &m.ExemptReason, &m.Grants)
+		ch.WorkspaceID, ch.IntegrationID, ch.MemberID).Scan(&m.Kind, &m.State, &m.Role, &m.MatchedEmail, &m.HubRole, &m.ExemptReason, &m.KeptBy,
+		&m.Grants)
 	return m, notFound(err, "member")
 }
 
@@ -178,6 +183,10 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 	case ActionExempt:
 		if len(ch.Reason) < 3 {
 			return domain.Errorf(domain.EInvalid, "reason is required: say why this member stays out of management")
+		}
+	case ActionUnkeep:
+		if m.KeptBy == nil {
+			return domain.Errorf(domain.EConflict, "member %s is not kept: no report decision keeps them", ch.MemberID)
 		}
 	case ActionRole:
 		if ch.Role != "" {
@@ -226,6 +235,8 @@ func done(ch MemberChange, m memberState) bool {
 		return m.State == "unmatched"
 	case ActionRemove:
 		return m.State == "removed"
+	case ActionUnkeep:
+		return m.KeptBy == nil
 	case ActionRole:
 		if ch.Role != "" && m.Role != ch.Role {
 			return false
@@ -286,6 +297,9 @@ func (s *Store) ApplyMemberChange(ctx context.Context, ch MemberChange) error {
 			}
 		case ActionRole:
 			err = applyRole(ctx, tx, ch, now)
+		case ActionUnkeep:
+			_, err = tx.Exec(ctx, `UPDATE members SET kept_by = NULL, kept_at = NULL, kept_status_changed_at = NULL, updated_at = $3
+				WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, ch.MemberID, now)
 		}
 		if err != nil {
 			return err

@@ -501,49 +501,6 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 	return res, err
 }
 
-// reportDeprovisioned puts onboarded members whose matched person is
-// deprovisioned (or, by workspace policy, suspended) in every directory
-// that knows them into the integration's open deprovision report, creating
-// it when needed. Exempted members are never reported. It returns the
-// report and how many members joined it.
-func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID string) (string, int, error) {
-	var suspended bool
-	if err := tx.QueryRow(ctx, `SELECT report_suspended FROM workspaces WHERE id = $1`, workspaceID).Scan(&suspended); err != nil {
-		return "", 0, err
-	}
-	const found = `SELECT m.external_id, m.email, m.name, m.matched_email, min(du.status) AS status
-		FROM members m
-		JOIN directory_users du ON du.email = m.matched_email
-		JOIN directories d ON d.id = du.directory_id AND d.workspace_id = $1
-		WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state = 'onboarded'
-		GROUP BY m.external_id, m.email, m.name, m.matched_email
-		HAVING bool_and(du.status = 'deprovisioned' OR (du.status = 'suspended' AND $3))`
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (`+found+`) f
-		WHERE NOT EXISTS (SELECT 1 FROM report_members rm JOIN deprovision_reports r ON r.id = rm.report_id
-			WHERE r.integration_id = $2 AND r.status = 'pending' AND rm.member_id = f.external_id)`, workspaceID, igID, suspended).Scan(&n); err != nil {
-		return "", 0, err
-	}
-	if n == 0 {
-		return "", 0, nil
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO deprovision_reports (workspace_id, integration_id) VALUES ($1, $2)
-		ON CONFLICT (integration_id) WHERE status = 'pending' DO NOTHING`, workspaceID, igID); err != nil {
-		return "", 0, err
-	}
-	var reportID string
-	if err := tx.QueryRow(ctx, `SELECT id FROM deprovision_reports WHERE integration_id = $1 AND status = 'pending'`, igID).Scan(&reportID); err != nil {
-		return "", 0, err
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO report_members (report_id, member_id, email, name, matched_email, directory_status)
-		SELECT $4, f.external_id, f.email, f.name, f.matched_email, f.status FROM (`+found+`) f
-		ON CONFLICT (report_id, member_id) DO NOTHING`, workspaceID, igID, suspended, reportID)
-	if err != nil {
-		return "", 0, err
-	}
-	return reportID, int(tag.RowsAffected()), nil
-}
-
 // replace runs an upsert and a delete of the rows the snapshot lacks, with
 // the same named arguments, and returns how many rows they wrote.
 func replace(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs, upsert, del string) (int, error) {

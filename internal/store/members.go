@@ -33,8 +33,12 @@ type Member struct {
 	MatchedBy    string             `json:"matched_by"`
 	HubRole      *string            `json:"hub_role"`
 	ExemptReason string             `json:"exempt_reason,omitempty"`
-	FirstSeenAt  time.Time          `json:"first_seen_at"`
-	RemovedAt    *time.Time         `json:"removed_at"`
+	// KeptBy kept the member at KeptAt, deciding a deprovision report: they
+	// are not reported again until their directory status changes again.
+	KeptBy      *string    `json:"kept_by"`
+	KeptAt      *time.Time `json:"kept_at"`
+	FirstSeenAt time.Time  `json:"first_seen_at"`
+	RemovedAt   *time.Time `json:"removed_at"`
 	// DirectoryUsers are the directory users of the matched person (one per directory that has them).
 	DirectoryUsers []MatchedUser `json:"directory_users"`
 	Assets         []MemberAsset `json:"assets"`
@@ -50,7 +54,7 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 	}
 	limit := p.limit()
 	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match,
-			m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.first_seen_at, m.removed_at,
+			m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.kept_by, m.kept_at, m.first_seen_at, m.removed_at,
 			(SELECT coalesce(jsonb_agg(jsonb_build_object('directory_id', du.directory_id, 'external_id', du.external_id,
 					'display_name', du.display_name, 'status', du.status) ORDER BY du.directory_id), '[]')
 				FROM directory_users du JOIN directories d ON d.id = du.directory_id
@@ -69,7 +73,8 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var m Member
 		return m, r.Scan(&m.ExternalID, &m.Kind, &m.Email, &m.Name, &m.Role, &m.Tasks, &m.InvitationStatus, &m.State, &m.Match,
-			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers, &m.Assets)
+			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.KeptBy, &m.KeptAt, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers,
+			&m.Assets)
 	})
 	if err != nil {
 		return nil, "", notFound(err, "integration")

@@ -37,16 +37,18 @@ func (s *Store) SetWorkspaceSettings(ctx context.Context, workspaceID, actor str
 
 // Report is a deprovision report and the people in it.
 type Report struct {
-	ID            string         `json:"id"`
-	WorkspaceID   string         `json:"workspace_id"`
-	IntegrationID string         `json:"integration_id"`
-	Integration   string         `json:"integration"`
-	Status        string         `json:"status"`
-	DecidedBy     string         `json:"decided_by,omitempty"`
-	DecidedAt     *time.Time     `json:"decided_at"`
-	CreatedAt     time.Time      `json:"created_at"`
-	FinishedAt    *time.Time     `json:"finished_at"`
-	Members       []ReportMember `json:"members"`
+	ID            string `json:"id"`
+	WorkspaceID   string `json:"workspace_id"`
+	IntegrationID string `json:"integration_id"`
+	Integration   string `json:"integration"`
+	Status        string `json:"status"`
+	// Version counts how often people joined the report; a decision names it.
+	Version    int            `json:"version"`
+	DecidedBy  string         `json:"decided_by,omitempty"`
+	DecidedAt  *time.Time     `json:"decided_at"`
+	CreatedAt  time.Time      `json:"created_at"`
+	FinishedAt *time.Time     `json:"finished_at"`
+	Members    []ReportMember `json:"members"`
 }
 
 // ReportMember is a person in a report, with what they hold.
@@ -66,10 +68,11 @@ type ReportMember struct {
 // Report returns a report of a workspace ("" workspace: any) with its members.
 func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, error) {
 	var r Report
-	err := s.pool.QueryRow(ctx, `SELECT r.id, r.workspace_id, r.integration_id, i.label, r.status, r.decided_by, r.decided_at, r.created_at, r.finished_at
+	err := s.pool.QueryRow(ctx, `SELECT r.id, r.workspace_id, r.integration_id, i.label, r.status, r.version, r.decided_by, r.decided_at,
+			r.created_at, r.finished_at
 		FROM deprovision_reports r JOIN integrations i ON i.id = r.integration_id
 		WHERE r.id = $1 AND ($2 = '' OR r.workspace_id = $2::uuid)`, id, workspaceID).
-		Scan(&r.ID, &r.WorkspaceID, &r.IntegrationID, &r.Integration, &r.Status, &r.DecidedBy, &r.DecidedAt, &r.CreatedAt, &r.FinishedAt)
+		Scan(&r.ID, &r.WorkspaceID, &r.IntegrationID, &r.Integration, &r.Status, &r.Version, &r.DecidedBy, &r.DecidedAt, &r.CreatedAt, &r.FinishedAt)
 	if err != nil {
 		return r, notFound(err, "report")
 	}
@@ -126,6 +129,67 @@ func (s *Store) ListReports(ctx context.Context, workspaceID string, p Page) ([]
 		next = encodeCursor(key{T: last.CreatedAt, ID: last.ID})
 	}
 	return reports, next, nil
+}
+
+// reportDeprovisioned puts onboarded members whose matched person is
+// deprovisioned (or, by workspace policy, suspended) in every directory
+// that knows them into the integration's open deprovision report, creating
+// it when needed, and counts the report's version up. Never reported:
+// exempted members, members whose removal is under way (a confirmed report
+// or a removal action not finished), and members an admin kept, until their
+// person's directory status changes again. It returns the report and how
+// many members joined it.
+func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID string) (string, int, error) {
+	var suspended bool
+	if err := tx.QueryRow(ctx, `SELECT report_suspended FROM workspaces WHERE id = $1`, workspaceID).Scan(&suspended); err != nil {
+		return "", 0, err
+	}
+	const found = `SELECT m.external_id, m.email, m.name, m.matched_email, min(du.status) AS status
+		FROM members m
+		JOIN directory_users du ON du.email = m.matched_email
+		JOIN directories d ON d.id = du.directory_id AND d.workspace_id = $1
+		WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state = 'onboarded'
+			AND NOT EXISTS (SELECT 1 FROM report_members rm JOIN deprovision_reports r ON r.id = rm.report_id
+				WHERE r.integration_id = $2 AND rm.member_id = m.external_id
+					AND (r.status = 'pending' OR (r.status = 'confirmed' AND rm.included)))
+			AND NOT EXISTS (SELECT 1 FROM member_actions a WHERE a.integration_id = $2 AND a.member_id = m.external_id
+				AND a.action = 'remove' AND a.status IN ('running', 'waiting'))
+		GROUP BY m.external_id, m.email, m.name, m.matched_email, m.kept_status_changed_at
+		HAVING bool_and(du.status = 'deprovisioned' OR (du.status = 'suspended' AND $3))
+			AND (m.kept_status_changed_at IS NULL OR max(du.status_changed_at) > m.kept_status_changed_at)`
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (`+found+`) f`, workspaceID, igID, suspended).Scan(&n); err != nil {
+		return "", 0, err
+	}
+	if n == 0 {
+		return "", 0, nil
+	}
+	// The open report, locked so that a decision being made waits, then
+	// sees the new version; one decided meanwhile is no longer open.
+	var reportID string
+	err := tx.QueryRow(ctx, `SELECT id FROM deprovision_reports WHERE integration_id = $1 AND status = 'pending' FOR UPDATE`, igID).Scan(&reportID)
+	if isNoRows(err) {
+		err = tx.QueryRow(ctx, `INSERT INTO deprovision_reports (workspace_id, integration_id) VALUES ($1, $2) RETURNING id`,
+			workspaceID, igID).Scan(&reportID)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO report_members (report_id, member_id, email, name, matched_email, directory_status)
+		SELECT $4, f.external_id, f.email, f.name, f.matched_email, f.status FROM (`+found+`) f
+		ON CONFLICT (report_id, member_id) DO NOTHING`, workspaceID, igID, suspended, reportID)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE deprovision_reports SET version = version + 1 WHERE id = $1`, reportID); err != nil {
+		return "", 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE members m SET kept_by = NULL, kept_at = NULL, kept_status_changed_at = NULL
+		FROM report_members rm WHERE rm.report_id = $1 AND m.integration_id = $2 AND m.external_id = rm.member_id AND m.kept_at IS NOT NULL`,
+		reportID, igID); err != nil {
+		return "", 0, err
+	}
+	return reportID, int(tag.RowsAffected()), nil
 }
 
 // ReportLink is a confirmation link's token for one admin; it is shown once, in the e-mail.
@@ -200,11 +264,16 @@ type Decision struct {
 	Confirm bool
 	// Exclude lists members left out of a confirmed removal.
 	Exclude []string
+	// Version is the report's version the admin decided on; a report that
+	// changed since is not decided.
+	Version int
 }
 
 // DecideReport records a decision in one transaction: the link must belong
 // to the report, be unused and unexpired (it is then used up); the report
-// must be pending; left-out members are kept. It writes an audit event.
+// must be pending and still at the version the admin saw; left-out members
+// are kept (and not reported again until their directory status changes).
+// It writes an audit event.
 func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		by := d.Actor
@@ -230,15 +299,29 @@ func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
 			}
 			by = recipient
 		}
+		// Checks adding people to the report wait for the decision, and it for them.
+		var workspaceID, igID string
+		err := tx.QueryRow(ctx, `SELECT workspace_id, integration_id FROM deprovision_reports WHERE id = $1`, d.ReportID).Scan(&workspaceID, &igID)
+		if err != nil {
+			return notFound(err, "report")
+		}
+		if err := lockMembers(ctx, tx, igID, false); err != nil {
+			return err
+		}
 		var status string
+		var version int
 		var members []string
-		err := tx.QueryRow(ctx, `SELECT r.status, array(SELECT member_id FROM report_members WHERE report_id = r.id)
-			FROM deprovision_reports r WHERE r.id = $1 FOR UPDATE`, d.ReportID).Scan(&status, &members)
+		err = tx.QueryRow(ctx, `SELECT r.status, r.version, array(SELECT member_id FROM report_members WHERE report_id = r.id)
+			FROM deprovision_reports r WHERE r.id = $1 FOR UPDATE`, d.ReportID).Scan(&status, &version, &members)
 		if err != nil {
 			return notFound(err, "report")
 		}
 		if status != "pending" {
 			return domain.Errorf(domain.EConflict, "the report was already decided (%s)", status)
+		}
+		if d.Version != version {
+			return domain.Errorf(domain.EConflict, "the report changed since version %d was shown (it is at version %d, with %d people): "+
+				"look at it again and decide on what it shows now", d.Version, version, len(members))
 		}
 		for _, id := range d.Exclude {
 			if !slices.Contains(members, id) {
@@ -249,8 +332,9 @@ func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
 		if d.Confirm {
 			decision = "confirmed"
 		}
+		now := s.now()
 		if _, err := tx.Exec(ctx, `UPDATE deprovision_reports SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1`,
-			d.ReportID, decision, by, s.now()); err != nil {
+			d.ReportID, decision, by, now); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `WITH d AS (SELECT $2 AND NOT (member_id = ANY(coalesce($3::text[], '{}'))) AS removing, member_id
@@ -261,12 +345,16 @@ func (s *Store) DecideReport(ctx context.Context, d Decision) (Report, error) {
 			d.ReportID, d.Confirm, d.Exclude); err != nil {
 			return err
 		}
-		var workspaceID string
-		if err := tx.QueryRow(ctx, `SELECT workspace_id FROM deprovision_reports WHERE id = $1`, d.ReportID).Scan(&workspaceID); err != nil {
+		// Whom the admin kept is not reported again until their directory status changes again.
+		if _, err := tx.Exec(ctx, `UPDATE members m SET kept_by = $3, kept_at = $4,
+				kept_status_changed_at = (SELECT max(du.status_changed_at) FROM directory_users du JOIN directories dir ON dir.id = du.directory_id
+					WHERE dir.workspace_id = $5 AND du.email = m.matched_email)
+			FROM report_members rm WHERE rm.report_id = $1 AND NOT rm.included AND m.integration_id = $2 AND m.external_id = rm.member_id`,
+			d.ReportID, igID, by, now, workspaceID); err != nil {
 			return err
 		}
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: by, Action: "report." + decision,
-			SubjectType: "report", SubjectID: d.ReportID, Details: map[string]any{"left_out": d.Exclude}})
+			SubjectType: "report", SubjectID: d.ReportID, Details: map[string]any{"left_out": d.Exclude, "version": version}})
 	})
 	if err != nil {
 		return Report{}, err

@@ -62,9 +62,9 @@ func TestReportLinks(t *testing.T) {
 	other, _, otherReport := reported(t)
 	_ = other
 	for name, d := range map[string]store.Decision{
-		"ErrForged":         {ReportID: reportID, Token: "forged-token-value", Confirm: true},
-		"ErrOtherReport":    {ReportID: otherReport, Token: links[0].Token, Confirm: true},
-		"ErrUnknownLeftOut": {ReportID: reportID, Token: links[0].Token, Confirm: true, Exclude: []string{"m-nobody"}},
+		"ErrForged":         {ReportID: reportID, Token: "forged-token-value", Confirm: true, Version: 1},
+		"ErrOtherReport":    {ReportID: otherReport, Token: links[0].Token, Confirm: true, Version: 1},
+		"ErrUnknownLeftOut": {ReportID: reportID, Token: links[0].Token, Confirm: true, Exclude: []string{"m-nobody"}, Version: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := f.st.DecideReport(ctx, d); err == nil {
@@ -76,7 +76,7 @@ func TestReportLinks(t *testing.T) {
 		})
 	}
 
-	decided, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Exclude: []string{"m-cy"}})
+	decided, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Version: 1, Exclude: []string{"m-cy"}})
 	if err != nil || decided.Status != "confirmed" || decided.DecidedBy != links[0].Recipient {
 		t.Fatalf("decide: %+v, %v", decided, err)
 	}
@@ -86,7 +86,7 @@ func TestReportLinks(t *testing.T) {
 		}
 	}
 	t.Run("ErrReplayed", func(t *testing.T) {
-		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: false}); domain.ErrorCode(err) != domain.EConflict {
+		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: false, Version: 1}); domain.ErrorCode(err) != domain.EConflict {
 			t.Fatalf("err = %v", err)
 		}
 		if _, st, _ := f.st.ReportByLink(ctx, links[0].Token); st.UsedAt == nil {
@@ -94,7 +94,7 @@ func TestReportLinks(t *testing.T) {
 		}
 	})
 	t.Run("ErrOtherAdminAfterDecision", func(t *testing.T) {
-		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[1].Token, Confirm: false}); domain.ErrorCode(err) != domain.EConflict {
+		if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[1].Token, Confirm: false, Version: 1}); domain.ErrorCode(err) != domain.EConflict {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -114,7 +114,7 @@ func TestReportExpiryAndAPIDecision(t *testing.T) {
 	f, _, reportID := reported(t)
 	ctx := context.Background()
 	links, _ := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(-time.Second))
-	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true}); domain.ErrorCode(err) != domain.EConflict {
+	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Version: 1}); domain.ErrorCode(err) != domain.EConflict {
 		t.Fatalf("expired link: %v", err)
 	}
 	if _, st, _ := f.st.ReportByLink(ctx, links[0].Token); !st.Expired {
@@ -132,7 +132,7 @@ func TestReportExpiryAndAPIDecision(t *testing.T) {
 	}
 	// A later finding opens a new report, which an API key can decide.
 	g, _, second := reported(t)
-	got, err := g.st.DecideReport(ctx, store.Decision{ReportID: second, Actor: "api_key:k1", Confirm: false})
+	got, err := g.st.DecideReport(ctx, store.Decision{ReportID: second, Actor: "api_key:k1", Confirm: false, Version: 1})
 	if err != nil || got.Status != "rejected" || got.DecidedBy != "api_key:k1" {
 		t.Fatalf("API decision: %+v, %v", got, err)
 	}
@@ -158,7 +158,7 @@ func TestSuspendedReportedByPolicy(t *testing.T) {
 // the missing list).
 func TestReportConfirmedWithoutExclusions(t *testing.T) {
 	f, _, reportID := reported(t)
-	r, err := f.st.DecideReport(context.Background(), store.Decision{ReportID: reportID, Actor: "api_key:k1", Confirm: true})
+	r, err := f.st.DecideReport(context.Background(), store.Decision{ReportID: reportID, Actor: "api_key:k1", Confirm: true, Version: 1})
 	if err != nil || r.Status != "confirmed" {
 		t.Fatalf("confirm: %+v, %v", r, err)
 	}
@@ -166,5 +166,91 @@ func TestReportConfirmedWithoutExclusions(t *testing.T) {
 		if !m.Included || m.Result != "" {
 			t.Fatalf("member %s: included=%v result=%q", m.MemberID, m.Included, m.Result)
 		}
+	}
+}
+
+// A decision names the version the admin saw: a report people joined since
+// is not decided, and nobody added is removed unseen.
+func TestReportDecisionNamesItsVersion(t *testing.T) {
+	f, ig, reportID := reported(t)
+	ctx := context.Background()
+	shown, _ := f.st.Report(ctx, "", reportID)
+	links, _ := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(time.Hour))
+	// Dee leaves while the admin looks at the report; a check adds her.
+	f.importRun(t, "dir2", true, []domain.DirectoryUser{
+		user("u-bob", "bob@acme.test", "Bob", domain.UserDeprovisioned),
+		user("u-cy", "cy@acme.test", "Cy", domain.UserDeprovisioned),
+		user("u-dee", "dee@acme.test", "Dee", domain.UserDeprovisioned),
+	})
+	res := f.check(t, ig, "r2", snapshot{members: []domain.BusinessMember{
+		person("m-bob", "bob@acme.test"), person("m-cy", "cy@acme.test"), person("m-dee", "dee@acme.test")}})
+	if res.ReportID != reportID || res.Reported != 1 {
+		t.Fatalf("the check added %d to %s", res.Reported, res.ReportID)
+	}
+	_, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Version: shown.Version})
+	if domain.ErrorCode(err) != domain.EConflict {
+		t.Fatalf("deciding the version shown before Dee joined: %v", err)
+	}
+	if r, st, _ := f.st.ReportByLink(ctx, links[0].Token); r.Status != "pending" || st.UsedAt != nil || r.Version != shown.Version+1 {
+		t.Fatalf("after the refused decision: %s, link used %v, version %d", r.Status, st.UsedAt != nil, r.Version)
+	}
+	now, _ := f.st.Report(ctx, "", reportID)
+	if r, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Version: now.Version}); err != nil ||
+		len(r.Members) != 3 {
+		t.Fatalf("deciding the version shown now: %v", err)
+	}
+}
+
+// Kept people (a rejected report, or left out of a confirmed one) and people
+// whose confirmed removal is still under way are not reported by later
+// checks, until their directory status changes again; an admin can undo the keep.
+func TestKeptPeopleStayKept(t *testing.T) {
+	f, ig, reportID := reported(t)
+	ctx := context.Background()
+	snap := snapshot{members: []domain.BusinessMember{person("m-bob", "bob@acme.test"), person("m-cy", "cy@acme.test"),
+		person("m-dee", "dee@acme.test")}}
+	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Actor: "api_key:k1", Confirm: true, Exclude: []string{"m-bob"},
+		Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := f.st.Member(ctx, f.ws.ID, ig.ID, "m-bob")
+	if m.KeptBy == nil || *m.KeptBy != "api_key:k1" || m.KeptAt == nil {
+		t.Fatalf("bob kept by %v at %v", m.KeptBy, m.KeptAt)
+	}
+	// Cy's removal is confirmed but not done yet; Bob is kept: nobody is reported.
+	for i := range 2 {
+		if res := f.check(t, ig, "again-"+string(rune('a'+i)), snap); res.Reported != 0 {
+			t.Fatalf("day %d: reported %d again", i+1, res.Reported)
+		}
+	}
+	// Bob comes back, then leaves again: he is reported again, and no longer kept.
+	for _, status := range []domain.UserStatus{domain.UserActive, domain.UserDeprovisioned} {
+		f.importRun(t, "dir-"+string(status), true, []domain.DirectoryUser{
+			user("u-bob", "bob@acme.test", "Bob", status),
+			user("u-cy", "cy@acme.test", "Cy", domain.UserDeprovisioned),
+			user("u-dee", "dee@acme.test", "Dee", domain.UserActive),
+		})
+	}
+	res := f.check(t, ig, "after-return", snap)
+	if res.Reported != 1 || f.count(t, `SELECT count(*) FROM report_members WHERE report_id = $1 AND member_id = 'm-bob'`, res.ReportID) != 1 {
+		t.Fatalf("after leaving again: reported %d", res.Reported)
+	}
+	if m, _ := f.st.Member(ctx, f.ws.ID, ig.ID, "m-bob"); m.KeptBy != nil {
+		t.Fatal("bob is still kept after being reported again")
+	}
+	// Rejected this time; an admin undoes the keep and the next check reports him.
+	r, _ := f.st.Report(ctx, "", res.ReportID)
+	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: r.ID, Actor: "api_key:k1", Version: r.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.check(t, ig, "after-reject", snap); res.Reported != 0 {
+		t.Fatalf("a rejected report came back with %d", res.Reported)
+	}
+	f.apply(t, ig, store.MemberChange{MemberID: "m-bob", Action: store.ActionUnkeep})
+	if res := f.check(t, ig, "after-unkeep", snap); res.Reported != 1 {
+		t.Fatalf("after the keep was undone: reported %d", res.Reported)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'member.unkeep'`); n != 1 {
+		t.Fatalf("%d unkeep audit events", n)
 	}
 }

@@ -63,7 +63,10 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 	if in.Kind == MailSummary {
 		intro = "The report was " + strings.ReplaceAll(r.Status, "_", " ") + ". Outcome for each person:"
 	}
-	send := func(to []string, link string) error {
+	// Each admin gets each e-mail once, however often a failed send is retried.
+	info := activity.GetInfo(ctx)
+	mailKey := info.WorkflowExecution.RunID + "/" + info.ActivityID
+	send := func(to, link string) error {
 		var html bytes.Buffer
 		if err := reportMail.Execute(&html, map[string]any{"Intro": intro, "Report": r, "Kind": in.Kind, "Summary": in.Kind == MailSummary,
 			"Link": link, "Expires": in.LinksExpire.UTC().Format("2006-01-02 15:04 MST")}); err != nil {
@@ -76,21 +79,29 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 		if link != "" {
 			text += "\nReview and confirm or reject: " + link + "\n"
 		}
-		return a.Mailer.Send(ctx, mail.Message{To: to, Subject: subject, Text: text, HTML: html.String()})
+		if err := a.Mailer.Send(ctx, mail.Message{To: []string{to}, Subject: subject, Text: text, HTML: html.String()}); err != nil {
+			return err
+		}
+		return a.Store.NoteReportMailSent(ctx, in.ReportID, mailKey, to)
 	}
 	if in.Kind == MailSummary {
-		admins, err := a.Store.ReportAdmins(ctx, in.ReportID)
-		if err != nil || len(admins) == 0 {
+		admins, err := a.Store.ReportAdmins(ctx, in.ReportID, mailKey)
+		if err != nil {
 			return failure(err)
 		}
-		return send(admins, "")
+		for _, admin := range admins {
+			if err := send(admin, ""); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	links, err := a.Store.IssueReportLinks(ctx, in.ReportID, in.LinksExpire)
+	links, err := a.Store.IssueReportLinks(ctx, in.ReportID, mailKey, in.LinksExpire)
 	if err != nil {
 		return failure(err)
 	}
 	for _, l := range links {
-		if err := send([]string{l.Recipient}, strings.TrimRight(a.PublicURL, "/")+"/confirm/"+l.Token); err != nil {
+		if err := send(l.Recipient, strings.TrimRight(a.PublicURL, "/")+"/confirm/"+l.Token); err != nil {
 			return err
 		}
 	}

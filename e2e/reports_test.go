@@ -272,3 +272,31 @@ func TestReportChangedSinceShownAndKeptPeople(t *testing.T) {
 		t.Fatalf("after undoing the keep: %+v", reports.Items)
 	}
 }
+
+// A report e-mail that failed for one admin is retried for that admin only:
+// the others do not get it twice.
+func TestReportMailRetriedOncePerAdmin(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 300, 5))
+	s.importOkta()
+	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test", "sec@acme.test"}}, nil)
+	s.mail.Refuse("sec@acme.test")
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.waitMail("it@acme.test", "people to remove")
+	time.Sleep(4 * time.Second) // the send is retried while sec@ refuses it
+	s.mail.Accept("sec@acme.test")
+	s.waitMail("sec@acme.test", "people to remove")
+	count := map[string]int{}
+	for _, m := range s.mail.Messages() {
+		for _, to := range m.To {
+			if strings.Contains(m.Subject, "people to remove") {
+				count[to]++
+			}
+		}
+	}
+	if count["it@acme.test"] != 1 || count["sec@acme.test"] != 1 {
+		t.Fatalf("requests per admin: %v, want one each", count)
+	}
+}

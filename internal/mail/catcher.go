@@ -33,7 +33,9 @@ type Caught struct {
 type Catcher struct {
 	mu       sync.Mutex
 	messages []Caught
-	server   *smtp.Server
+	// refused are recipients answered with a temporary failure.
+	refused map[string]bool
+	server  *smtp.Server
 	// Addr is where it listens (host:port).
 	Addr string
 }
@@ -56,6 +58,24 @@ func StartCatcher(addr string) (*Catcher, error) {
 // Close stops the server.
 func (c *Catcher) Close() error { return c.server.Close() }
 
+// Refuse answers mail to recipient with a temporary failure (451), as a
+// mail server that is having trouble would, until Accept.
+func (c *Catcher) Refuse(recipient string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refused == nil {
+		c.refused = map[string]bool{}
+	}
+	c.refused[recipient] = true
+}
+
+// Accept takes mail to recipient again.
+func (c *Catcher) Accept(recipient string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.refused, recipient)
+}
+
 // Messages returns what was received so far, oldest first.
 func (c *Catcher) Messages() []Caught {
 	c.mu.Lock()
@@ -74,9 +94,18 @@ type session struct {
 
 func (s *session) AuthPlain(string, string) error              { return nil }
 func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = append(s.to, to); return nil }
-func (s *session) Reset()                                      { s.from, s.to = "", nil }
-func (s *session) Logout() error                               { return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.c.mu.Lock()
+	refused := s.c.refused[to]
+	s.c.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "mailbox temporarily unavailable"}
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *session) Reset()        { s.from, s.to = "", nil }
+func (s *session) Logout() error { return nil }
 
 func (s *session) Data(r io.Reader) error {
 	msg, err := netmail.ReadMessage(r)

@@ -56,3 +56,25 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A refused recipient fails the send with a temporary error, and nothing is caught, until accepted again.
+func TestRefusedRecipient(t *testing.T) {
+	c, err := StartCatcher("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m, _ := New(Config{Addr: c.Addr, From: "hubkeeper@acme.test", TLS: "none"})
+	msg := Message{To: []string{"it@acme.test"}, Subject: "s", Text: "t"}
+	c.Refuse("it@acme.test")
+	if err := m.Send(context.Background(), msg); err == nil || !strings.Contains(err.Error(), "451") {
+		t.Fatalf("send to a refused recipient: %v", err)
+	}
+	if n := len(c.Messages()); n != 0 {
+		t.Fatalf("%d messages caught", n)
+	}
+	c.Accept("it@acme.test")
+	if err := m.Send(context.Background(), msg); err != nil || len(c.Messages()) != 1 {
+		t.Fatalf("after accepting: %v, %d caught", err, len(c.Messages()))
+	}
+}

@@ -66,24 +66,32 @@ func (c *Client) UnassignTasks(ctx context.Context, businessID, assetID, userID 
 
 // Invite invites an e-mail address to the business with a role and returns
 // the invitation's id and Meta's trace id. An address already invited
-// returns the existing invitation: a retried invite does not invite twice.
+// returns the existing invitation and no trace id. The invitation is sent
+// at most once: after an answer that was lost (a timeout, a 5xx), when Meta
+// may or may not have sent it, the pending invitations are looked up before
+// any new POST.
 //
 // API: POST /{business-id}/business_users with email, role
 func (c *Client) Invite(ctx context.Context, businessID, email, role string) (string, string, error) {
-	if id, err := c.PendingInvitation(ctx, businessID, email); err != nil || id != "" {
-		return id, "", err
+	for attempt := 0; ; attempt++ {
+		if id, err := c.PendingInvitation(ctx, businessID, email); err != nil || id != "" {
+			return id, "", err
+		}
+		raw, trace, err := c.doOnce(ctx, http.MethodPost, businessID+"/business_users", url.Values{"email": {email}, "role": {role}})
+		if pe, ok := domain.AsProviderError(err); ok && c.policy.Wait(ctx, pe, attempt) {
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		var created struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &created); err != nil || created.ID == "" {
+			return "", trace, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "invitation answer has no id"}
+		}
+		return created.ID, trace, nil
 	}
-	raw, trace, err := c.do(ctx, http.MethodPost, businessID+"/business_users", url.Values{"email": {email}, "role": {role}})
-	if err != nil {
-		return "", "", err
-	}
-	var created struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &created); err != nil || created.ID == "" {
-		return "", trace, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "invitation answer has no id"}
-	}
-	return created.ID, trace, nil
 }
 
 // PendingInvitation returns the id of the pending invitation of email ("" if none).

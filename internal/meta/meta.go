@@ -218,22 +218,33 @@ func (c *Client) pace(ctx context.Context) error {
 // per the policy.
 func (c *Client) do(ctx context.Context, method, path string, params url.Values) ([]byte, string, error) {
 	for attempt := 0; ; attempt++ {
-		if err := c.pace(ctx); err != nil {
-			return nil, "", err
-		}
-		body, trace, perr, err := c.send(ctx, method, path, params)
-		if err != nil || perr == nil {
+		body, trace, err := c.doOnce(ctx, method, path, params)
+		pe, ok := domain.AsProviderError(err)
+		if !ok || !c.policy.Wait(ctx, pe, attempt) {
 			return body, trace, err
 		}
+	}
+}
+
+// doOnce sends one request, once, paced. A request that is not safe to send
+// twice (an invitation) uses it, and looks before it sends again.
+func (c *Client) doOnce(ctx context.Context, method, path string, params url.Values) ([]byte, string, error) {
+	if err := c.pace(ctx); err != nil {
+		return nil, "", err
+	}
+	body, trace, perr, err := c.send(ctx, method, path, params)
+	if err != nil {
+		return nil, "", err
+	}
+	if perr != nil {
 		if perr.Kind == domain.RateLimited && perr.RetryAfter > 0 {
 			c.mu.Lock()
 			c.pauseUntil = time.Now().Add(perr.RetryAfter)
 			c.mu.Unlock()
 		}
-		if !c.policy.Wait(ctx, perr, attempt) {
-			return nil, "", perr
-		}
+		return nil, "", perr
 	}
+	return body, trace, nil
 }
 
 func (c *Client) send(ctx context.Context, method, path string, params url.Values) ([]byte, string, *domain.ProviderError, error) {

@@ -250,3 +250,18 @@ func TestBatchRetriesOnlyFailedOperations(t *testing.T) {
 		t.Fatal("a permission error inside a batch was not returned")
 	}
 }
+
+// An invitation whose answer was lost is looked up, not sent blindly again:
+// Meta sends it once, and the client returns it.
+func TestInviteAfterLostAnswer(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 20})
+	before := sb.Invitations()
+	sb.LoseAnswers("POST", 1)
+	id, _, err := c.Invite(context.Background(), businessID, "new.hire@acme.test", "EMPLOYEE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.Invitations() != before+1 || b.Pending[id] == nil || b.Pending[id].Email != "new.hire@acme.test" {
+		t.Fatalf("%d invitations sent, id %q", sb.Invitations()-before, id)
+	}
+}

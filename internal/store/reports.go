@@ -203,14 +203,17 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// IssueReportLinks makes one token per workspace admin for a pending
-// report, valid until expires; only their hashes are stored.
-func (s *Store) IssueReportLinks(ctx context.Context, reportID string, expires time.Time) ([]ReportLink, error) {
+// IssueReportLinks makes one token per workspace admin not yet sent the
+// e-mail mailKey, for a pending report, valid until expires; only their
+// hashes are stored.
+func (s *Store) IssueReportLinks(ctx context.Context, reportID, mailKey string, expires time.Time) ([]ReportLink, error) {
 	var links []ReportLink
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var admins []string
-		err := tx.QueryRow(ctx, `SELECT w.admin_emails FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id
-			WHERE r.id = $1 AND r.status = 'pending'`, reportID).Scan(&admins)
+		err := tx.QueryRow(ctx, `SELECT array(SELECT a FROM unnest(w.admin_emails) a
+				WHERE NOT EXISTS (SELECT 1 FROM report_mails m WHERE m.report_id = r.id AND m.mail_key = $2 AND m.recipient = a))
+			FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id
+			WHERE r.id = $1 AND r.status = 'pending'`, reportID, mailKey).Scan(&admins)
 		if err != nil {
 			return notFound(err, "pending report")
 		}
@@ -229,6 +232,13 @@ func (s *Store) IssueReportLinks(ctx context.Context, reportID string, expires t
 		return nil
 	})
 	return links, err
+}
+
+// NoteReportMailSent records that recipient got the e-mail mailKey of a report.
+func (s *Store) NoteReportMailSent(ctx context.Context, reportID, mailKey, recipient string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO report_mails (report_id, mail_key, recipient) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		reportID, mailKey, recipient)
+	return err
 }
 
 // LinkState is what a confirmation link may still do.
@@ -430,11 +440,13 @@ func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, r
 	return s.Report(ctx, "", reportID)
 }
 
-// ReportAdmins returns the e-mail addresses of the admins of a report's workspace.
-func (s *Store) ReportAdmins(ctx context.Context, reportID string) ([]string, error) {
+// ReportAdmins returns the e-mail addresses of the admins of a report's
+// workspace who were not yet sent the e-mail mailKey.
+func (s *Store) ReportAdmins(ctx context.Context, reportID, mailKey string) ([]string, error) {
 	var admins []string
-	err := s.pool.QueryRow(ctx, `SELECT w.admin_emails FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`,
-		reportID).Scan(&admins)
+	err := s.pool.QueryRow(ctx, `SELECT array(SELECT a FROM unnest(w.admin_emails) a
+			WHERE NOT EXISTS (SELECT 1 FROM report_mails m WHERE m.report_id = r.id AND m.mail_key = $2 AND m.recipient = a))
+		FROM deprovision_reports r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`, reportID, mailKey).Scan(&admins)
 	return admins, notFound(err, "report")
 }
 

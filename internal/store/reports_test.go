@@ -36,7 +36,7 @@ func reported(t *testing.T) (*fixture, store.Integration, string) {
 func TestReportLinks(t *testing.T) {
 	f, _, reportID := reported(t)
 	ctx := context.Background()
-	links, err := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(time.Hour))
+	links, err := f.st.IssueReportLinks(ctx, reportID, "mail-1", time.Now().Add(time.Hour))
 	if err != nil || len(links) != 2 {
 		t.Fatalf("links: %d, %v", len(links), err)
 	}
@@ -113,7 +113,7 @@ func TestReportLinks(t *testing.T) {
 func TestReportExpiryAndAPIDecision(t *testing.T) {
 	f, _, reportID := reported(t)
 	ctx := context.Background()
-	links, _ := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(-time.Second))
+	links, _ := f.st.IssueReportLinks(ctx, reportID, "mail-1", time.Now().Add(-time.Second))
 	if _, err := f.st.DecideReport(ctx, store.Decision{ReportID: reportID, Token: links[0].Token, Confirm: true, Version: 1}); domain.ErrorCode(err) != domain.EConflict {
 		t.Fatalf("expired link: %v", err)
 	}
@@ -175,7 +175,7 @@ func TestReportDecisionNamesItsVersion(t *testing.T) {
 	f, ig, reportID := reported(t)
 	ctx := context.Background()
 	shown, _ := f.st.Report(ctx, "", reportID)
-	links, _ := f.st.IssueReportLinks(ctx, reportID, time.Now().Add(time.Hour))
+	links, _ := f.st.IssueReportLinks(ctx, reportID, "mail-1", time.Now().Add(time.Hour))
 	// Dee leaves while the admin looks at the report; a check adds her.
 	f.importRun(t, "dir2", true, []domain.DirectoryUser{
 		user("u-bob", "bob@acme.test", "Bob", domain.UserDeprovisioned),
@@ -252,5 +252,29 @@ func TestKeptPeopleStayKept(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'member.unkeep'`); n != 1 {
 		t.Fatalf("%d unkeep audit events", n)
+	}
+}
+
+// A retried report e-mail goes only to the admins who have not had it.
+func TestReportMailOncePerAdmin(t *testing.T) {
+	f, _, reportID := reported(t)
+	ctx := context.Background()
+	expires := time.Now().Add(time.Hour)
+	first, err := f.st.IssueReportLinks(ctx, reportID, "run/5", expires)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("links: %d, %v", len(first), err)
+	}
+	if err := f.st.NoteReportMailSent(ctx, reportID, "run/5", first[0].Recipient); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := f.st.IssueReportLinks(ctx, reportID, "run/5", expires)
+	if err != nil || len(retry) != 1 || retry[0].Recipient != first[1].Recipient {
+		t.Fatalf("retry links: %+v, %v", retry, err)
+	}
+	if reminder, _ := f.st.IssueReportLinks(ctx, reportID, "run/9", expires); len(reminder) != 2 {
+		t.Fatalf("another e-mail goes to %d admins, want 2", len(reminder))
+	}
+	if admins, _ := f.st.ReportAdmins(ctx, reportID, "run/5"); len(admins) != 1 || admins[0] != first[1].Recipient {
+		t.Fatalf("admins not yet mailed: %v", admins)
 	}
 }

@@ -133,13 +133,17 @@ type Server struct {
 	FailRate float64
 	rng      *mrand.Rand
 	// held, when set, keeps batch requests waiting until it is closed.
-	held     chan struct{}
-	waiting  int
-	requests int
-	ops      int
-	removals int
-	invites  int
-	seq      int
+	held    chan struct{}
+	waiting int
+	// lose is how many answers to requests of loseMethod to drop after
+	// carrying the requests out.
+	lose       int
+	loseMethod string
+	requests   int
+	ops        int
+	removals   int
+	invites    int
+	seq        int
 }
 
 // New returns an empty Graph sandbox.
@@ -224,6 +228,15 @@ func (s *Server) HoldBatches() (release func()) {
 	}
 }
 
+// LoseAnswers carries out the next n Graph requests of an HTTP method but
+// answers each with a 502, as a proxy that lost Meta's answer would: the
+// caller cannot tell whether the request took effect.
+func (s *Server) LoseAnswers(method string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose, s.loseMethod = n, method
+}
+
 // HeldBatches is how many batch requests are waiting for a release.
 func (s *Server) HeldBatches() int {
 	s.mu.Lock()
@@ -265,7 +278,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests++
+	lose := s.lose > 0 && r.Method == s.loseMethod
+	if lose {
+		s.lose--
+	}
 	s.mu.Unlock()
+	if lose {
+		defer http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+		w = httptest.NewRecorder()
+	}
 	w.Header().Set("X-FB-Trace-ID", traceID())
 	_ = r.ParseForm()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")

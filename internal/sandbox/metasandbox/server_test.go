@@ -200,3 +200,17 @@ func TestHeldBatchesWaitForRelease(t *testing.T) {
 		t.Fatalf("released batch answered %v", list)
 	}
 }
+
+// A lost answer: the request is carried out, the caller gets a 502.
+func TestLostAnswerStillActs(t *testing.T) {
+	s, base := start(t, Shape{Members: 10})
+	s.LoseAnswers("POST", 1)
+	resp, _, _ := call(t, "POST", base+"/v25.0/"+bid+"/business_users", url.Values{"access_token": {token}, "email": {"late@acme.test"}})
+	if resp.StatusCode != http.StatusBadGateway || s.Invitations() != 1 {
+		t.Fatalf("answer %d, %d invitations", resp.StatusCode, s.Invitations())
+	}
+	resp, body, _ := call(t, "POST", base+"/v25.0/"+bid+"/business_users", url.Values{"access_token": {token}, "email": {"late@acme.test"}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("inviting again: %d %v", resp.StatusCode, body)
+	}
+}

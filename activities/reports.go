@@ -108,6 +108,19 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 	return nil
 }
 
+// ReportMailFailure is a report e-mail that could not be sent, and why.
+type ReportMailFailure struct {
+	ReportID string
+	Kind     string
+	Reason   string
+}
+
+// NoteReportMailFailed writes an audit event for a report e-mail that could
+// not be sent, so admins and operators see why nobody was asked.
+func (a *Activities) NoteReportMailFailed(ctx context.Context, in ReportMailFailure) error {
+	return failure(a.Store.NoteReportMailFailed(ctx, in.ReportID, in.Kind, in.Reason, activity.GetInfo(ctx).WorkflowExecution.ID))
+}
+
 // ReportStatus returns a report's status.
 func (a *Activities) ReportStatus(ctx context.Context, reportID string) (string, error) {
 	r, err := a.Store.Report(ctx, "", reportID)

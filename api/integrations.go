@@ -364,9 +364,8 @@ func (s *Server) replaceSecret(c echo.Context, provider domain.Provider) error {
 		return err
 	}
 	if ig.OnboardingOpen && provider == domain.ProviderPinterest {
-		if err := workflows.SignalOnboarding(ctx, s.Temporal, ig.ID, workflows.SignalVerification, nil); err != nil {
-			s.Logger.Error("waking the onboarding", "integration", ig.ID, "error", err)
-			return domain.Errorf(domain.EUnavailable, "the password is saved, but Temporal is unavailable: send it again to log in")
+		if err := s.wakeOnboarding(ctx, ig.ID, workflows.SignalVerification, nil); err != nil {
+			return err
 		}
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -134,6 +134,9 @@ func (s *Server) restartOnboarding(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	key := apiKey(c)
+	if err := s.failStoppedOnboarding(ctx, key.WorkspaceID, c.Param("id")); err != nil {
+		return err
+	}
 	err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID,
 		func(ctx context.Context, ig store.Integration, appApproved bool) error {
 			if _, err := workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
@@ -175,10 +178,60 @@ func (s *Server) submit(c echo.Context, sub store.OnboardingSubmission, signal s
 		if sub.Stage == store.OnboardToken {
 			arg = done.CredentialID
 		}
-		if err := workflows.SignalOnboarding(ctx, s.Temporal, sub.IntegrationID, signal, arg); err != nil {
-			s.Logger.Error("signalling onboarding", "integration", sub.IntegrationID, "stage", sub.Stage, "error", err)
-			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; your input is saved, send it again to go on")
+		if err := s.wakeOnboarding(ctx, sub.IntegrationID, signal, arg); err != nil {
+			return err
 		}
 	}
 	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(sub.IntegrationID), Onboarding: o})
+}
+
+// stoppedOnboarding is why an onboarding whose workflow stopped without
+// recording an end (terminated by an operator, say) is failed.
+func stoppedOnboarding(integrationID string) string {
+	return "the onboarding's workflow stopped without finishing (terminated, or it timed out); " +
+		"restart it with POST /v1/integrations/" + integrationID + "/onboarding/restart"
+}
+
+// failOnboarding records an onboarding failed for reason.
+func (s *Server) failOnboarding(ctx context.Context, integrationID, reason string) error {
+	return s.Store.UpdateOnboarding(ctx, store.OnboardingUpdate{IntegrationID: integrationID, Stage: store.OnboardFailed,
+		Message: reason, Action: "onboarding.failed", Details: map[string]any{"reason": reason}})
+}
+
+// wakeOnboarding signals an onboarding. One whose workflow stopped is
+// recorded failed, so that it can be restarted, and the caller is told so.
+func (s *Server) wakeOnboarding(ctx context.Context, integrationID, signal string, arg any) error {
+	err := workflows.SignalOnboarding(ctx, s.Temporal, integrationID, signal, arg)
+	switch {
+	case err == nil:
+		return nil
+	case domain.ErrorCode(err) == domain.ENotFound:
+		if err := s.failOnboarding(ctx, integrationID, stoppedOnboarding(integrationID)); err != nil {
+			return err
+		}
+		return domain.Errorf(domain.EConflict, "your input is saved, but %s", stoppedOnboarding(integrationID))
+	}
+	s.Logger.Error("signalling onboarding", "integration", integrationID, "signal", signal, "error", err)
+	return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; your input is saved, send it again to go on")
+}
+
+// failStoppedOnboarding records as failed an unfinished onboarding whose
+// workflow no longer runs, so that restarting it is allowed.
+func (s *Server) failStoppedOnboarding(ctx context.Context, workspaceID, integrationID string) error {
+	if _, err := s.Store.Integration(ctx, workspaceID, integrationID); err != nil {
+		return err
+	}
+	o, err := s.Store.OnboardingOf(ctx, integrationID)
+	if err != nil || o.Stage == store.OnboardFailed || o.Stage == store.OnboardDone {
+		return err
+	}
+	running, err := workflows.OnboardingRunning(ctx, s.Temporal, integrationID)
+	if err != nil {
+		s.Logger.Error("describing onboarding", "integration", integrationID, "error", err)
+		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+	}
+	if running {
+		return nil
+	}
+	return s.failOnboarding(ctx, integrationID, stoppedOnboarding(integrationID))
 }

@@ -79,9 +79,11 @@ func (s *Server) decide(c echo.Context, d store.Decision) (store.Report, error) 
 	if err != nil {
 		return r, err
 	}
-	// The review reads the decision from Postgres; a lost signal is picked
-	// up at its next reminder, so the decision stands either way.
-	if err := workflows.SignalReportDecision(c.Request().Context(), s.Temporal, r.ID); err != nil {
+	// The review reads the decision from Postgres; a lost wake-up is picked
+	// up at its next reminder (or by the next check, which starts a review
+	// that stopped), so the decision stands either way.
+	if err := workflows.WakeReportReview(c.Request().Context(), s.Temporal, s.TaskQueue,
+		workflows.ReportInput{ReportID: r.ID, WorkspaceID: r.WorkspaceID, IntegrationID: r.IntegrationID}); err != nil {
 		s.Logger.Warn("waking the report review", "report", r.ID, "error", err)
 	}
 	return r, nil

@@ -58,8 +58,7 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 	}()
 	if err != nil {
 		stage(StageFailed, "bulk "+in.Action+" failed: "+explain(ctx, err))
-		cleanup, _ := workflow.NewDisconnectedContext(short)
-		_ = status(cleanup, "failed", nil)
+		_ = status(recording(short), "failed", nil)
 		return progress, err
 	}
 	stage(StageDone, fmt.Sprintf("%s: %d done, %d failed, %d cancelled", in.Action, progress.Done, progress.Failed, progress.Cancelled))

@@ -48,15 +48,16 @@ func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 		DirectoryID: s.in.DirectoryID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 	}).Get(ctx, &s.result.SyncRunID)
 	if err != nil {
-		setStage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		setStage(ctx, StageFailed, "Could not record the sync run: "+explain(ctx, err))
 		return s.result, err
 	}
 
 	if err := s.fetchAndApply(ctx, short); err != nil {
-		setStage(ctx, StageFailed, "Import failed: "+err.Error())
-		cleanup, _ := workflow.NewDisconnectedContext(short)
+		why := explain(ctx, err)
+		setStage(ctx, StageFailed, "Import failed: "+why)
+		cleanup := recording(short)
 		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
-			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
+			SyncRunID: s.result.SyncRunID, Message: why}).Get(cleanup, nil); ferr != nil {
 			workflow.GetLogger(ctx).Error("recording the failure", "error", ferr)
 		}
 		return s.result, err

@@ -44,14 +44,15 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		IntegrationID: s.in.IntegrationID, Trigger: s.in.Trigger, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 	}).Get(ctx, &s.result.SyncRunID)
 	if err != nil {
-		setStage(ctx, StageFailed, "Could not record the sync run: "+err.Error())
+		setStage(ctx, StageFailed, "Could not record the sync run: "+explain(ctx, err))
 		return s.result, err
 	}
 	if err := s.fetchAndReconcile(ctx, short); err != nil {
-		setStage(ctx, StageFailed, "Check for updates failed: "+err.Error())
-		cleanup, _ := workflow.NewDisconnectedContext(short)
+		why := explain(ctx, err)
+		setStage(ctx, StageFailed, "Check for updates failed: "+why)
+		cleanup := recording(short)
 		if ferr := workflow.ExecuteActivity(cleanup, a.FailSyncRun, activities.FailSyncRunInput{
-			SyncRunID: s.result.SyncRunID, Message: err.Error()}).Get(cleanup, nil); ferr != nil {
+			SyncRunID: s.result.SyncRunID, Message: why}).Get(cleanup, nil); ferr != nil {
 			workflow.GetLogger(ctx).Error("recording the failure", "error", ferr)
 		}
 		return s.result, err
@@ -84,7 +85,15 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 	if res.Halted {
 		return temporal.NewNonRetryableApplicationError(res.HaltReason, ErrSafeguardHalted, nil)
 	}
-	// Runs recorded before reviews existed did not start one.
+	// Every check makes sure the open report's review runs, so one that
+	// stopped on a failure resumes. Runs recorded before did so only for new
+	// findings, and runs before reviews existed not at all.
+	if workflow.GetVersion(ctx, "review-every-open-report", workflow.DefaultVersion, 1) == 1 {
+		if res.ReportID != "" {
+			return s.startReview(ctx, res.ReportID)
+		}
+		return nil
+	}
 	if res.Reported > 0 && workflow.GetVersion(ctx, "deprovision-review", workflow.DefaultVersion, 1) == 1 {
 		return s.startReview(ctx, res.ReportID)
 	}
@@ -115,6 +124,8 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 
 // startReview starts the review of the open report, which outlives this
 // check; a review already running keeps the report and its new members.
+// A report decided while its review was not running is acted on by the new
+// review, which reads the decision first.
 func (s *integrationSync) startReview(ctx workflow.Context, reportID string) error {
 	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ReportWorkflowID(reportID),
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON})

@@ -39,8 +39,7 @@ func MemberAction(ctx workflow.Context, in MemberActionInput) (MemberActionResul
 	if err != nil {
 		why := explain(ctx, err)
 		stage(StageFailed, in.Action+" failed: "+why)
-		cleanup, _ := workflow.NewDisconnectedContext(short)
-		_ = record(cleanup, activities.MemberActionStatus{Status: store.ActionFailed, Error: why})
+		_ = record(recording(short), activities.MemberActionStatus{Status: store.ActionFailed, Error: why})
 		return res, err
 	}
 	stage(StageDone, in.Action+": "+res.Outcome)

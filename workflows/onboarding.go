@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,12 +19,17 @@ import (
 // runs as a child, the admin's own member is claimed as Owner and the daily
 // Schedule starts. Each wait reminds on a cadence and fails at a deadline.
 func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult, error) {
-	var res OnboardingResult
 	o, err := newOnboarding(ctx, in)
 	if err != nil {
-		return res, err
+		return OnboardingResult{}, err
 	}
-	t := o.timings
+	res, err := o.meta()
+	return res, o.end(err)
+}
+
+func (o *onboarding) meta() (OnboardingResult, error) {
+	var res OnboardingResult
+	ctx, in, t := o.ctx, o.in, o.timings
 
 	// 1. Support approves the dedicated app (the API has stored its id and secret).
 	if !in.AppApproved {
@@ -99,11 +105,17 @@ func MetaOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult,
 // logs in again). Then the first check for updates runs as a child and the
 // daily Schedule starts.
 func PinterestOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingResult, error) {
-	var res OnboardingResult
 	o, err := newOnboarding(ctx, in)
 	if err != nil {
-		return res, err
+		return OnboardingResult{}, err
 	}
+	res, err := o.pinterest()
+	return res, o.end(err)
+}
+
+func (o *onboarding) pinterest() (OnboardingResult, error) {
+	var res OnboardingResult
+	ctx, in := o.ctx, o.in
 	// The login may wait for a code: it heartbeats while it does.
 	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
@@ -128,8 +140,9 @@ func PinterestOnboarding(ctx workflow.Context, in OnboardingInput) (OnboardingRe
 // newOnboarding sets up an onboarding run: its activity options, its
 // query, and the configured durations.
 func newOnboarding(ctx workflow.Context, in OnboardingInput) (*onboarding, error) {
+	// An onboarding waits for days: its Postgres steps outlast an outage.
 	o := &onboarding{in: in, ctx: ctx,
-		short: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry}),
+		short: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: untilDone}),
 		graph: workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 				MaximumAttempts: 30, NonRetryableErrorTypes: activities.NonRetryable}})}
@@ -163,7 +176,7 @@ func (o *onboarding) finish(details map[string]any) error {
 	if err := o.record(store.OnboardDone, nil, nil, "", "onboarding.completed", details); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(o.short, a.SendOnboardingMail, activities.OnboardingMailInput{IntegrationID: o.in.IntegrationID}).Get(o.ctx, nil)
+	return o.mail(store.OnboardDone, nil, false)
 }
 
 // onboarding is one onboarding run's state.
@@ -173,12 +186,15 @@ type onboarding struct {
 	short, graph workflow.Context
 	timings      activities.OnboardingTimings
 	status       OnboardingStatus
+	// message is the last recorded message (why it failed, at the end).
+	message string
 }
 
 // record moves the onboarding to stage, for the query, the Temporal UI and
 // Postgres (with an audit event when action is set).
 func (o *onboarding) record(stage string, until *time.Time, problems []string, message, action string, details map[string]any) error {
 	o.status = OnboardingStatus{Stage: stage, WaitingFor: store.WaitingFor(stage), Until: until, Problems: problems}
+	o.message = message
 	info := stage
 	switch {
 	case o.status.WaitingFor != "":
@@ -206,10 +222,7 @@ func (o *onboarding) await(stage string, deadline, poll time.Duration, checkNow 
 	if err := o.record(stage, &until, nil, "", "onboarding.waiting", map[string]any{"stage": stage, "until": until.UTC().Format(time.RFC3339)}); err != nil {
 		return activities.Verdict{}, err
 	}
-	mail := func(reminder bool) error {
-		return workflow.ExecuteActivity(o.short, a.SendOnboardingMail, activities.OnboardingMailInput{IntegrationID: o.in.IntegrationID,
-			Reminder: reminder}).Get(ctx, nil)
-	}
+	mail := func(reminder bool) error { return o.mail(stage, &until, reminder) }
 	if err := mail(false); err != nil {
 		return activities.Verdict{}, err
 	}
@@ -276,9 +289,41 @@ func (o *onboarding) fail(reason string) error {
 	if err := o.record(store.OnboardFailed, nil, nil, reason, "onboarding.failed", map[string]any{"reason": reason}); err != nil {
 		return err
 	}
-	if err := workflow.ExecuteActivity(o.short, a.SendOnboardingMail, activities.OnboardingMailInput{IntegrationID: o.in.IntegrationID}).
-		Get(o.ctx, nil); err != nil {
+	if err := o.mail(store.OnboardFailed, nil, false); err != nil {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(reason, ErrOnboardingFailed, nil)
+}
+
+// mail e-mails whoever the stage waits for (or the admin, at the end). An
+// e-mail that cannot be sent (the mail server down for long) is recorded as
+// a problem of the stage, and the onboarding goes on: a reminder mails again.
+func (o *onboarding) mail(stage string, until *time.Time, reminder bool) error {
+	err := workflow.ExecuteActivity(workflow.WithRetryPolicy(o.short, *mailRetry), a.SendOnboardingMail,
+		activities.OnboardingMailInput{IntegrationID: o.in.IntegrationID, Reminder: reminder}).Get(o.ctx, nil)
+	if err == nil || workflow.GetVersion(o.ctx, "mail-failures-wait-on", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return err
+	}
+	problem := "the e-mail could not be sent (" + explain(o.ctx, err) + "); it goes again with the next reminder"
+	return o.record(stage, until, append(o.status.Problems, problem), o.message, "onboarding.mail_failed",
+		map[string]any{"stage": stage, "problem": problem})
+}
+
+// end makes a run that stops with an error say so in Postgres: a failure
+// the onboarding did not record itself (an activity that gave up, say) is
+// recorded as failed, with its reason, so that it can be restarted.
+func (o *onboarding) end(err error) error {
+	var app *temporal.ApplicationError
+	if err == nil || (errors.As(err, &app) && app.Type() == ErrOnboardingFailed) ||
+		workflow.GetVersion(o.ctx, "record-every-failure", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return err
+	}
+	reason := "the onboarding stopped: " + explain(o.ctx, err)
+	o.status = OnboardingStatus{Stage: store.OnboardFailed}
+	setStage(o.ctx, store.OnboardFailed, reason)
+	if rerr := workflow.ExecuteActivity(recording(o.short), a.RecordOnboarding, activities.OnboardingStep{IntegrationID: o.in.IntegrationID,
+		Stage: store.OnboardFailed, Message: reason, Action: "onboarding.failed", Details: map[string]any{"reason": reason}}).Get(o.ctx, nil); rerr != nil {
+		workflow.GetLogger(o.ctx).Error("recording the failure", "error", rerr)
+	}
+	return err
 }

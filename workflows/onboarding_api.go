@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -91,7 +94,26 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 	return run, nil
 }
 
-// SignalOnboarding wakes an onboarding waiting for a person's step.
+// SignalOnboarding wakes an onboarding waiting for a person's step; one
+// whose workflow does not run is not found.
 func SignalOnboarding(ctx context.Context, c client.Client, integrationID, signal string, arg any) error {
-	return c.SignalWorkflow(ctx, OnboardingID(integrationID), "", signal, arg)
+	err := c.SignalWorkflow(ctx, OnboardingID(integrationID), "", signal, arg)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return domain.Errorf(domain.ENotFound, "the onboarding's workflow is not running")
+	}
+	return err
+}
+
+// OnboardingRunning reports whether an integration's onboarding workflow runs.
+func OnboardingRunning(ctx context.Context, c client.Client, integrationID string) (bool, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, OnboardingID(integrationID), "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

@@ -277,3 +277,40 @@ func TestOnboardingFirstCheckFailureFails(t *testing.T) {
 	}
 	env.AssertNotCalled(t, "StartSyncSchedule", mock.Anything, mock.Anything)
 }
+
+// An e-mail that cannot be sent does not end the onboarding: the stage
+// records it as a problem and waits on. A step that gives up ends the
+// onboarding as failed in Postgres, with why, so it can be restarted.
+func TestOnboardingSurvivesMailAndRecordsGivingUp(t *testing.T) {
+	env := newEnv(t)
+	var steps []activities.OnboardingStep
+	env.OnActivity(a.OnboardingTimings, mock.Anything).Return(dayTimings, nil).Once()
+	env.OnActivity(a.RecordOnboarding, mock.Anything, mock.Anything).Return(func(_ context.Context, step activities.OnboardingStep) error {
+		steps = append(steps, step)
+		return nil
+	})
+	env.OnActivity(a.SendOnboardingMail, mock.Anything, mock.Anything).Return(
+		temporal.NewApplicationError("mail: sending to 1 recipients via smtp:25: connection refused", "SMTP"))
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalAppApproved, nil) }, 30*time.Hour)
+	env.OnActivity(a.CheckAppClaimed, mock.Anything, "ig-1").Return(activities.Verdict{},
+		temporal.NewNonRetryableApplicationError("Meta refused: (#100) Unsupported get request (error 100)", activities.ErrPermanent, nil)).Once()
+	env.ExecuteWorkflow(MetaOnboarding, onboardingInput)
+	if err := env.GetWorkflowError(); err == nil {
+		t.Fatal("the onboarding succeeded")
+	}
+	mailProblem := slices.ContainsFunc(steps, func(s activities.OnboardingStep) bool {
+		return s.Stage == store.OnboardAppApproval && s.Action == "onboarding.mail_failed" && len(s.Problems) == 1 &&
+			strings.Contains(s.Problems[0], "connection refused")
+	})
+	if !mailProblem {
+		t.Fatalf("the failed e-mail was not recorded as a problem: %+v", steps)
+	}
+	if !slices.ContainsFunc(steps, func(s activities.OnboardingStep) bool { return s.Stage == store.OnboardClaim }) {
+		t.Fatal("the onboarding did not go on to the claim after the e-mails failed")
+	}
+	last := steps[len(steps)-1]
+	if last.Stage != store.OnboardFailed || !strings.Contains(last.Message, "Unsupported get request") ||
+		strings.Contains(last.Message, "activity error") {
+		t.Fatalf("last recorded step %+v, want failed with the reason", last)
+	}
+}

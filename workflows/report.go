@@ -23,15 +23,28 @@ const (
 // e-mails a summary.
 func DeprovisionReport(ctx workflow.Context, in ReportInput) (ReportResult, error) {
 	info := workflow.GetInfo(ctx)
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry})
+	// A review waits for days: its Postgres steps outlast an outage.
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: untilDone})
+	mailing := workflow.WithRetryPolicy(short, *mailRetry)
 	var timings ReportTimings
 	if err := workflow.ExecuteActivity(short, a.ReportTimings).Get(ctx, &timings); err != nil {
 		return ReportResult{}, err
 	}
 	expires := workflow.Now(ctx).Add(timings.ExpireAfter)
+	// An e-mail that cannot be sent (the mail server down for long) is noted
+	// and the review waits on: the next reminder mails again, and a decision
+	// through the API or an earlier link still counts.
 	mail := func(kind string) error {
-		return workflow.ExecuteActivity(short, a.SendReportMail, activities.ReportMailInput{ReportID: in.ReportID, Kind: kind,
+		err := workflow.ExecuteActivity(mailing, a.SendReportMail, activities.ReportMailInput{ReportID: in.ReportID, Kind: kind,
 			LinksExpire: expires}).Get(ctx, nil)
+		if err == nil || workflow.GetVersion(ctx, "mail-failures-wait-on", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return err
+		}
+		why := explain(ctx, err)
+		setStage(ctx, StageWaiting, "the "+kind+" e-mail could not be sent ("+why+"); waiting for a decision until "+
+			expires.UTC().Format(time.RFC3339))
+		return workflow.ExecuteActivity(short, a.NoteReportMailFailed, activities.ReportMailFailure{ReportID: in.ReportID, Kind: kind,
+			Reason: why}).Get(ctx, nil)
 	}
 	setStage(ctx, StageWaiting, "waiting for an admin's decision until "+expires.UTC().Format(time.RFC3339))
 	if err := mail(activities.MailRequest); err != nil {

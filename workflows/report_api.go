@@ -2,13 +2,13 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hubkeeper/hubkeeper/activities"
-	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"go.temporal.io/api/serviceerror"
+	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Deprovision review: a report of people whose directory identity is gone
@@ -36,15 +36,18 @@ type ReportResult struct {
 // It carries no decision: the workflow reads it from the store.
 const SignalDecision = "decision"
 
-// SignalReportDecision tells a report's review that it was decided.
-func SignalReportDecision(ctx context.Context, c client.Client, reportID string) error {
-	err := c.SignalWorkflow(ctx, ReportWorkflowID(reportID), "", SignalDecision, nil)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return domain.Errorf(domain.ENotFound, "the report's review is not running")
-	}
+// WakeReportReview tells a report's review that it was decided. A review
+// that is not running (it stopped on a failure) is started again; it reads
+// the decision first and acts on it.
+func WakeReportReview(ctx context.Context, c client.Client, taskQueue string, in ReportInput) error {
+	_, err := c.SignalWithStartWorkflow(ctx, ReportWorkflowID(in.ReportID), SignalDecision, nil, client.StartWorkflowOptions{
+		ID: ReportWorkflowID(in.ReportID), TaskQueue: taskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
+			temporalclient.IntegrationID.ValueSet(in.IntegrationID), temporalclient.Stage.ValueSet(StageStarting)),
+		StaticSummary: "Deprovision report review",
+	}, DeprovisionReport, in)
 	if err != nil {
-		return fmt.Errorf("signal report decision: %w", err)
+		return fmt.Errorf("wake report review: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,5 +152,38 @@ func TestReportOutcomesAreSentences(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("results\n%v\nwant\n%v", got, want)
+	}
+}
+
+// E-mails that cannot be sent are noted and the review waits on: a decision
+// still removes people, and the review ends as it should.
+func TestReportWaitsOnWhenMailFails(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterWorkflow(MemberAction)
+	decided := false
+	env.OnActivity(a.ReportTimings, mock.Anything).Return(activities.ReportTimings{RemindEvery: 24 * time.Hour, ExpireAfter: 7 * 24 * time.Hour}, nil)
+	env.OnActivity(a.SendReportMail, mock.Anything, mock.Anything).Return(temporal.NewApplicationError("mail: 451 try later", "SMTP"))
+	var noted []string
+	env.OnActivity(a.NoteReportMailFailed, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportMailFailure) error {
+		noted = append(noted, in.Kind)
+		return nil
+	})
+	env.OnActivity(a.ReportStatus, mock.Anything, "r-1").Return(func(context.Context, string) (string, error) {
+		if decided {
+			return ReportConfirmed, nil
+		}
+		return "pending", nil
+	})
+	env.RegisterDelayedCallback(func() { decided = true; env.SignalWorkflow(SignalDecision, nil) }, 30*time.Hour)
+	env.OnActivity(a.ReportIncludedMembers, mock.Anything, "r-1").Return([]string{"m-1"}, nil).Once()
+	env.OnWorkflow(MemberAction, mock.Anything, mock.Anything).Return(MemberActionResult{Status: store.ActionSucceeded, Outcome: store.OutcomeRemoved}, nil)
+	env.OnActivity(a.FinishReport, mock.Anything, mock.Anything).Return("applied", nil).Once()
+	env.ExecuteWorkflow(DeprovisionReport, reportInput)
+	var res ReportResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != "applied" || res.Removed != 1 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if !slices.Equal(noted, []string{activities.MailRequest, activities.MailReminder, activities.MailSummary}) {
+		t.Fatalf("noted failed e-mails %v", noted)
 	}
 }

@@ -15,6 +15,26 @@ import (
 var quickRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 	MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}
 
+// untilDone is the retry policy of Postgres activities that must not give
+// up: recording how a run ended, and the steps of runs that wait for days
+// (reviews, onboardings). They retry until Postgres answers again, so no
+// run ends, or waits, with Postgres saying otherwise.
+var untilDone = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+	NonRetryableErrorTypes: activities.NonRetryable}
+
+// mailRetry is the retry policy of e-mails: a mail server that stays down
+// for more than about half a minute is noted, and the next e-mail of the
+// run (a reminder) tries again.
+var mailRetry = &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+	MaximumAttempts: 5, NonRetryableErrorTypes: activities.NonRetryable}
+
+// recording is ctx for recording how a run ended: retried until done, and
+// run even when the workflow was cancelled.
+func recording(ctx workflow.Context) workflow.Context {
+	disconnected, _ := workflow.NewDisconnectedContext(ctx)
+	return workflow.WithRetryPolicy(disconnected, *untilDone)
+}
+
 // setStage shows a workflow's step in the Temporal UI: the Stage search
 // attribute and the current details.
 func setStage(ctx workflow.Context, stage, details string) {

@@ -306,7 +306,8 @@ type ReconcileResult struct {
 	// AssetRows and GrantRows count asset and grant rows written (inserted, updated or deleted).
 	AssetRows, GrantRows int
 	Tabs                 map[domain.MemberState]int
-	// ReportID is the open deprovision report that new findings joined ("" if none).
+	// ReportID is the integration's open deprovision report, which new
+	// findings joined ("" if none is open).
 	ReportID string
 	// Reported is how many members joined it in this run.
 	Reported int

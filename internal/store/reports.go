@@ -137,8 +137,8 @@ func (s *Store) ListReports(ctx context.Context, workspaceID string, p Page) ([]
 // it when needed, and counts the report's version up. Never reported:
 // exempted members, members whose removal is under way (a confirmed report
 // or a removal action not finished), and members an admin kept, until their
-// person's directory status changes again. It returns the report and how
-// many members joined it.
+// person's directory status changes again. It returns the open report
+// ("" if none) and how many members joined it.
 func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID string) (string, int, error) {
 	var suspended bool
 	if err := tx.QueryRow(ctx, `SELECT report_suspended FROM workspaces WHERE id = $1`, workspaceID).Scan(&suspended); err != nil {
@@ -162,7 +162,12 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 		return "", 0, err
 	}
 	if n == 0 {
-		return "", 0, nil
+		var open string
+		err := tx.QueryRow(ctx, `SELECT id FROM deprovision_reports WHERE integration_id = $1 AND status = 'pending'`, igID).Scan(&open)
+		if isNoRows(err) {
+			err = nil
+		}
+		return open, 0, err
 	}
 	// The open report, locked so that a decision being made waits, then
 	// sees the new version; one decided meanwhile is no longer open.
@@ -438,6 +443,19 @@ func (s *Store) FinishReport(ctx context.Context, reportID, workflowID string, r
 		return Report{}, err
 	}
 	return s.Report(ctx, "", reportID)
+}
+
+// NoteReportMailFailed writes an audit event for a report e-mail (kind)
+// that could not be sent, with why.
+func (s *Store) NoteReportMailFailed(ctx context.Context, reportID, kind, reason, workflowID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		var workspaceID string
+		if err := tx.QueryRow(ctx, `SELECT workspace_id FROM deprovision_reports WHERE id = $1`, reportID).Scan(&workspaceID); err != nil {
+			return notFound(err, "report")
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "report.mail_failed",
+			SubjectType: "report", SubjectID: reportID, WorkflowID: workflowID, Details: map[string]any{"mail": kind, "reason": reason}})
+	})
 }
 
 // ReportAdmins returns the e-mail addresses of the admins of a report's

@@ -124,7 +124,7 @@ func (a *Activities) FetchDirectoryUsers(ctx context.Context, syncRunID string) 
 }
 
 // ApplyResult is what an import changed.
-type ApplyResult = domain.SyncCounts
+type ApplyResult = store.ImportResult
 
 // ApplyDirectoryImport merges the staged users into the directory in one
 // transaction; applying a finished run again returns its counts.

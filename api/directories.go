@@ -15,6 +15,8 @@ type createDirectoryRequest struct {
 	Name  string         `json:"name"`
 	Okta  *oktaSettings  `json:"okta"`
 	Entra *entraSettings `json:"entra"`
+	// DeprovisionSafeguard is the share of users an import may deprovision before it halts (default 0.1).
+	DeprovisionSafeguard *float64 `json:"deprovision_safeguard"`
 }
 
 type oktaSettings struct {
@@ -35,6 +37,12 @@ func (r createDirectoryRequest) validate() (store.NewDirectory, error) {
 	nd := store.NewDirectory{Type: domain.DirectoryType(r.Type), Name: r.Name}
 	if err := required("name", r.Name); err != nil {
 		return nd, err
+	}
+	if g := r.DeprovisionSafeguard; g != nil {
+		if *g <= 0 || *g > 1 {
+			return nd, domain.Errorf(domain.EInvalid, "deprovision_safeguard must be a share above 0 and at most 1 (0.1 = 10%%)")
+		}
+		nd.DeprovisionSafeguard = *g
 	}
 	switch nd.Type {
 	case domain.DirectoryOkta:
@@ -202,4 +210,31 @@ func (s *Server) putSecret(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// acceptImport applies an import the deprovision safeguard halted: the
+// admin says the people really left.
+func (s *Server) acceptImport(c echo.Context) error {
+	if hasBody(c) {
+		if err := decodeJSON(c, &emptyRequest{}); err != nil {
+			return err
+		}
+	}
+	key, ctx := apiKey(c), c.Request().Context()
+	d, err := s.Store.Directory(ctx, key.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	run, err := s.Store.SyncRun(ctx, c.Param("run"))
+	if err != nil || run.DirectoryID != d.ID {
+		return domain.Errorf(domain.ENotFound, "sync run not found")
+	}
+	if _, err := s.Store.AcceptImport(ctx, key.WorkspaceID, d.ID, run.ID, "api_key:"+key.ID); err != nil {
+		return err
+	}
+	run, err = s.Store.SyncRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, run)
 }

@@ -78,6 +78,7 @@ func New(o Options) *Server {
 	v1.POST("/directories/:id/sync", s.syncDirectory, s.authenticate)
 	v1.GET("/directories/:id/users", s.listDirectoryUsers, s.authenticate)
 	v1.GET("/directories/:id/sync-runs", s.listSyncRuns, s.authenticate)
+	v1.POST("/directories/:id/sync-runs/:run/accept", s.acceptImport, s.authenticate)
 	v1.PUT("/directories/:id/credentials", s.putSecret, s.authenticate)
 	v1.GET("/integrations", s.listIntegrations, s.authenticate)
 	v1.POST("/integrations", s.createIntegration, s.authenticate)

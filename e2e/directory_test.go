@@ -304,3 +304,78 @@ func exportHistory(t *testing.T, s *stack, workflowID, runID, name string) {
 		t.Fatal(err)
 	}
 }
+
+// An import that would deprovision more than a tenth of the directory
+// halts: nothing is applied, no report comes of it, the run says why; an
+// admin accepts it through the API and the next check reports the leavers.
+func TestDirectoryDeprovisionSafeguard(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 5)
+	s := newStack(t, people)
+	dir := s.importOkta()
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	var before struct{ Items []store.Report }
+	s.call("GET", "/v1/reports", s.apiKey, nil, &before)
+	reported := len(before.Items[0].Members)
+
+	// Forty people vanish from Okta at once (a wrong filter, say).
+	gone := 0
+	for _, p := range people {
+		if p.Status == domain.UserActive && gone < 40 {
+			if err := s.okta.SetStatus(oktasandbox.OktaID(p.Key), "DEPROVISIONED"); err != nil {
+				t.Fatal(err)
+			}
+			gone++
+		}
+	}
+	if _, err := s.sync(dir.ID); err == nil || !strings.Contains(err.Error(), "deprovision safeguard") {
+		t.Fatalf("the mass deprovisioning was applied: %v", err)
+	}
+	var runs struct{ Items []store.SyncRun }
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs?limit=1", s.apiKey, nil, &runs)
+	halted := runs.Items[0]
+	if !halted.Halted || !strings.Contains(halted.Error, "40 of") || !strings.Contains(halted.Error, "/accept") {
+		t.Fatalf("halted run %+v", halted)
+	}
+	var shown store.Directory
+	if s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &shown); !strings.Contains(shown.StatusMessage, "halted") {
+		t.Fatalf("the directory does not say its import halted: %+v", shown)
+	}
+	if n := len(s.users(dir.ID, "&status=deprovisioned")); n != countStatus(people, domain.UserDeprovisioned) {
+		t.Fatalf("%d deprovisioned after the halted import", n)
+	}
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	var after struct{ Items []store.Report }
+	s.call("GET", "/v1/reports", s.apiKey, nil, &after)
+	if len(after.Items) != 1 || len(after.Items[0].Members) != reported {
+		t.Fatal("a halted import reported people")
+	}
+	var events struct{ Items []store.AuditEvent }
+	if s.call("GET", "/v1/audit?action=directory.import_halted", s.apiKey, nil, &events); len(events.Items) != 1 {
+		t.Fatalf("%d halt audit events", len(events.Items))
+	}
+
+	// Bad accepts change nothing; the admin's accept applies it.
+	accept := "/v1/directories/" + dir.ID + "/sync-runs/" + halted.ID + "/accept"
+	s.expectErrors(t, []badRequest{
+		{"UnknownRun", "POST", "/v1/directories/" + dir.ID + "/sync-runs/00000000-0000-4000-8000-000000000000/accept", s.apiKey, "", 404},
+		{"MalformedRun", "POST", "/v1/directories/" + dir.ID + "/sync-runs/nope/accept", s.apiKey, "", 404},
+		{"WithBody", "POST", accept, s.apiKey, `{"force":true}`, 400},
+	})
+	var accepted store.SyncRun
+	if code := s.call("POST", accept, s.apiKey, nil, &accepted); code != 200 || accepted.Status != domain.SyncSucceeded ||
+		accepted.Deprovisioned != 40 {
+		t.Fatalf("accept: %d %+v", code, accepted)
+	}
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.call("GET", "/v1/reports", s.apiKey, nil, &after)
+	if len(after.Items[0].Members) <= reported {
+		t.Fatal("the accepted leavers were not reported")
+	}
+}

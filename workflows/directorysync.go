@@ -18,7 +18,8 @@ var a *activities.Activities
 
 // DirectorySync imports one directory: record a sync run, fetch every page
 // into Postgres (heartbeating, resumable), apply the import in one
-// transaction, and mark the run failed if anything gives up.
+// transaction, and mark the run failed if anything gives up. An import the
+// deprovision safeguard halts fails as ErrSafeguardHalted, applying nothing.
 func DirectorySync(ctx workflow.Context, in DirectorySyncInput) (DirectorySyncResult, error) {
 	if id := DirectorySyncID(in.DirectoryID); workflow.GetInfo(ctx).WorkflowExecution.ID != id &&
 		workflow.GetVersion(ctx, "one-import-at-a-time", workflow.DefaultVersion, 1) == 1 {
@@ -88,5 +89,8 @@ func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
 		return err
 	}
 	s.result.Added, s.result.Changed, s.result.Deprovisioned, s.result.Unchanged = counts.Added, counts.Changed, counts.Deprovisioned, counts.Unchanged
+	if counts.Halted {
+		return temporal.NewNonRetryableApplicationError(counts.HaltReason, ErrSafeguardHalted, nil)
+	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestDirectorySyncSucceeds(t *testing.T) {
 		return in.DirectoryID == "dir-1" && in.WorkflowID != "" && in.RunID != ""
 	})).Return("run-1", nil).Once()
 	env.OnActivity(a.FetchDirectoryUsers, mock.Anything, "run-1").Return(activities.FetchResult{Fetched: 12, Requests: 3}, nil).Once()
-	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{Added: 10, Unchanged: 2}, nil).Once()
+	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{SyncCounts: domain.SyncCounts{Added: 10, Unchanged: 2}}, nil).Once()
 	env.ExecuteWorkflow(DirectorySync, input)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestDirectorySyncWaitsOutRateLimit(t *testing.T) {
 		secondAt = env.Now()
 		return activities.FetchResult{Fetched: 1, Requests: 1}, nil
 	})
-	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{Added: 1}, nil)
+	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{SyncCounts: domain.SyncCounts{Added: 1}}, nil)
 	env.ExecuteWorkflow(DirectorySync, input)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -114,4 +114,21 @@ func TestReplayExportedHistories(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An import the deprovision safeguard halted fails as SafeguardHalted, not
+// retried, and its run is left as the apply recorded it.
+func TestDirectorySyncSafeguardHalts(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.StartDirectorySync, mock.Anything, mock.Anything).Return("run-1", nil)
+	env.OnActivity(a.FetchDirectoryUsers, mock.Anything, "run-1").Return(activities.FetchResult{Fetched: 3}, nil)
+	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{Halted: true,
+		HaltReason: "deprovision safeguard: 90 of 100 users"}, nil).Once()
+	env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Once()
+	env.ExecuteWorkflow(DirectorySync, input)
+	var appErr *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != ErrSafeguardHalted || !appErr.NonRetryable() {
+		t.Fatalf("error = %v, want a non-retryable %s", err, ErrSafeguardHalted)
+	}
+	env.AssertExpectations(t)
 }

@@ -13,18 +13,21 @@ import (
 // Directory is a connected corporate directory. Its secret stays sealed in
 // the credentials table and is opened only by DirectorySecret.
 type Directory struct {
-	ID            string                   `json:"id"`
-	WorkspaceID   string                   `json:"workspace_id"`
-	Type          domain.DirectoryType     `json:"type"`
-	Name          string                   `json:"name"`
-	Settings      domain.DirectorySettings `json:"settings"`
-	CredentialID  string                   `json:"-"`
-	DeltaLink     string                   `json:"-"`
-	Status        domain.DirectoryStatus   `json:"status"`
-	StatusMessage string                   `json:"status_message,omitempty"`
-	LastSyncedAt  *time.Time               `json:"last_synced_at"`
-	CreatedAt     time.Time                `json:"created_at"`
-	UpdatedAt     time.Time                `json:"updated_at"`
+	ID           string                   `json:"id"`
+	WorkspaceID  string                   `json:"workspace_id"`
+	Type         domain.DirectoryType     `json:"type"`
+	Name         string                   `json:"name"`
+	Settings     domain.DirectorySettings `json:"settings"`
+	CredentialID string                   `json:"-"`
+	DeltaLink    string                   `json:"-"`
+	// DeprovisionSafeguard is the largest share of its users an import may
+	// deprovision before it halts for an admin to accept it.
+	DeprovisionSafeguard float64                `json:"deprovision_safeguard"`
+	Status               domain.DirectoryStatus `json:"status"`
+	StatusMessage        string                 `json:"status_message,omitempty"`
+	LastSyncedAt         *time.Time             `json:"last_synced_at"`
+	CreatedAt            time.Time              `json:"created_at"`
+	UpdatedAt            time.Time              `json:"updated_at"`
 }
 
 // NewDirectory is what CreateDirectory needs.
@@ -34,14 +37,17 @@ type NewDirectory struct {
 	Name        string
 	Settings    domain.DirectorySettings
 	Secret      []byte // Okta API token or Entra client secret
-	Actor       string
+	// DeprovisionSafeguard is the share of users an import may deprovision (0: the default, 10%).
+	DeprovisionSafeguard float64
+	Actor                string
 }
 
-const directoryColumns = `id, workspace_id, type, name, settings, credential_id, coalesce(delta_link, ''), status, status_message, last_synced_at, created_at, updated_at`
+const directoryColumns = `id, workspace_id, type, name, settings, credential_id, coalesce(delta_link, ''), deprovision_safeguard, status,
+	status_message, last_synced_at, created_at, updated_at`
 
 func scanDirectory(r pgx.Row) (Directory, error) {
 	var d Directory
-	err := r.Scan(&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink,
+	err := r.Scan(&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink, &d.DeprovisionSafeguard,
 		&d.Status, &d.StatusMessage, &d.LastSyncedAt, &d.CreatedAt, &d.UpdatedAt)
 	return d, err
 }
@@ -80,8 +86,9 @@ func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory, beforeComm
 		if err != nil {
 			return err
 		}
-		d, err = scanDirectory(tx.QueryRow(ctx, `INSERT INTO directories (workspace_id, type, name, settings, credential_id)
-			VALUES ($1, $2, $3, $4, $5) RETURNING `+directoryColumns, nd.WorkspaceID, nd.Type, nd.Name, nd.Settings, credID))
+		d, err = scanDirectory(tx.QueryRow(ctx, `INSERT INTO directories (workspace_id, type, name, settings, credential_id, deprovision_safeguard)
+			VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6::real, 0), 0.1)) RETURNING `+directoryColumns,
+			nd.WorkspaceID, nd.Type, nd.Name, nd.Settings, credID, nd.DeprovisionSafeguard))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -129,6 +131,27 @@ func user(id, email, name string, status domain.UserStatus) domain.DirectoryUser
 func (f *fixture) importRun(t *testing.T, runID string, full bool, users []domain.DirectoryUser) domain.SyncCounts {
 	t.Helper()
 	ctx := context.Background()
+	id := f.stageImport(t, runID, full, users)
+	counts, err := f.st.ApplyImport(ctx, id)
+	if err != nil || counts.Halted {
+		t.Fatalf("apply: %+v, %v", counts, err)
+	}
+	again, err := f.st.ApplyImport(ctx, id)
+	if err != nil || again != counts {
+		t.Fatalf("second apply = %+v, %v; want %+v", again, err, counts)
+	}
+	stored, _ := f.st.SyncRun(ctx, id)
+	if stored.Status != domain.SyncSucceeded || stored.SyncCounts != counts.SyncCounts {
+		t.Fatalf("stored run = %+v", stored)
+	}
+	return counts.SyncCounts
+}
+
+// stageImport starts an import and stages its users in two pages (the
+// second twice, as a retried activity would); it returns the run's id.
+func (f *fixture) stageImport(t *testing.T, runID string, full bool, users []domain.DirectoryUser) string {
+	t.Helper()
+	ctx := context.Background()
 	run, err := f.st.StartSyncRun(ctx, f.dir.ID, "test", "directory-sync/"+f.dir.ID, runID)
 	if err != nil {
 		t.Fatal(err)
@@ -142,19 +165,7 @@ func (f *fixture) importRun(t *testing.T, runID string, full bool, users []domai
 	if err := f.st.FinishFetch(ctx, run.ID, full, "", 3); err != nil {
 		t.Fatal(err)
 	}
-	counts, err := f.st.ApplyImport(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := f.st.ApplyImport(ctx, run.ID)
-	if err != nil || again != counts {
-		t.Fatalf("second apply = %+v, %v; want %+v", again, err, counts)
-	}
-	stored, _ := f.st.SyncRun(ctx, run.ID)
-	if stored.Status != domain.SyncSucceeded || stored.SyncCounts != counts {
-		t.Fatalf("stored run = %+v", stored)
-	}
-	return counts
+	return run.ID
 }
 
 func (f *fixture) userVersions(t *testing.T) string {
@@ -313,4 +324,65 @@ func TestListDirectoryUsers(t *testing.T) {
 			t.Fatalf("got %d, %v", len(got), err)
 		}
 	})
+}
+
+// An import that would deprovision more than the directory's safeguard
+// share (and at least 5 people) applies nothing and halts until an admin
+// accepts it; a newer import makes the halted one unacceptable.
+func TestDeprovisionSafeguard(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var all []domain.DirectoryUser
+	for i := range 40 {
+		all = append(all, user(fmt.Sprintf("u-%02d", i), fmt.Sprintf("p%02d@acme.test", i), "P", domain.UserActive))
+	}
+	f.importRun(t, "full", true, all)
+	// Four leave (10%): under the floor of five, applied.
+	if c := f.importRun(t, "four", true, all[4:]); c.Deprovisioned != 4 {
+		t.Fatalf("four leavers: %+v", c)
+	}
+	// Ten more vanish from the listing (28% of 36): halted, nothing applied.
+	before := f.userVersions(t)
+	run := f.stageImport(t, "ten", true, all[14:])
+	res, err := f.st.ApplyImport(ctx, run)
+	if err != nil || !res.Halted || !strings.Contains(res.HaltReason, "10 of 36 users") || !strings.Contains(res.HaltReason, "/accept") {
+		t.Fatalf("halt: %+v, %v", res, err)
+	}
+	if again, err := f.st.ApplyImport(ctx, run); err != nil || !again.Halted {
+		t.Fatalf("applying the halted run again: %+v, %v", again, err)
+	}
+	if f.userVersions(t) != before {
+		t.Fatal("a halted import changed users")
+	}
+	stored, _ := f.st.SyncRun(ctx, run)
+	if !stored.Halted || stored.Status != domain.SyncFailed || stored.Stage != "halted" {
+		t.Fatalf("halted run %+v", stored)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'directory.import_halted'`); n != 1 {
+		t.Fatalf("%d halt audit events", n)
+	}
+	// An admin accepts: the ten are deprovisioned.
+	accepted, err := f.st.AcceptImport(ctx, f.ws.ID, f.dir.ID, run, "api_key:k1")
+	if err != nil || accepted.Halted || accepted.Deprovisioned != 10 {
+		t.Fatalf("accept: %+v, %v", accepted, err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'directory.synced' AND actor = 'api_key:k1'`); n != 1 {
+		t.Fatalf("%d accepted-import audit events", n)
+	}
+	if again, err := f.st.AcceptImport(ctx, f.ws.ID, f.dir.ID, run, "api_key:k1"); err != nil || again != accepted ||
+		f.count(t, `SELECT count(*) FROM audit_events WHERE action = 'directory.synced' AND actor = 'api_key:k1'`) != 1 {
+		t.Fatalf("accepting again: %+v, %v; want the same result and nothing new", again, err)
+	}
+	// A halted import that a newer one followed cannot be accepted.
+	halted := f.stageImport(t, "all-gone", true, all[:1])
+	if res, _ := f.st.ApplyImport(ctx, halted); !res.Halted {
+		t.Fatal("not halted")
+	}
+	f.stageImport(t, "newer", true, all[14:])
+	if _, err := f.st.AcceptImport(ctx, f.ws.ID, f.dir.ID, halted, "api_key:k1"); domain.ErrorCode(err) != domain.EConflict {
+		t.Fatalf("accepting an older halted import: %v", err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM directory_user_staging WHERE sync_run_id = $1`, halted); n != 0 {
+		t.Fatalf("the older halted import keeps %d staged users", n)
+	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -43,8 +44,9 @@ func scanSyncRun(r pgx.Row) (SyncRun, error) {
 	return s, err
 }
 
-// StartSyncRun records the start of a directory import for a workflow run.
-// It is idempotent: a retry for the same workflow run returns the same row.
+// StartSyncRun records the start of a directory import for a workflow run,
+// and drops what older halted imports staged. It is idempotent: a retry for
+// the same workflow run returns the same row.
 func (s *Store) StartSyncRun(ctx context.Context, directoryID, trigger, workflowID, runID string) (SyncRun, error) {
 	var run SyncRun
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
@@ -53,7 +55,13 @@ func (s *Store) StartSyncRun(ctx context.Context, directoryID, trigger, workflow
 			SELECT workspace_id, id, $2, $3, $4 FROM directories WHERE id = $1
 			ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id
 			RETURNING `+syncRunColumns, directoryID, trigger, workflowID, runID))
-		return notFound(err, "directory")
+		if err != nil {
+			return notFound(err, "directory")
+		}
+		// An older halted import can no longer be accepted: drop what it staged.
+		_, err = tx.Exec(ctx, `DELETE FROM directory_user_staging WHERE sync_run_id IN
+			(SELECT id FROM sync_runs WHERE directory_id = $1 AND halted AND id <> $2)`, directoryID, run.ID)
+		return err
 	})
 	return run, err
 }
@@ -108,22 +116,66 @@ func (s *Store) FinishFetch(ctx context.Context, runID string, fullListing bool,
 	return err
 }
 
+// ImportResult is what applying an import did.
+type ImportResult struct {
+	domain.SyncCounts
+	// Halted: the deprovision safeguard stopped the import; nothing was applied.
+	Halted     bool   `json:"halted,omitempty"`
+	HaltReason string `json:"halt_reason,omitempty"`
+}
+
 // ApplyImport merges a run's staged users into the directory in one
 // transaction: new users are added, changed ones updated, unchanged ones not
 // written at all; users the provider reported removed, or (after a full
 // listing) no longer listed, become deprovisioned. It records the counts,
-// the directory's cursor and an audit event. Applying a finished run again
-// returns its counts and changes nothing.
-func (s *Store) ApplyImport(ctx context.Context, runID string) (domain.SyncCounts, error) {
-	var counts domain.SyncCounts
+// the directory's cursor and an audit event. When more than the directory's
+// safeguard share of its users would be deprovisioned, nothing is applied:
+// the run is halted (its staged users kept) until an admin accepts it.
+// Applying a finished run again returns its result and changes nothing.
+func (s *Store) ApplyImport(ctx context.Context, runID string) (ImportResult, error) {
+	return s.applyImport(ctx, runID, "")
+}
+
+// AcceptImport applies an import the deprovision safeguard halted, on an
+// admin's word (actor) that the people really left. Only the directory's
+// latest run can be accepted.
+func (s *Store) AcceptImport(ctx context.Context, workspaceID, directoryID, runID, actor string) (ImportResult, error) {
+	var latest string
+	err := s.pool.QueryRow(ctx, `SELECT r.id FROM sync_runs r JOIN directories d ON d.id = r.directory_id
+		WHERE d.workspace_id = $1 AND r.directory_id = $2 ORDER BY r.started_at DESC, r.id DESC LIMIT 1`, workspaceID, directoryID).Scan(&latest)
+	if err != nil {
+		return ImportResult{}, notFound(err, "directory")
+	}
+	if latest != runID {
+		if _, err := s.SyncRun(ctx, runID); err != nil {
+			return ImportResult{}, err
+		}
+		return ImportResult{}, domain.Errorf(domain.EConflict, "a newer import of this directory ran since; accept that one if it halted")
+	}
+	return s.applyImport(ctx, runID, actor)
+}
+
+// safeguardReason says why an import halted and what to do.
+func safeguardReason(directoryID, runID string, leaving, known int, share float64) string {
+	return fmt.Sprintf("deprovision safeguard: %d of %d users (%.0f%%) would be deprovisioned, over the %.0f%% limit; nothing was applied "+
+		"and nobody is reported. If they really left, accept the import: POST /v1/directories/%s/sync-runs/%s/accept; "+
+		"if the directory's credentials or settings are wrong, fix them and sync again.",
+		leaving, known, 100*float64(leaving)/float64(known), 100*share, directoryID, runID)
+}
+
+func (s *Store) applyImport(ctx context.Context, runID, acceptedBy string) (ImportResult, error) {
+	var res ImportResult
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var (
-			dirID, workspaceID, workflowID, temporalRunID, status string
-			full                                                  bool
-			nextDelta                                             *string
+			dirID, workspaceID, workflowID, temporalRunID, status, runError string
+			full, halted                                                    bool
+			nextDelta                                                       *string
+			share                                                           float64
 		)
-		err := tx.QueryRow(ctx, `SELECT directory_id, workspace_id, workflow_id, run_id, status, full_listing, next_delta_link
-			FROM sync_runs WHERE id = $1`, runID).Scan(&dirID, &workspaceID, &workflowID, &temporalRunID, &status, &full, &nextDelta)
+		err := tx.QueryRow(ctx, `SELECT r.directory_id, r.workspace_id, r.workflow_id, r.run_id, r.status, r.halted, r.error, r.full_listing,
+				r.next_delta_link, d.deprovision_safeguard
+			FROM sync_runs r JOIN directories d ON d.id = r.directory_id WHERE r.id = $1`, runID).
+			Scan(&dirID, &workspaceID, &workflowID, &temporalRunID, &status, &halted, &runError, &full, &nextDelta, &share)
 		if err != nil {
 			return notFound(err, "sync run")
 		}
@@ -131,84 +183,130 @@ func (s *Store) ApplyImport(ctx context.Context, runID string) (domain.SyncCount
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('directory-import'), hashtext($1))`, dirID); err != nil {
 			return err
 		}
-		if status == string(domain.SyncSucceeded) {
+		switch {
+		case status == string(domain.SyncSucceeded):
 			return tx.QueryRow(ctx, `SELECT added, changed, deprovisioned, unchanged FROM sync_runs WHERE id = $1`, runID).
-				Scan(&counts.Added, &counts.Changed, &counts.Deprovisioned, &counts.Unchanged)
+				Scan(&res.Added, &res.Changed, &res.Deprovisioned, &res.Unchanged)
+		case acceptedBy != "" && !halted:
+			return domain.Errorf(domain.EConflict, "this import did not halt; there is nothing to accept")
+		case acceptedBy == "" && halted:
+			res.Halted, res.HaltReason = true, runError
+			return nil
+		case acceptedBy == "" && status != string(domain.SyncRunning):
+			return domain.Errorf(domain.EConflict, "this import ended %s", status)
 		}
 		now := s.now()
-		var staged int
-		err = tx.QueryRow(ctx, `
-			WITH s AS (
-				SELECT * FROM directory_user_staging WHERE sync_run_id = $1 AND NOT removed
-			), prev AS (
-				SELECT d.external_id, d.status FROM directory_users d JOIN s USING (external_id) WHERE d.directory_id = $2
-			), up AS (
-				INSERT INTO directory_users AS d (directory_id, external_id, email, aliases, display_name, given_name, family_name,
-					status, provider_status, first_seen_at, status_changed_at, removed_at, updated_at)
-				SELECT $2, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, $3, $3, NULL, $3 FROM s
-				ON CONFLICT (directory_id, external_id) DO UPDATE SET
-					email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
-					given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
-					provider_status = EXCLUDED.provider_status, removed_at = NULL, updated_at = EXCLUDED.updated_at,
-					status_changed_at = CASE WHEN d.status = EXCLUDED.status THEN d.status_changed_at ELSE EXCLUDED.updated_at END
-				WHERE (d.email, d.aliases, d.display_name, d.given_name, d.family_name, d.status, d.provider_status, d.removed_at IS NULL)
-					IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.aliases, EXCLUDED.display_name, EXCLUDED.given_name,
-						EXCLUDED.family_name, EXCLUDED.status, EXCLUDED.provider_status, true)
-				RETURNING d.external_id, (xmax = 0) AS inserted, d.status
-			)
-			SELECT
-				count(*) FILTER (WHERE up.inserted),
-				count(*) FILTER (WHERE NOT up.inserted AND up.status = 'deprovisioned' AND prev.status <> 'deprovisioned'),
-				count(*) FILTER (WHERE NOT up.inserted AND NOT (up.status = 'deprovisioned' AND prev.status <> 'deprovisioned')),
-				(SELECT count(*) FROM s)
-			FROM up LEFT JOIN prev USING (external_id)`, runID, dirID, now).
-			Scan(&counts.Added, &counts.Deprovisioned, &counts.Changed, &staged)
+		if acceptedBy == "" {
+			var known, leaving int
+			err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE g.removed OR g.status = 'deprovisioned' OR (g.external_id IS NULL AND $3))
+				FROM directory_users d LEFT JOIN directory_user_staging g ON g.sync_run_id = $1 AND g.external_id = d.external_id
+				WHERE d.directory_id = $2 AND d.removed_at IS NULL AND d.status <> 'deprovisioned'`, runID, dirID, full).Scan(&known, &leaving)
+			if err != nil {
+				return err
+			}
+			if leaving >= safeguardFloor && float64(leaving) > share*float64(known) {
+				res.Halted, res.HaltReason = true, safeguardReason(dirID, runID, leaving, known, share)
+				if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'failed', stage = 'halted', halted = true, error = $2, finished_at = $3
+					WHERE id = $1`, runID, res.HaltReason, now); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE directories SET status_message = $2, updated_at = $3 WHERE id = $1`,
+					dirID, "the last import halted: "+res.HaltReason, now); err != nil {
+					return err
+				}
+				return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "directory.import_halted",
+					SubjectType: "directory", SubjectID: dirID, WorkflowID: workflowID, RunID: temporalRunID,
+					Details: map[string]any{"sync_run_id": runID, "would_deprovision": leaving, "users": known, "safeguard": share}})
+			}
+		}
+		res.SyncCounts, err = mergeStaged(ctx, tx, runID, dirID, full, now)
 		if err != nil {
 			return err
 		}
-		counts.Unchanged = staged - counts.Added - counts.Deprovisioned - counts.Changed
-
-		// Users the provider reported deleted, and, after a full listing,
-		// users it no longer lists: they are gone from the directory.
-		var goneDeprovisioned, goneChanged int
-		err = tx.QueryRow(ctx, `
-			WITH gone AS (
-				SELECT d.external_id, d.status FROM directory_users d
-				WHERE d.directory_id = $2 AND d.removed_at IS NULL AND (
-					EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.removed AND g.external_id = d.external_id)
-					OR ($4 AND NOT EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.external_id = d.external_id)))
-			), upd AS (
-				UPDATE directory_users d SET status = 'deprovisioned', removed_at = $3, updated_at = $3,
-					status_changed_at = CASE WHEN d.status = 'deprovisioned' THEN d.status_changed_at ELSE $3 END
-				FROM gone WHERE d.directory_id = $2 AND d.external_id = gone.external_id
-				RETURNING gone.status AS old_status
-			)
-			SELECT count(*) FILTER (WHERE old_status <> 'deprovisioned'), count(*) FILTER (WHERE old_status = 'deprovisioned') FROM upd`,
-			runID, dirID, now, full).Scan(&goneDeprovisioned, &goneChanged)
-		if err != nil {
-			return err
-		}
-		counts.Deprovisioned += goneDeprovisioned
-		counts.Changed += goneChanged
-
 		if _, err := tx.Exec(ctx, `UPDATE directories SET last_synced_at = $2, updated_at = $2, status = 'ok', status_message = '',
 			delta_link = coalesce($3, delta_link) WHERE id = $1`, dirID, now, nextDelta); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'succeeded', stage = 'done', finished_at = $2,
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'succeeded', stage = 'done', finished_at = $2, error = '',
 			added = $3, changed = $4, deprovisioned = $5, unchanged = $6 WHERE id = $1`,
-			runID, now, counts.Added, counts.Changed, counts.Deprovisioned, counts.Unchanged); err != nil {
+			runID, now, res.Added, res.Changed, res.Deprovisioned, res.Unchanged); err != nil {
 			return err
 		}
 		if err := dropStaging(ctx, tx, runID); err != nil {
 			return err
 		}
-		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: "system", Action: "directory.synced",
-			SubjectType: "directory", SubjectID: dirID, WorkflowID: workflowID, RunID: temporalRunID,
-			Details: map[string]any{"sync_run_id": runID, "added": counts.Added, "changed": counts.Changed,
-				"deprovisioned": counts.Deprovisioned, "unchanged": counts.Unchanged}})
+		details := map[string]any{"sync_run_id": runID, "added": res.Added, "changed": res.Changed,
+			"deprovisioned": res.Deprovisioned, "unchanged": res.Unchanged}
+		actor := "system"
+		if acceptedBy != "" {
+			actor, details["accepted_halted_import"] = acceptedBy, true
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "directory.synced",
+			SubjectType: "directory", SubjectID: dirID, WorkflowID: workflowID, RunID: temporalRunID, Details: details})
 	})
-	return counts, err
+	return res, err
+}
+
+// mergeStaged writes a run's staged users into the directory: new users
+// added, changed ones updated, unchanged ones not written; users reported
+// removed, or (after a full listing) not listed, deprovisioned.
+func mergeStaged(ctx context.Context, tx pgx.Tx, runID, dirID string, full bool, now time.Time) (domain.SyncCounts, error) {
+	var counts domain.SyncCounts
+	var staged int
+	err := tx.QueryRow(ctx, `
+		WITH s AS (
+			SELECT * FROM directory_user_staging WHERE sync_run_id = $1 AND NOT removed
+		), prev AS (
+			SELECT d.external_id, d.status FROM directory_users d JOIN s USING (external_id) WHERE d.directory_id = $2
+		), up AS (
+			INSERT INTO directory_users AS d (directory_id, external_id, email, aliases, display_name, given_name, family_name,
+				status, provider_status, first_seen_at, status_changed_at, removed_at, updated_at)
+			SELECT $2, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, $3, $3, NULL, $3 FROM s
+			ON CONFLICT (directory_id, external_id) DO UPDATE SET
+				email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
+				given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
+				provider_status = EXCLUDED.provider_status, removed_at = NULL, updated_at = EXCLUDED.updated_at,
+				status_changed_at = CASE WHEN d.status = EXCLUDED.status THEN d.status_changed_at ELSE EXCLUDED.updated_at END
+			WHERE (d.email, d.aliases, d.display_name, d.given_name, d.family_name, d.status, d.provider_status, d.removed_at IS NULL)
+				IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.aliases, EXCLUDED.display_name, EXCLUDED.given_name,
+					EXCLUDED.family_name, EXCLUDED.status, EXCLUDED.provider_status, true)
+			RETURNING d.external_id, (xmax = 0) AS inserted, d.status
+		)
+		SELECT
+			count(*) FILTER (WHERE up.inserted),
+			count(*) FILTER (WHERE NOT up.inserted AND up.status = 'deprovisioned' AND prev.status <> 'deprovisioned'),
+			count(*) FILTER (WHERE NOT up.inserted AND NOT (up.status = 'deprovisioned' AND prev.status <> 'deprovisioned')),
+			(SELECT count(*) FROM s)
+		FROM up LEFT JOIN prev USING (external_id)`, runID, dirID, now).
+		Scan(&counts.Added, &counts.Deprovisioned, &counts.Changed, &staged)
+	if err != nil {
+		return counts, err
+	}
+	counts.Unchanged = staged - counts.Added - counts.Deprovisioned - counts.Changed
+
+	// Users the provider reported deleted, and, after a full listing,
+	// users it no longer lists: they are gone from the directory.
+	var goneDeprovisioned, goneChanged int
+	err = tx.QueryRow(ctx, `
+		WITH gone AS (
+			SELECT d.external_id, d.status FROM directory_users d
+			WHERE d.directory_id = $2 AND d.removed_at IS NULL AND (
+				EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.removed AND g.external_id = d.external_id)
+				OR ($4 AND NOT EXISTS (SELECT 1 FROM directory_user_staging g WHERE g.sync_run_id = $1 AND g.external_id = d.external_id)))
+		), upd AS (
+			UPDATE directory_users d SET status = 'deprovisioned', removed_at = $3, updated_at = $3,
+				status_changed_at = CASE WHEN d.status = 'deprovisioned' THEN d.status_changed_at ELSE $3 END
+			FROM gone WHERE d.directory_id = $2 AND d.external_id = gone.external_id
+			RETURNING gone.status AS old_status
+		)
+		SELECT count(*) FILTER (WHERE old_status <> 'deprovisioned'), count(*) FILTER (WHERE old_status = 'deprovisioned') FROM upd`,
+		runID, dirID, now, full).Scan(&goneDeprovisioned, &goneChanged)
+	if err != nil {
+		return counts, err
+	}
+	counts.Deprovisioned += goneDeprovisioned
+	counts.Changed += goneChanged
+	return counts, nil
 }
 
 // FailSyncRun ends a run as failed with a message safe to show, and drops its staged rows.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -85,8 +84,8 @@ func syncInput(d store.Directory, trigger string) workflows.DirectorySyncInput {
 	return workflows.DirectorySyncInput{WorkspaceID: d.WorkspaceID, DirectoryID: d.ID, Provider: string(d.Type), Trigger: trigger}
 }
 
-// createDirectory stores a directory and its daily Schedule together: if
-// Temporal cannot take the Schedule, nothing is stored.
+// createDirectory stores a directory, then creates its daily Schedule
+// (later, if Temporal cannot take it now).
 func (s *Server) createDirectory(c echo.Context) error {
 	var req createDirectoryRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -98,16 +97,11 @@ func (s *Server) createDirectory(c echo.Context) error {
 	}
 	key := apiKey(c)
 	nd.WorkspaceID, nd.Actor = key.WorkspaceID, "api_key:"+key.ID
-	d, err := s.Store.CreateDirectory(c.Request().Context(), nd, func(ctx context.Context, d store.Directory) error {
-		if err := workflows.EnsureDirectorySyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, syncInput(d, "schedule")); err != nil {
-			s.Logger.Error("creating directory schedule", "directory", d.ID, "error", err)
-			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the directory was not created, try again")
-		}
-		return nil
-	})
+	d, start, err := s.Store.CreateDirectory(c.Request().Context(), nd)
 	if err != nil {
 		return err
 	}
+	_ = s.start(c.Request().Context(), start)
 	return c.JSON(http.StatusCreated, d)
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"regexp"
 
@@ -165,9 +164,10 @@ type integrationView struct {
 	Onboarding *onboardingView            `json:"onboarding,omitempty"`
 }
 
-// createIntegration connects a business center with an existing token and
-// creates its daily check-for-updates Schedule in the same transaction,
-// or starts its onboarding (the Schedule then comes at the end).
+// createIntegration connects a business center with an existing token,
+// then creates its daily check-for-updates Schedule, or starts its
+// onboarding (the Schedule then comes at the end); either later, if
+// Temporal cannot take it now.
 func (s *Server) createIntegration(c echo.Context) error {
 	var req createIntegrationRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -179,23 +179,11 @@ func (s *Server) createIntegration(c echo.Context) error {
 	}
 	key := apiKey(c)
 	ni.WorkspaceID, ni.Actor = key.WorkspaceID, "api_key:"+key.ID
-	ig, err := s.Store.CreateIntegration(c.Request().Context(), ni, func(ctx context.Context, ig store.Integration) error {
-		var err error
-		if ni.OnboardingStage != "" {
-			_, err = workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
-				IntegrationID: ig.ID, BusinessID: ig.BusinessID, Provider: string(ig.Provider)})
-		} else {
-			err = workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule"))
-		}
-		if err != nil {
-			s.Logger.Error("creating integration workflow", "integration", ig.ID, "error", err)
-			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the integration was not created, try again")
-		}
-		return nil
-	})
+	ig, start, err := s.Store.CreateIntegration(c.Request().Context(), ni)
 	if err != nil {
 		return err
 	}
+	_ = s.start(c.Request().Context(), start)
 	return s.writeIntegration(c, http.StatusCreated, ig)
 }
 

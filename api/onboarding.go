@@ -125,7 +125,8 @@ func (s *Server) submitVerificationCode(c echo.Context) error {
 }
 
 // restartOnboarding starts a failed onboarding again: from the claim when
-// support had approved the app, else from the app approval.
+// support had approved the app, else from the app approval (its new run
+// later, if Temporal cannot take it now).
 func (s *Server) restartOnboarding(c echo.Context) error {
 	if hasBody(c) {
 		if err := decodeJSON(c, &emptyRequest{}); err != nil {
@@ -137,18 +138,11 @@ func (s *Server) restartOnboarding(c echo.Context) error {
 	if err := s.failStoppedOnboarding(ctx, key.WorkspaceID, c.Param("id")); err != nil {
 		return err
 	}
-	err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID,
-		func(ctx context.Context, ig store.Integration, appApproved bool) error {
-			if _, err := workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
-				IntegrationID: ig.ID, BusinessID: ig.BusinessID, Provider: string(ig.Provider), AppApproved: appApproved}); err != nil {
-				s.Logger.Error("restarting onboarding", "integration", ig.ID, "error", err)
-				return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; the onboarding was not restarted, try again")
-			}
-			return nil
-		})
+	start, err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
 	if err != nil {
 		return err
 	}
+	_ = s.start(ctx, start)
 	o, err := s.Store.OnboardingOf(ctx, c.Param("id"))
 	if err != nil {
 		return err

@@ -291,8 +291,13 @@ func Run(ctx context.Context, cfg config.API) error {
 		return err
 	}
 	logger.Info("api listening", "url", "http://"+l.Addr().String())
-	return Serve(ctx, l, NewFromDeps(d, cfg))
+	srv := NewFromDeps(d, cfg)
+	go srv.DrainStarts(ctx, StartDrainEvery)
+	return Serve(ctx, l, srv)
 }
+
+// StartDrainEvery is how often the API makes the workflow starts still owed.
+const StartDrainEvery = 30 * time.Second
 
 // NewFromDeps builds the API over a process's dependencies.
 func NewFromDeps(d *process.Deps, cfg config.API) *Server {

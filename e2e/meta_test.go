@@ -170,8 +170,8 @@ func TestMetaCheckForUpdates(t *testing.T) {
 	t.Run("FaultsGiveTheSameResult", func(t *testing.T) {
 		other, _ := s.store.CreateWorkspace(context.Background(), "Same company, flaky network")
 		key, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "faults")
-		if _, err := s.store.CreateDirectory(context.Background(), store.NewDirectory{WorkspaceID: other.ID, Type: domain.DirectoryOkta,
-			Name: "Okta", Settings: domain.DirectorySettings{BaseURL: s.oktaURL}, Secret: []byte(oktaToken)}, nil); err != nil {
+		if _, _, err := s.store.CreateDirectory(context.Background(), store.NewDirectory{WorkspaceID: other.ID, Type: domain.DirectoryOkta,
+			Name: "Okta", Settings: domain.DirectorySettings{BaseURL: s.oktaURL}, Secret: []byte(oktaToken)}); err != nil {
 			t.Fatal(err)
 		}
 		dirs, _, _ := s.store.ListDirectories(context.Background(), other.ID, store.Page{})

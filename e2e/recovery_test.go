@@ -1,18 +1,23 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 )
 
 // running reports whether the latest run of a workflow id runs.
@@ -160,4 +165,71 @@ func TestReviewWithTheMailServerDown(t *testing.T) {
 		t.Fatalf("review: %+v, %v", res, err)
 	}
 	s.waitMail("it@acme.test", "applied")
+}
+
+// Schedules and workflows start after their rows commit: with Temporal
+// down, a directory and an onboarding are still created (nothing starts),
+// and their Schedule and workflow start once Temporal is back, once.
+func TestStartsOwedWhileTemporalIsDown(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 40, 2))
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAPI := httptest.NewServer(api.New(api.Options{Store: s.store, Temporal: down, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
+		Codec: http.NotFoundHandler()}))
+	t.Cleanup(downAPI.Close)
+	post := func(path string, body any, out any) int {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", downAPI.URL+path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+s.apiKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_ = json.NewDecoder(resp.Body).Decode(out)
+		return resp.StatusCode
+	}
+	var dir store.Directory
+	if code := post("/v1/directories", s.oktaDirectoryBody(oktaToken), &dir); code != http.StatusCreated {
+		t.Fatalf("create directory with Temporal down: %d", code)
+	}
+	const businessID = "901234567890778"
+	s.meta.AddBusiness(metasandbox.NewBusiness(businessID, emailDomain, s.people, metaShape, time.Now()), "EAAunused-token-of-another-app")
+	var ig store.Integration
+	if code := post("/v1/integrations", map[string]any{"provider": "meta", "label": "Acme onboarding", "business_id": businessID,
+		"login_method": "sso", "onboarding": true, "admin_email": "it@" + emailDomain, "graph_base_url": s.metaURL}, &ig); code != http.StatusCreated {
+		t.Fatalf("create onboarding with Temporal down: %d", code)
+	}
+	ctx := context.Background()
+	if _, err := s.temporal.ScheduleClient().GetHandle(ctx, workflows.DirectorySyncID(dir.ID)).Describe(ctx); err == nil {
+		t.Fatal("a Schedule exists although Temporal was down")
+	}
+	if owed, _ := s.store.OwedStarts(ctx, 10); len(owed) != 2 {
+		t.Fatalf("%d starts owed, want 2", len(owed))
+	}
+
+	// Temporal is back (the stack's own API reaches it): the owed starts are made, once.
+	drain, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.server.DrainStarts(drain, 100*time.Millisecond)
+	s.waitOnboarding(ig.ID, "app approval", atStage(store.OnboardAppApproval))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		owed, _ := s.store.OwedStarts(ctx, 10)
+		_, err := s.temporal.ScheduleClient().GetHandle(ctx, workflows.DirectorySyncID(dir.ID)).Describe(ctx)
+		if err == nil && len(owed) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the owed starts were not made: %v, %d owed", err, len(owed))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !s.running(t, workflows.OnboardingID(ig.ID)) {
+		t.Fatal("the onboarding does not run")
+	}
 }

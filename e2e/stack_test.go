@@ -85,6 +85,7 @@ type stack struct {
 	store    *store.Store
 	temporal client.Client
 	api      *httptest.Server
+	server   *api.Server
 	okta     *oktasandbox.Server
 	oktaURL  string
 	entra    *entrasandbox.Server
@@ -162,9 +163,9 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	}
 	t.Cleanup(w.Stop)
 
-	srv := api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
+	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
 		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, ""), Logger: logger})
-	s.api = httptest.NewServer(srv)
+	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
 	acts.PublicURL = s.api.URL
 

@@ -67,8 +67,10 @@ type OnboardingStatus struct {
 // on: a wait passed its deadline, or the first check failed.
 const ErrOnboardingFailed = "OnboardingFailed"
 
-// StartOnboarding starts an integration's onboarding, or finds the one running.
-func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) (client.WorkflowRun, error) {
+// StartOnboarding starts an integration's onboarding, or leaves the one
+// running (or the one that finished) alone: only a failed or stopped run
+// is followed by a new one.
+func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) error {
 	if in.Provider == "" {
 		in.Provider = "meta"
 	}
@@ -76,10 +78,11 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 	if in.Provider == "pinterest" {
 		workflowFunc = PinterestOnboarding
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       OnboardingID(in.IntegrationID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
 			temporalclient.IntegrationID.ValueSet(in.IntegrationID),
@@ -88,10 +91,11 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 			temporalclient.Stage.ValueSet(StageStarting)),
 		StaticSummary: in.Provider + " onboarding of business " + in.BusinessID,
 	}, workflowFunc, in)
-	if err != nil {
-		return nil, fmt.Errorf("start onboarding: %w", err)
+	var done *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &done) {
+		return fmt.Errorf("start onboarding: %w", err)
 	}
-	return run, nil
+	return nil
 }
 
 // SignalOnboarding wakes an onboarding waiting for a person's step; one

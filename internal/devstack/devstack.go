@@ -200,7 +200,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	apiDone := make(chan error, 1)
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	defer func() { stopServing(); <-apiDone }()
-	go func() { apiDone <- api.Serve(serveCtx, apiListener, api.NewFromDeps(deps, cfg)) }()
+	apiServer := api.NewFromDeps(deps, cfg)
+	go apiServer.DrainStarts(serveCtx, api.StartDrainEvery)
+	go func() { apiDone <- api.Serve(serveCtx, apiListener, apiServer) }()
 
 	demo, err := seedDemo(ctx, deps.Store, apiURL, o.DataDir, sb, state)
 	if err != nil {

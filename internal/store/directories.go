@@ -76,11 +76,11 @@ func (s *Store) OpenCredential(ctx context.Context, workspaceID, id string) ([]b
 	return s.keys.Open(secrets.AtRest, keyID, sealed, []byte(id))
 }
 
-// CreateDirectory stores a directory with its sealed secret and an audit
-// event. beforeCommit runs inside the transaction (the API creates the
-// directory's Temporal Schedule there), so a failure leaves nothing behind.
-func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory, beforeCommit func(context.Context, Directory) error) (Directory, error) {
+// CreateDirectory stores a directory with its sealed secret, an audit
+// event, and the start of its daily Schedule, owed until the caller makes it.
+func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory) (Directory, WorkflowStart, error) {
 	var d Directory
+	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		credID, err := s.sealCredential(ctx, tx, nd.WorkspaceID, string(nd.Type)+"_secret", nd.Secret)
 		if err != nil {
@@ -97,12 +97,10 @@ func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory, beforeComm
 		if err != nil {
 			return err
 		}
-		if beforeCommit != nil {
-			return beforeCommit(ctx, d)
-		}
-		return nil
+		start, err = owe(ctx, tx, StartDirectorySchedule, d.ID, false)
+		return err
 	})
-	return d, err
+	return d, start, err
 }
 
 // Directory returns one directory of a workspace.

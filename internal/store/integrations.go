@@ -86,12 +86,13 @@ func scanIntegration(r pgx.Row) (Integration, error) {
 	return i, err
 }
 
-// CreateIntegration stores an integration with its sealed token and an audit
-// event; beforeCommit runs inside the transaction (the API creates the
-// daily Schedule there). A second integration of the same business in a
+// CreateIntegration stores an integration with its sealed token, an audit
+// event, and the start it is owed: its onboarding, or (connected with a
+// token) its daily Schedule. A second integration of the same business in a
 // workspace is a conflict.
-func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, beforeCommit func(context.Context, Integration) error) (Integration, error) {
+func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integration, WorkflowStart, error) {
 	var ig Integration
+	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var credID *string
 		status := "connected"
@@ -123,18 +124,18 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration, before
 				"business_id": ni.BusinessID, "onboarding": ni.OnboardingStage != ""}}); err != nil {
 			return err
 		}
+		kind := StartIntegrationSchedule
 		if ni.OnboardingStage != "" {
+			kind = StartOnboarding
 			if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, stage, waiting_for) VALUES ($1, $2, $3, $4, $5)`,
 				ig.ID, ni.WorkspaceID, ni.OnboardingAdmin, ni.OnboardingStage, onboardingCalls[ni.OnboardingStage]); err != nil {
 				return err
 			}
 		}
-		if beforeCommit != nil {
-			return beforeCommit(ctx, ig)
-		}
-		return nil
+		start, err = owe(ctx, tx, kind, ig.ID, false)
+		return err
 	})
-	return ig, err
+	return ig, start, err
 }
 
 // Integration returns one integration of a workspace.

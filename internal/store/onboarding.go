@@ -224,12 +224,11 @@ func onboardingConflict(o Onboarding, callStage string) error {
 }
 
 // RestartOnboarding sets a failed onboarding back to its start, with an
-// audit event, and reports whether support had approved the app already
-// (the new run then starts at the claim). beforeCommit runs inside the
-// transaction (the API starts the new run there).
-func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationID, actor string,
-	beforeCommit func(ctx context.Context, ig Integration, appApproved bool) error) error {
-	return s.WithTx(ctx, func(tx pgx.Tx) error {
+// audit event, and owes the start of its new run (at the claim when support
+// had approved the app already).
+func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationID, actor string) (WorkflowStart, error) {
+	var start WorkflowStart
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		ig, err := scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id = $2`,
 			workspaceID, integrationID))
 		if err != nil {
@@ -258,8 +257,10 @@ func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationI
 			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"failure": o.Message}}); err != nil {
 			return err
 		}
-		return beforeCommit(ctx, ig, o.AppCredentialID != "")
+		start, err = owe(ctx, tx, StartOnboarding, ig.ID, o.AppCredentialID != "")
+		return err
 	})
+	return start, err
 }
 
 // OnboardingUpdate is a step of the onboarding workflow: the stage it is

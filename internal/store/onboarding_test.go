@@ -30,9 +30,9 @@ func TestSupportKeyServesNoWorkspace(t *testing.T) {
 func TestOnboardingSubmissions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ig, err := f.st.CreateIntegration(ctx, store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta, Label: "Acme ads",
+	ig, _, err := f.st.CreateIntegration(ctx, store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta, Label: "Acme ads",
 		BusinessID: "104857600000009", LoginMethod: "sso", RemovalSafeguard: 0.2, Actor: "test", OnboardingAdmin: "jane@acme.test",
-		OnboardingStage: store.OnboardAppApproval}, nil)
+		OnboardingStage: store.OnboardAppApproval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,28 +132,21 @@ func TestOnboardingSubmissions(t *testing.T) {
 	conflict(t, err, "the onboarding is finished")
 
 	// Only a failed onboarding restarts; it keeps the approved app.
-	noRestart := func(context.Context, store.Integration, bool) error {
-		t.Fatal("restarted a finished onboarding")
-		return nil
-	}
-	conflict(t, f.st.RestartOnboarding(ctx, f.ws.ID, ig.ID, "test", noRestart), "only a failed onboarding")
+	_, err = f.st.RestartOnboarding(ctx, f.ws.ID, ig.ID, "test")
+	conflict(t, err, "only a failed onboarding")
 	if err := f.st.UpdateOnboarding(ctx, store.OnboardingUpdate{IntegrationID: ig.ID, Stage: store.OnboardFailed, Message: "too late"}); err != nil {
 		t.Fatal(err)
 	}
-	var approved bool
-	if err := f.st.RestartOnboarding(ctx, f.ws.ID, ig.ID, "test", func(_ context.Context, _ store.Integration, a bool) error {
-		approved = a
-		return nil
-	}); err != nil || !approved {
-		t.Fatalf("restart: approved=%v, %v", approved, err)
+	if start, err := f.st.RestartOnboarding(ctx, f.ws.ID, ig.ID, "test"); err != nil || !start.AppApproved || start.Kind != store.StartOnboarding {
+		t.Fatalf("restart: %+v, %v", start, err)
 	}
 	if o, _ = f.st.OnboardingOf(ctx, ig.ID); o.Stage != store.OnboardAppApproval || o.FinishedAt != nil || o.Message != "" {
 		t.Fatalf("restarted onboarding %+v", o)
 	}
 
 	// An integration connected with a token has no onboarding.
-	other, _ := f.st.CreateIntegration(ctx, store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta, Label: "Other",
-		BusinessID: "104857600000010", LoginMethod: "sso", RemovalSafeguard: 0.2, Actor: "test", Secret: []byte("EAAx")}, nil)
+	other, _, _ := f.st.CreateIntegration(ctx, store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta, Label: "Other",
+		BusinessID: "104857600000010", LoginMethod: "sso", RemovalSafeguard: 0.2, Actor: "test", Secret: []byte("EAAx")})
 	_, err = f.st.SubmitOnboarding(ctx, store.OnboardingSubmission{WorkspaceID: f.ws.ID, IntegrationID: other.ID, Stage: store.OnboardClaim})
 	conflict(t, err, "has no onboarding")
 	// Another workspace's integration is not found.

@@ -21,8 +21,8 @@ func person(id, email string) domain.BusinessMember {
 
 func (f *fixture) integration(t *testing.T) store.Integration {
 	t.Helper()
-	ig, err := f.st.CreateIntegration(context.Background(), store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta,
-		Label: "Acme Meta", BusinessID: "9001", LoginMethod: "sso", Secret: []byte("EAAtoken"), RemovalSafeguard: 0.2, Actor: "test"}, nil)
+	ig, _, err := f.st.CreateIntegration(context.Background(), store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta,
+		Label: "Acme Meta", BusinessID: "9001", LoginMethod: "sso", Secret: []byte("EAAtoken"), RemovalSafeguard: 0.2, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +251,18 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
+// A second integration of a business is a conflict, and owes no start: a
+// failed transaction leaves nothing to start.
 func TestIntegrationConflict(t *testing.T) {
 	f := newFixture(t)
 	f.integration(t)
-	_, err := f.st.CreateIntegration(context.Background(), store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta,
-		Label: "Again", BusinessID: "9001", LoginMethod: "sso", Secret: []byte("x"), RemovalSafeguard: 0.2}, nil)
+	before := f.count(t, `SELECT count(*) FROM workflow_starts`)
+	_, _, err := f.st.CreateIntegration(context.Background(), store.NewIntegration{WorkspaceID: f.ws.ID, Provider: domain.ProviderMeta,
+		Label: "Again", BusinessID: "9001", LoginMethod: "sso", Secret: []byte("x"), RemovalSafeguard: 0.2})
 	if domain.ErrorCode(err) != domain.EConflict {
 		t.Fatalf("err = %v", err)
+	}
+	if after := f.count(t, `SELECT count(*) FROM workflow_starts`); after != before {
+		t.Fatalf("a refused integration owes %d starts", after-before)
 	}
 }

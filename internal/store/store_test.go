@@ -3,8 +3,8 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,8 +47,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: ws.ID, Type: domain.DirectoryOkta, Name: "Okta",
-		Settings: domain.DirectorySettings{BaseURL: "https://acme.okta.com"}, Secret: []byte("00-okta-secret-token"), Actor: "test"}, nil)
+	dir, _, err := st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: ws.ID, Type: domain.DirectoryOkta, Name: "Okta",
+		Settings: domain.DirectorySettings{BaseURL: "https://acme.okta.com"}, Secret: []byte("00-okta-secret-token"), Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,16 +107,21 @@ func TestDirectorySecretSealed(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("RollbackWhenScheduleFails", func(t *testing.T) {
-		before := f.count(t, `SELECT count(*) FROM credentials`) + f.count(t, `SELECT count(*) FROM directories`)
-		_, err := f.st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: f.ws.ID, Type: domain.DirectoryOkta, Name: "X",
-			Secret: []byte("s")}, func(context.Context, store.Directory) error { return errors.New("temporal down") })
-		if err == nil {
-			t.Fatal("want error")
+	t.Run("ScheduleOwedWithTheRow", func(t *testing.T) {
+		d, start, err := f.st.CreateDirectory(ctx, store.NewDirectory{WorkspaceID: f.ws.ID, Type: domain.DirectoryOkta, Name: "X",
+			Secret: []byte("s")})
+		if err != nil || start.Kind != store.StartDirectorySchedule || start.SubjectID != d.ID {
+			t.Fatalf("start %+v, %v", start, err)
 		}
-		after := f.count(t, `SELECT count(*) FROM credentials`) + f.count(t, `SELECT count(*) FROM directories`)
-		if after != before {
-			t.Fatalf("rows before %d, after %d", before, after)
+		owed, _ := f.st.OwedStarts(ctx, 10)
+		if !slices.ContainsFunc(owed, func(st store.WorkflowStart) bool { return st.ID == start.ID }) {
+			t.Fatalf("the start is not owed: %+v", owed)
+		}
+		if err := f.st.StartDone(ctx, start.ID); err != nil {
+			t.Fatal(err)
+		}
+		if owed, _ := f.st.OwedStarts(ctx, 10); slices.ContainsFunc(owed, func(st store.WorkflowStart) bool { return st.ID == start.ID }) {
+			t.Fatal("a start done is still owed")
 		}
 	})
 }

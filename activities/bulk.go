@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/activity"
 )
 
 // BulkChunkInput names one chunk (meta.MaxBatch members) of a bulk action.
@@ -30,6 +31,7 @@ type BulkChunkResult struct {
 // done are skipped, so a retried chunk acts on no one twice; outcomes are
 // saved for the API.
 func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkChunkResult, error) {
+	defer beat(ctx).Stop()
 	b, err := a.Store.BulkAction(ctx, "", in.BulkID)
 	if err != nil {
 		return BulkChunkResult{}, failure(err)
@@ -66,7 +68,7 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 			return BulkChunkResult{}, failure(err)
 		}
 		if b.Action == store.ActionRemove {
-			metaErrs, err = c.RemoveBusinessUsers(ctx, todo)
+			metaErrs, err = removeOnce(ctx, c, todo)
 		} else {
 			metaErrs, err = c.SetRoles(ctx, todo, b.Role)
 		}
@@ -106,6 +108,36 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 		}
 	}
 	return res, nil
+}
+
+// removeOnce removes a chunk of people at Meta. A retried attempt (its
+// predecessor may have removed some before its worker died) first asks
+// Meta who is still there, and removes only them.
+func removeOnce(ctx context.Context, c *meta.Client, ids []string) ([]error, error) {
+	if activity.GetInfo(ctx).Attempt == 1 {
+		return c.RemoveBusinessUsers(ctx, ids)
+	}
+	present, err := c.PresentBusinessUsers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var still []string
+	for i, id := range ids {
+		if present[i] {
+			still = append(still, id)
+		}
+	}
+	stillErrs, err := c.RemoveBusinessUsers(ctx, still)
+	if err != nil {
+		return nil, err
+	}
+	errs, j := make([]error, len(ids)), 0
+	for i := range ids {
+		if present[i] {
+			errs[i], j = stillErrs[j], j+1
+		}
+	}
+	return errs, nil
 }
 
 // BulkStatusInput is a bulk action's status to record.

@@ -95,13 +95,15 @@ func (a *Activities) FetchDirectoryUsers(ctx context.Context, syncRunID string) 
 			resume = ""
 		}
 	}
+	hb := beat(ctx, resume)
+	defer hb.Stop()
 	counted := 0
 	res, err := imp.ImportUsers(ctx, resume, func(users []domain.DirectoryUser, cursor string) error {
 		if err := a.Store.StagePage(ctx, syncRunID, users, imp.Requests()-counted); err != nil {
 			return err
 		}
 		counted = imp.Requests()
-		activity.RecordHeartbeat(ctx, cursor)
+		hb.Progress(cursor)
 		return nil
 	})
 	if err != nil {
@@ -129,6 +131,7 @@ type ApplyResult = store.ImportResult
 // ApplyDirectoryImport merges the staged users into the directory in one
 // transaction; applying a finished run again returns its counts.
 func (a *Activities) ApplyDirectoryImport(ctx context.Context, syncRunID string) (ApplyResult, error) {
+	defer beat(ctx).Stop()
 	counts, err := a.Store.ApplyImport(ctx, syncRunID)
 	return counts, failure(err)
 }

@@ -102,6 +102,8 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cur)
 	}
+	hb := beat(ctx, cur)
+	defer hb.Stop()
 	var (
 		staging        chan error // result of staging the previous page, if one is under way
 		stagingCursor  edgeCursor
@@ -114,7 +116,7 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 		err := <-staging
 		staging = nil
 		if err == nil {
-			activity.RecordHeartbeat(ctx, stagingCursor)
+			hb.Progress(stagingCursor)
 		}
 		return err
 	}
@@ -197,14 +199,16 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 	}
 	chunks := (len(ids) + meta.MaxBatch - 1) / meta.MaxBatch
 	done := map[int]bool{}
+	prev := grantProgress{Chunks: chunks}
 	if activity.HasHeartbeatDetails(ctx) {
-		var prev grantProgress
 		if activity.GetHeartbeatDetails(ctx, &prev) == nil {
 			for _, i := range prev.Done {
 				done[i] = true
 			}
 		}
 	}
+	hb := beat(ctx, prev)
+	defer hb.Stop()
 	var todo []string
 	var index []int // chunk index in ids of each chunk of todo
 	for i := range chunks {
@@ -225,7 +229,7 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 		for i := range done {
 			progress.Done = append(progress.Done, i)
 		}
-		activity.RecordHeartbeat(ctx, progress)
+		hb.Progress(progress)
 		return nil
 	})
 	if err != nil {
@@ -239,6 +243,7 @@ type ReconcileResult = store.ReconcileResult
 
 // ReconcileIntegration applies the run's snapshot; see store.Reconcile.
 func (a *Activities) ReconcileIntegration(ctx context.Context, runID string) (ReconcileResult, error) {
+	defer beat(ctx).Stop()
 	res, err := a.Store.Reconcile(ctx, runID)
 	return res, failure(err)
 }

@@ -138,6 +138,7 @@ func (a *Activities) CancelInvitation(ctx context.Context, ch MemberChange) (Pro
 // Pinterest has no such change in Hubkeeper).
 func (a *Activities) atProvider(ctx context.Context, ch MemberChange, atMeta func(*meta.Client, store.Integration) (ProviderChange, error),
 	atPinterest func(*pinterest.Client) (ProviderChange, error)) (ProviderChange, error) {
+	defer beat(ctx).Stop()
 	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
 	if err != nil {
 		return ProviderChange{}, failure(err)

@@ -91,10 +91,10 @@ func (a *Activities) VerifyPinterestLogin(ctx context.Context, integrationID str
 	if _, _, err := a.Store.TakeVerificationCode(ctx, integrationID); err != nil {
 		return Verdict{}, failure(err)
 	}
+	defer beat(ctx).Stop()
 	code := func(ctx context.Context) (string, error) {
 		deadline := time.Now().Add(a.Pinterest.CodeWait)
 		for time.Now().Before(deadline) {
-			activity.RecordHeartbeat(ctx, "waiting for the verification code")
 			code, ok, err := a.Store.TakeVerificationCode(ctx, integrationID)
 			if err != nil || ok {
 				return code, err
@@ -164,6 +164,8 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cur)
 	}
+	hb := beat(ctx, cur)
+	defer hb.Stop()
 	for !cur.Members {
 		before := sess.Pages
 		page, err := c.Members(cur.Next)
@@ -174,7 +176,7 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 			return out, err
 		}
 		cur.Next, cur.Fetched, cur.Members = page.Next, cur.Fetched+len(page.Members), page.Next == ""
-		activity.RecordHeartbeat(ctx, cur)
+		hb.Progress(cur)
 	}
 	invites, err := c.PendingInvites()
 	if err != nil {

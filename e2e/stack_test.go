@@ -80,24 +80,26 @@ func (b *lockedBuffer) String() string {
 }
 
 type stack struct {
-	t        testing.TB
-	dbURL    string
-	store    *store.Store
-	temporal client.Client
-	api      *httptest.Server
-	server   *api.Server
-	okta     *oktasandbox.Server
-	oktaURL  string
-	entra    *entrasandbox.Server
-	entraURL string
-	meta     *metasandbox.Server
-	metaURL  string
-	mail     *mail.Catcher
-	browser  *browser.Shared
-	people   []seed.Person
-	ws       store.Workspace
-	apiKey   string
-	logs     *lockedBuffer
+	t     testing.TB
+	dbURL string
+	store *store.Store
+	// temporalAddr is the dev server's frontend, for worker processes.
+	temporalAddr string
+	temporal     client.Client
+	api          *httptest.Server
+	server       *api.Server
+	okta         *oktasandbox.Server
+	oktaURL      string
+	entra        *entrasandbox.Server
+	entraURL     string
+	meta         *metasandbox.Server
+	metaURL      string
+	mail         *mail.Catcher
+	browser      *browser.Shared
+	people       []seed.Person
+	ws           store.Workspace
+	apiKey       string
+	logs         *lockedBuffer
 }
 
 // newStack starts everything for one test. The worker runs in-process on a
@@ -133,8 +135,9 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(metaSrv.Close)
 	s.metaURL = metaSrv.URL
 
-	hostPort := temporaltest.DevServer(t)
-	if s.temporal, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: hostPort, Namespace: "default", Keys: keys, Logger: logger}); err != nil {
+	s.temporalAddr = temporaltest.DevServer(t)
+	if s.temporal, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.temporalAddr, Namespace: "default", Keys: keys,
+		Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.temporal.Close)

@@ -39,6 +39,7 @@ func BulkMemberAction(ctx workflow.Context, in BulkInput) (BulkProgress, error) 
 			}
 		}
 		chunkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
+			HeartbeatTimeout: activities.HeartbeatTimeout,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 				MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
 		for i := range in.Chunks {

@@ -72,7 +72,7 @@ func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
 	setStage(ctx, StageFetching, "Fetching users from the directory (progress: GET /v1/directories/"+s.in.DirectoryID+"/sync-runs)")
 	fetchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
 	})
@@ -83,7 +83,8 @@ func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
 	s.result.Requests = fetched.Requests
 
 	setStage(ctx, StageApplying, fmt.Sprintf("Applying %d fetched users", fetched.Fetched))
-	applyCtx := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
+	applyCtx := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout: activities.HeartbeatTimeout, RetryPolicy: quickRetry})
 	var counts activities.ApplyResult
 	if err := workflow.ExecuteActivity(applyCtx, a.ApplyDirectoryImport, s.result.SyncRunID).Get(ctx, &counts); err != nil {
 		return err

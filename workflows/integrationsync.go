@@ -65,7 +65,7 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 	fetch := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    2 * time.Minute,
+		HeartbeatTimeout:    activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 			MaximumAttempts: 12, NonRetryableErrorTypes: activities.NonRetryable},
 	})
@@ -76,7 +76,8 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 
 	setStage(ctx, StageApplying, fmt.Sprintf("Reconciling %d members, %d assets, %d grants", s.result.Members, s.result.Assets, s.result.Grants))
 
-	reconcile := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, RetryPolicy: quickRetry})
+	reconcile := workflow.WithActivityOptions(short, workflow.ActivityOptions{StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout: activities.HeartbeatTimeout, RetryPolicy: quickRetry})
 	var res activities.ReconcileResult
 	if err := workflow.ExecuteActivity(reconcile, a.ReconcileIntegration, s.result.SyncRunID).Get(ctx, &res); err != nil {
 		return err

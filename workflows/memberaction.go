@@ -98,6 +98,7 @@ var alreadyDone = map[string]string{store.ActionRemove: store.OutcomeGone, store
 // changeAtProvider makes the change at the provider, exactly once.
 func changeAtProvider(ctx workflow.Context, in MemberActionInput, provider domain.Provider, stage func(string, string)) (activities.ProviderChange, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 			MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
 	where := providerNames[provider]
@@ -136,6 +137,7 @@ func applyAsAsked(ctx, short workflow.Context, in MemberActionInput,
 			return err
 		}
 		provider := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Minute,
+			HeartbeatTimeout: activities.HeartbeatTimeout,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 				MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
 		var err error
@@ -167,6 +169,7 @@ func applyAsAsked(ctx, short workflow.Context, in MemberActionInput,
 // browser, for actions started before the look before acting.
 func applyAtPinterest(ctx workflow.Context, in *MemberActionInput, stage func(string, string)) error {
 	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable}})
 	switch in.Action {

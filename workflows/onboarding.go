@@ -117,7 +117,8 @@ func (o *onboarding) pinterest() (OnboardingResult, error) {
 	var res OnboardingResult
 	ctx, in := o.ctx, o.in
 	// The login may wait for a code: it heartbeats while it does.
-	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour, HeartbeatTimeout: time.Minute,
+	browserCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable}})
 	login := func(string) (activities.Verdict, error) {

@@ -132,6 +132,27 @@ func (c *Client) CancelInvitation(ctx context.Context, invitationID string) (str
 	return trace, err
 }
 
+// PresentBusinessUsers reports, for up to MaxBatch business users in one
+// batch, which are still in the business.
+func (c *Client) PresentBusinessUsers(ctx context.Context, businessUserIDs []string) ([]bool, error) {
+	ops := make([]BatchRequest, len(businessUserIDs))
+	for i, id := range businessUserIDs {
+		ops[i] = BatchRequest{Method: "GET", RelativeURL: id + "?fields=id"}
+	}
+	results, err := c.BatchEach(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	present := make([]bool, len(results))
+	for i, r := range results {
+		if r.Err != nil && !notFound(r.Err) {
+			return nil, r.Err
+		}
+		present[i] = r.Err == nil
+	}
+	return present, nil
+}
+
 // RemoveBusinessUsers removes up to MaxBatch people in one batch and returns
 // each one's error (nil when removed or already gone).
 func (c *Client) RemoveBusinessUsers(ctx context.Context, businessUserIDs []string) ([]error, error) {

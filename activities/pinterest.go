@@ -27,7 +27,7 @@ func (a *Activities) pinterestSession(ctx context.Context, ig store.Integration,
 	if a.Browser == nil {
 		return nil, nil, errors.New("this worker has no browser")
 	}
-	b, err := a.Browser.Get()
+	b, err := a.Browser.Get(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

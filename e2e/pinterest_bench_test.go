@@ -49,7 +49,7 @@ func BenchmarkPinterestImport500(b *testing.B) {
 		pages, logins = p-pagesBefore, l-loginsBefore
 	}
 	b.StopTimer()
-	chromium, err := s.browser.Get()
+	chromium, err := s.browser.Get(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

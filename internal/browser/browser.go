@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,30 +32,58 @@ type Options struct {
 	Sessions int
 	// PageTimeout bounds each navigation, wait and action.
 	PageTimeout time.Duration
-	// CaptureDir is where failure screenshots and HTML go.
-	CaptureDir string
+	// CaptureDir is where failure screenshots and HTML go. They hold
+	// personal data: at most CaptureMax are kept, none older than CaptureKeep.
+	CaptureDir  string
+	CaptureKeep time.Duration
+	CaptureMax  int
 }
 
 // Shared launches Chromium on first use, so a worker that never drives a
-// browser never needs one.
+// browser never needs one, and again whenever the last one failed to
+// launch or died.
 type Shared struct {
 	Options Options
-	once    sync.Once
+	mu      sync.Mutex
 	b       *Browser
-	err     error
 }
 
-// Get returns the browser, launching it the first time.
-func (sh *Shared) Get() (*Browser, error) {
-	sh.once.Do(func() { sh.b, sh.err = Launch(sh.Options) })
-	return sh.b, sh.err
-}
-
-// Close stops the browser if it was launched.
-func (sh *Shared) Close() {
+// Get returns a running browser, launching one when there is none or the
+// last one no longer answers.
+func (sh *Shared) Get(ctx context.Context) (*Browser, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.b != nil && sh.b.alive(ctx) {
+		return sh.b, nil
+	}
 	if sh.b != nil {
 		sh.b.Close()
+		sh.b = nil
 	}
+	b, err := Launch(sh.Options)
+	if err != nil {
+		return nil, err
+	}
+	sh.b = b
+	return b, nil
+}
+
+// Close stops the browser if one runs.
+func (sh *Shared) Close() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.b != nil {
+		sh.b.Close()
+		sh.b = nil
+	}
+}
+
+// alive reports whether Chromium still answers.
+func (b *Browser) alive(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := proto.BrowserGetVersion{}.Call(b.rod.Context(ctx))
+	return err == nil
 }
 
 // Browser is a running headless Chromium.
@@ -97,6 +126,12 @@ func Launch(o Options) (*Browser, error) {
 	if o.CaptureDir == "" {
 		o.CaptureDir = filepath.Join(os.TempDir(), "hubkeeper-captures")
 	}
+	if o.CaptureKeep <= 0 {
+		o.CaptureKeep = 7 * 24 * time.Hour
+	}
+	if o.CaptureMax <= 0 {
+		o.CaptureMax = 100
+	}
 	l := launcher.New().Bin(o.Bin).Headless(true).NoSandbox(true).
 		Set("disable-background-networking").Set("disable-component-update").Set("disable-sync").
 		Set("no-first-run").Set("disable-gpu").Set("disable-quic").Set("disable-dev-shm-usage")
@@ -135,12 +170,12 @@ func (b *Browser) NewSession(ctx context.Context) (*Session, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	incognito, err := b.rod.Incognito()
+	incognito, err := b.rod.Context(ctx).Incognito()
 	if err != nil {
 		<-b.slots
 		return nil, fmt.Errorf("browser context: %w", err)
 	}
-	page, err := incognito.Page(proto.TargetCreateTarget{URL: "about:blank"})
+	page, err := incognito.Context(ctx).Page(proto.TargetCreateTarget{URL: "about:blank"})
 	if err != nil {
 		_ = incognito.Close()
 		<-b.slots
@@ -151,7 +186,9 @@ func (b *Browser) NewSession(ctx context.Context) (*Session, error) {
 
 // Close closes the session's context and frees its slot.
 func (s *Session) Close() {
-	_ = s.context.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), s.b.o.PageTimeout)
+	defer cancel()
+	_ = s.context.Context(ctx).Close()
 	<-s.b.slots
 }
 
@@ -206,8 +243,10 @@ type Capture struct {
 }
 
 // Capture keeps a screenshot and the HTML of the page as it is, after
-// emptying every password field, under name in the capture directory.
+// emptying every password field, under name in the capture directory, and
+// drops captures beyond the ones kept (too old, or too many).
 func (s *Session) Capture(name string) (Capture, error) {
+	defer s.b.pruneCaptures()
 	p := s.Page.Timeout(s.b.o.PageTimeout)
 	if _, err := p.Eval(`() => { for (const el of document.querySelectorAll('input[type=password]')) { el.value = ''; el.removeAttribute('value') } }`); err != nil {
 		return Capture{}, fmt.Errorf("clear password fields: %w", err)
@@ -229,6 +268,42 @@ func (s *Session) Capture(name string) (Capture, error) {
 		return Capture{}, err
 	}
 	return c, os.WriteFile(c.HTML, []byte(html), 0o600)
+}
+
+// pruneCaptures deletes captures older than CaptureKeep, then the oldest
+// beyond the CaptureMax newest.
+func (b *Browser) pruneCaptures() {
+	entries, err := os.ReadDir(b.o.CaptureDir)
+	if err != nil {
+		return
+	}
+	type capture struct {
+		base string
+		at   time.Time
+	}
+	byBase := map[string]time.Time{}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || info.IsDir() {
+			continue
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".png"), ".html")
+		if info.ModTime().After(byBase[base]) {
+			byBase[base] = info.ModTime()
+		}
+	}
+	var kept []capture
+	for base, at := range byBase {
+		kept = append(kept, capture{base, at})
+	}
+	slices.SortFunc(kept, func(x, y capture) int { return y.at.Compare(x.at) })
+	for i, c := range kept {
+		if i >= b.o.CaptureMax || time.Since(c.at) > b.o.CaptureKeep {
+			for _, ext := range []string{".png", ".html"} {
+				_ = os.Remove(filepath.Join(b.o.CaptureDir, c.base+ext))
+			}
+		}
+	}
 }
 
 // stripQuery drops a URL's query, which may carry tokens, for messages.

@@ -51,7 +51,10 @@ type Browser struct {
 	BrowserSessions    int           `env:"HUBKEEPER_BROWSER_SESSIONS, default=2"`
 	BrowserPageTimeout time.Duration `env:"HUBKEEPER_BROWSER_PAGE_TIMEOUT, default=30s"`
 	CaptureDir         string        `env:"HUBKEEPER_CAPTURE_DIR"`
-	PinterestCodeWait  time.Duration `env:"HUBKEEPER_PINTEREST_CODE_WAIT, default=15m"`
+	// CaptureKeep and CaptureMax bound the failure captures kept (they hold personal data).
+	CaptureKeep       time.Duration `env:"HUBKEEPER_CAPTURE_KEEP, default=168h"`
+	CaptureMax        int           `env:"HUBKEEPER_CAPTURE_MAX, default=100"`
+	PinterestCodeWait time.Duration `env:"HUBKEEPER_PINTEREST_CODE_WAIT, default=15m"`
 }
 
 // Onboarding times Meta onboardings. Every wait for a person reminds and
@@ -104,9 +107,10 @@ func validate(cfg any) error {
 		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
 			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")
 		}
-		if b := v.Browser; b.BrowserSessions < 1 || b.BrowserPageTimeout <= 0 || b.PinterestCodeWait <= 0 || b.PinterestCodeWait > 50*time.Minute {
-			return fmt.Errorf("configuration: HUBKEEPER_BROWSER_SESSIONS must be at least 1, HUBKEEPER_BROWSER_PAGE_TIMEOUT positive, " +
-				"HUBKEEPER_PINTEREST_CODE_WAIT between 0 and 50m")
+		if b := v.Browser; b.BrowserSessions < 1 || b.BrowserPageTimeout <= 0 || b.PinterestCodeWait <= 0 || b.PinterestCodeWait > 50*time.Minute ||
+			b.CaptureKeep <= 0 || b.CaptureMax < 1 {
+			return fmt.Errorf("configuration: HUBKEEPER_BROWSER_SESSIONS and HUBKEEPER_CAPTURE_MAX must be at least 1, " +
+				"HUBKEEPER_BROWSER_PAGE_TIMEOUT and HUBKEEPER_CAPTURE_KEEP positive, HUBKEEPER_PINTEREST_CODE_WAIT between 0 and 50m")
 		}
 		o := v.Onboarding
 		if o.OnboardingRemindEvery <= 0 || o.OnboardingApprovalDeadline <= 0 || o.OnboardingStepDeadline <= 0 || o.OnboardingClaimPollEvery <= 0 ||

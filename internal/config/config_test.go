@@ -50,6 +50,8 @@ func TestLoadErrors(t *testing.T) {
 		"ErrRestrictionWindow": {"HUBKEEPER_META_RESTRICTION_WINDOW": "-1h"},
 		"ErrBrowserSessions":   {"HUBKEEPER_BROWSER_SESSIONS": "0"},
 		"ErrCodeWaitTooLong":   {"HUBKEEPER_PINTEREST_CODE_WAIT": "2h"},
+		"ErrCaptureMax":        {"HUBKEEPER_CAPTURE_MAX": "0"},
+		"ErrCaptureKeep":       {"HUBKEEPER_CAPTURE_KEEP": "0s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}

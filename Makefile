@@ -6,11 +6,16 @@ WORKFLOWCHECK := $(BIN)/workflowcheck
 TEMPORAL_CLI_VERSION := v1.5.1
 WORKFLOWCHECK_VERSION := v0.6.0
 
-.PHONY: dev test check bench tools build clean-data
+.PHONY: dev prerequisites test check bench tools build clean-data
 
 ## dev: start Postgres, Temporal (with web UI), the sandbox, worker and API; seed a demo
-dev: $(TEMPORAL)
+dev: prerequisites $(TEMPORAL)
 	$(GO) run ./cmd/hubkeeper dev
+
+## prerequisites: check, before building or starting anything, that this machine has what dev needs
+prerequisites:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is needed: install it from https://go.dev/dl"; exit 1; }
+	@$(GO) run ./cmd/hubkeeper prerequisites
 
 ## test: formatting, vet, workflowcheck, then every test (needs PostgreSQL server binaries)
 test: check

@@ -25,6 +25,7 @@ Processes:
   api       serve the HTTP API (configuration from the environment; see README)
   worker    run the Temporal worker
   dev       bring the whole system up locally with sandbox providers
+  prerequisites  check that this machine has what dev needs, and say what to install
   sandbox   serve the sandbox Okta, Entra ID, Meta and Pinterest (flags: --okta-addr, --entra-addr, --meta-addr, --pinterest-addr)
 
 `
@@ -74,6 +75,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return devstack.Run(ctx, o, os.Stdout)
+	case "prerequisites":
+		if err := devstack.Prerequisites(devstack.DefaultOptions()); err != nil {
+			return err
+		}
+		fmt.Println("this machine has what `make dev` needs")
+		return nil
 	case "sandbox":
 		o := sandbox.Options{OktaToken: os.Getenv("SANDBOX_OKTA_TOKEN"), EntraSecret: os.Getenv("SANDBOX_ENTRA_SECRET"),
 			MetaToken: os.Getenv("SANDBOX_META_TOKEN"), PinterestPassword: os.Getenv("SANDBOX_PINTEREST_PASSWORD")}

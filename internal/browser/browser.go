@@ -97,6 +97,9 @@ type Browser struct {
 // FindChromium returns $HUBKEEPER_CHROMIUM or the Chromium on $PATH.
 func FindChromium() (string, error) {
 	if p := os.Getenv("HUBKEEPER_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return "", fmt.Errorf("HUBKEEPER_CHROMIUM is %s, which is not a program: install chromium, or correct the setting", p)
+		}
 		return p, nil
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {

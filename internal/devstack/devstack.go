@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
@@ -72,9 +73,30 @@ const demoWorkspace = "Acme (demo)"
 // demoAdmin receives the demo workspace's deprovision reports.
 const demoAdmin = "it-admin@" + sandbox.DemoDomain
 
+// Prerequisites checks, before anything starts, that this machine has what
+// the stack needs, and says what to install for whatever is missing.
+func Prerequisites(o Options) error {
+	var missing []string
+	if o.DatabaseURL == "" {
+		if _, err := pgserver.BinDir(); err != nil {
+			missing = append(missing, "the PostgreSQL server binaries: apt-get install postgresql (or set DATABASE_URL, or HUBKEEPER_PG_BIN)")
+		}
+	}
+	if _, err := browser.FindChromium(); err != nil {
+		missing = append(missing, "Chromium, which drives the Pinterest sandbox: apt-get install chromium (or set HUBKEEPER_CHROMIUM)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("this machine lacks\n  - %s", strings.Join(missing, "\n  - "))
+	}
+	return nil
+}
+
 // Run starts the stack and blocks until ctx ends.
 func Run(ctx context.Context, o Options, out io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+	if err := Prerequisites(o); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return err
 	}
@@ -223,10 +245,15 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	say("  %d members (%d added, %d changed, %d removed), %d assets, %d grants",
 		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
-	if demo.pinterestNew {
+	onboarding, err := deps.Store.OnboardingOf(ctx, demo.pinterestID)
+	if err != nil {
+		return err
+	}
+	if onboarding.Stage != store.OnboardDone {
+		// A first run that was interrupted (or whose onboarding failed) goes on from where it stopped.
 		say("onboarding the Pinterest business through workflow onboard/%s (login in headless Chromium, first import)", demo.pinterestID)
-		var onboarded workflows.OnboardingResult
-		if err := deps.Temporal.GetWorkflow(ctx, workflows.OnboardingID(demo.pinterestID), "").Get(ctx, &onboarded); err != nil {
+		onboarded, err := onboardPinterest(ctx, deps.Temporal, apiURL, demo.apiKey, demo.pinterestID, onboarding, say)
+		if err != nil {
 			return fmt.Errorf("onboard Pinterest business: %w", err)
 		}
 		checked = onboarded.Sync
@@ -307,9 +334,8 @@ type demoState struct {
 	supportKey    string
 	directories   []demoDirectory
 	integrationID string
-	// pinterestID is the demo's Pinterest integration; pinterestNew, that this run created it.
-	pinterestID  string
-	pinterestNew bool
+	// pinterestID is the demo's Pinterest integration.
+	pinterestID string
 }
 
 // seedDemo makes sure the demo workspace exists with an API key and its
@@ -406,7 +432,7 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 				"password": state["SANDBOX_PINTEREST_PASSWORD"]}}, &created); err != nil {
 			return demo, err
 		}
-		demo.pinterestID, demo.pinterestNew = created.ID, true
+		demo.pinterestID = created.ID
 	}
 	if demo.integrationID == "" {
 		var created store.Integration
@@ -418,6 +444,42 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		demo.integrationID = created.ID
 	}
 	return demo, nil
+}
+
+// onboardPinterest waits for the demo's Pinterest onboarding, restarting it
+// through the API if it failed, and says why whenever a step is retried.
+func onboardPinterest(ctx context.Context, c client.Client, apiURL, key, integrationID string, o store.Onboarding,
+	say func(string, ...any)) (workflows.OnboardingResult, error) {
+	var res workflows.OnboardingResult
+	if o.Stage == store.OnboardFailed {
+		say("  the last onboarding failed (%s); restarting it", o.Message)
+		var restarted map[string]any
+		if err := callAPI(ctx, "POST", apiURL+"/v1/integrations/"+integrationID+"/onboarding/restart", key, nil, &restarted); err != nil {
+			return res, err
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.GetWorkflow(ctx, workflows.OnboardingID(integrationID), "").Get(ctx, &res) }()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	said := ""
+	for {
+		select {
+		case err := <-done:
+			return res, err
+		case <-tick.C:
+		}
+		d, err := c.DescribeWorkflowExecution(ctx, workflows.OnboardingID(integrationID), "")
+		if err != nil {
+			continue
+		}
+		for _, a := range d.PendingActivities {
+			if msg := a.GetLastFailure().GetMessage(); a.Attempt > 1 && msg != "" && msg != said {
+				say("  %s is retried (attempt %d): %s", a.ActivityType.GetName(), a.Attempt, msg)
+				said = msg
+			}
+		}
+	}
 }
 
 // checkAndWait triggers a check for updates through the API and waits for its workflow.

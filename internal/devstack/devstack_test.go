@@ -183,3 +183,58 @@ func TestDevStack(t *testing.T) {
 		t.Fatalf("second run re-imported:\n%s", out)
 	}
 }
+
+// Before starting anything, the stack says what the machine lacks.
+func TestPrerequisitesSayWhatToInstall(t *testing.T) {
+	t.Setenv("HUBKEEPER_PG_BIN", "/nonexistent/postgresql/bin")
+	t.Setenv("HUBKEEPER_CHROMIUM", "/nonexistent/chromium")
+	dir := t.TempDir()
+	err := Run(context.Background(), Options{DataDir: filepath.Join(dir, "data")}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "apt-get install postgresql") || !strings.Contains(err.Error(), "apt-get install chromium") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Fatal("the stack started something before checking")
+	}
+	if err := Prerequisites(Options{DatabaseURL: "postgres://elsewhere", DataDir: dir}); err == nil || strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("with DATABASE_URL set, only Chromium is missing: %v", err)
+	}
+}
+
+// A first run stopped while the Pinterest business is being onboarded:
+// the next run goes on and finishes it.
+func TestDevStackAfterAnInterruptedFirstRun(t *testing.T) {
+	dir, err := os.MkdirTemp("", "hubkeeper-dev-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := freeAddrs(t, 10)
+	o := Options{DataDir: filepath.Join(dir, "data"), APIAddr: a[0], TemporalPort: portOf(a[1]), UIPort: portOf(a[2]),
+		OktaAddr: a[3], EntraAddr: a[4], MetaAddr: a[5], PinterestAddr: a[6], MailAddr: a[7], MailUIAddr: a[8], MetricsAddr: a[9]}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o, out) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "onboarding the Pinterest business") {
+		if time.Now().After(deadline) {
+			t.Fatalf("never reached the Pinterest onboarding:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel() // Ctrl-C in the middle
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the interrupted stack did not stop")
+	}
+	stop, again := startStack(t, o)
+	defer stop()
+	if !strings.Contains(again.String(), "onboarding the Pinterest business") {
+		t.Fatalf("the second run did not go on with the onboarding:\n%s", again)
+	}
+}

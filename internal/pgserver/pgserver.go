@@ -45,6 +45,9 @@ type Server struct {
 // /usr/lib/postgresql/*/bin, or the directory of initdb on $PATH.
 func BinDir() (string, error) {
 	if d := os.Getenv("HUBKEEPER_PG_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("HUBKEEPER_PG_BIN is %s, which has no initdb: install the postgresql package, or correct the setting", d)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")

@@ -103,6 +103,7 @@ func TestBulkRemove500(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		exportHistory(t, s, workflowID, runID, "bulk_remove.json")
 		reqs, _ := s.meta.Requests()
 		t.Logf("500 removals in %d Graph requests; progress seen mid-way: %v", reqs-reqsBefore, sawProgress)
 		if s.meta.Removals() != store.BulkLimit || reqs-reqsBefore > 10+2 {

@@ -160,7 +160,7 @@ func TestMemberActions(t *testing.T) {
 		if r := runs[0]; r.Added+r.Changed+r.Removed != 0 || r.Details["grant_rows_written"].(float64) != 0 {
 			t.Fatalf("the check after the removal changed things: %+v", r)
 		}
-		exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_remove.json")
+		exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_remove_look_first.json")
 		var audit struct {
 			Items []store.AuditEvent `json:"items"`
 		}
@@ -182,8 +182,9 @@ func TestMemberActions(t *testing.T) {
 				ad = id
 			}
 		}
-		s.act(ig.ID, m.ExternalID, "role", map[string]any{"role": "ADMIN", "assets": []map[string]any{
+		roled := s.act(ig.ID, m.ExternalID, "role", map[string]any{"role": "ADMIN", "assets": []map[string]any{
 			{"asset_id": ad, "tasks": []string{"ADVERTISE", "ANALYZE"}}, {"asset_id": page, "tasks": []string{}}}})
+		exportHistory(t, s, roled.WorkflowID, roled.RunID, "member_action_role.json")
 		if u := b.Users[m.ExternalID]; u.Role != "ADMIN" || len(b.Assets[ad].Holders[m.ExternalID]) != 2 || b.Assets[page].Holders[m.ExternalID] != nil {
 			t.Fatalf("at Meta: role %s, ad tasks %v, page tasks %v", u.Role, b.Assets[ad].Holders[m.ExternalID], b.Assets[page].Holders[m.ExternalID])
 		}
@@ -226,6 +227,7 @@ func TestMemberActions(t *testing.T) {
 			if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
+			exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_invite.json")
 		}
 		if s.meta.Invitations() != invites+2 {
 			t.Fatalf("%d invitations sent, want 2", s.meta.Invitations()-invites)
@@ -259,6 +261,7 @@ func TestMemberActions(t *testing.T) {
 		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
+		exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_cancel.json")
 		if b.Pending[pendingID[invitees[1]]] != nil {
 			t.Fatal("the invitation is still pending at Meta")
 		}
@@ -376,6 +379,7 @@ func TestMemberActions(t *testing.T) {
 		if got.State != domain.StateExempted || removal.Status != store.ActionCancelled || removal.Outcome != "the member was exempted meanwhile" {
 			t.Fatalf("member %s, removal %+v", got.State, removal)
 		}
+		exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_called_off.json")
 	})
 }
 

@@ -154,7 +154,7 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		t.Fatalf("%d history events, want at most 60", len(events))
 	}
 	assertNoSecrets(t, s, started.WorkflowID, started.RunID, metaToken)
-	exportHistory(t, s, started.WorkflowID, started.RunID, "integration_sync_meta.json")
+	exportHistory(t, s, started.WorkflowID, started.RunID, "integration_sync_meta_every_open_report.json")
 
 	t.Run("UnchangedCheckWritesNothing", func(t *testing.T) {
 		before := s.stored(ig.ID)

@@ -87,6 +87,7 @@ func TestOneImportAtATime(t *testing.T) {
 	if err := scheduled.Get(ctx, &res); err != nil || res.Added != 600 {
 		t.Fatalf("scheduled import: %+v, %v", res, err)
 	}
+	exportHistory(t, s, scheduled.GetID(), scheduled.GetRunID(), "directory_sync_scheduled.json")
 	if n := runs(); n != 1 {
 		t.Fatalf("%d imports ran, want 1", n)
 	}
@@ -130,6 +131,7 @@ func TestOneCheckAtATime(t *testing.T) {
 	if err := scheduled.Get(ctx, &res); err != nil || res.Members == 0 {
 		t.Fatalf("scheduled check: %+v, %v", res, err)
 	}
+	exportHistory(t, s, scheduled.GetID(), scheduled.GetRunID(), "integration_sync_scheduled.json")
 	list, _, err := s.store.ListSyncRuns(ctx, s.ws.ID, ig.ID, store.Page{Limit: store.MaxLimit})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%d checks ran, want 1 (%v)", len(list), err)

@@ -116,9 +116,11 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 
 	// A later check reuses the kept browser session: no new login.
 	_, loginsBefore := sb.Stats()
-	if _, err := s.check(s.apiKey, igID); err != nil {
+	checked, err := s.check(s.apiKey, igID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	exportHistory(t, s, checked.WorkflowID, checked.RunID, "integration_sync_pinterest.json")
 	if _, logins := sb.Stats(); logins != loginsBefore {
 		t.Fatalf("a check with a kept session logged in again (%d → %d)", loginsBefore, logins)
 	}
@@ -227,11 +229,13 @@ func pinterestActions(t *testing.T, s *stack, sb *pinsandbox.Server, igID string
 		{"BulkRemove", "POST", "/v1/integrations/" + igID + "/members/bulk", s.apiKey, `{"action":"remove","members":["` + agency.ExternalID + `"]}`, http.StatusBadRequest},
 	})
 
-	s.act(igID, employee.ExternalID, "role", map[string]string{"role": pinsandbox.RoleManager})
+	roled := s.act(igID, employee.ExternalID, "role", map[string]string{"role": pinsandbox.RoleManager})
+	exportHistory(t, s, roled.WorkflowID, roled.RunID, "member_action_pinterest_role.json")
 	if biz.Members[employee.ExternalID].Role != pinsandbox.RoleManager {
 		t.Fatal("the role did not change in Pinterest")
 	}
-	s.act(igID, agency.ExternalID, "remove", nil)
+	removed := s.act(igID, agency.ExternalID, "remove", nil)
+	exportHistory(t, s, removed.WorkflowID, removed.RunID, "member_action_pinterest_remove.json")
 	if biz.Members[agency.ExternalID] != nil {
 		t.Fatal("the agency member is still in the business")
 	}
@@ -260,6 +264,7 @@ func pinterestActions(t *testing.T, s *stack, sb *pinsandbox.Server, igID string
 	if err := s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	exportHistory(t, s, started.WorkflowID, started.RunID, "member_action_pinterest_invite.json")
 	var inviteID string
 	for id, inv := range biz.Invites {
 		if inv.Email == invitee && inv.Status == "PENDING" {
@@ -410,4 +415,5 @@ func TestPinterestReportRemovesAtPinterest(t *testing.T) {
 	if body := s.waitMail("it@"+emailDomain, "applied"); !strings.Contains(body, "removed") || strings.Contains(body, "child workflow") {
 		t.Fatalf("summary mail: %s", body)
 	}
+	exportHistory(t, s, workflows.ReportWorkflowID(report.ID), "", "deprovision_report_pinterest.json")
 }

@@ -148,7 +148,7 @@ func TestDeprovisionReportByLink(t *testing.T) {
 		t.Fatalf("other admin's link after the decision: %d", code)
 	}
 	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", token)
-	exportHistory(t, s, workflows.ReportWorkflowID(report.ID), "", "deprovision_report.json")
+	exportHistory(t, s, workflows.ReportWorkflowID(report.ID), "", "deprovision_report_outcomes.json")
 	assertNoSecrets(t, s, workflows.ReportWorkflowID(report.ID), "", otherLink[1])
 }
 

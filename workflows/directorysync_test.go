@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,8 +107,13 @@ func TestReplayExportedHistories(t *testing.T) {
 	replayer.RegisterWorkflow(DeprovisionReport)
 	replayer.RegisterWorkflow(MetaOnboarding)
 	replayer.RegisterWorkflow(PinterestOnboarding)
-	for _, name := range []string{"testdata/directory_sync_okta.json", "testdata/integration_sync_meta.json", "testdata/member_action_remove.json",
-		"testdata/deprovision_report.json", "testdata/meta_onboarding.json", "testdata/pinterest_onboarding.json"} {
+	replayer.RegisterWorkflow(BulkMemberAction)
+	// Every history in testdata, those recorded by older code included.
+	names, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(names) < 20 {
+		t.Fatalf("%d histories in testdata (%v)", len(names), err)
+	}
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, name); err != nil {
 				t.Fatalf("replay: %v", err)

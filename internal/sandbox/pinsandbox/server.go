@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"math/big"
 	"net/http"
 	"slices"
 	"sort"
@@ -190,6 +191,12 @@ func random() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// verificationCode is a random six-digit code, as Pinterest e-mails.
+func verificationCode() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	return fmt.Sprintf("%06d", n.Int64())
 }
 
 // ServeHTTP routes the web app's pages.
@@ -410,7 +417,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	device, _ := r.Cookie("_pinterest_device")
 	if s.RequireVerification && (device == nil || !s.devices[device.Value]) {
-		token, code := random(), fmt.Sprintf("%06d", time.Now().UnixNano()%1000000)
+		token, code := random(), verificationCode()
 		s.pending[token] = &pendingLogin{email: email, code: code}
 		s.codes[email] = code
 		http.SetCookie(w, &http.Cookie{Name: "_pinterest_pending", Value: token, Path: "/", HttpOnly: true})

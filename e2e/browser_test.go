@@ -10,7 +10,6 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
@@ -50,7 +49,7 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
 	dir := s.importOkta()
-	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test"}}, nil)
+	s.setAdmins("it@acme.test")
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
@@ -58,18 +57,7 @@ func TestReportConfirmedInBrowser(t *testing.T) {
 	// Someone still at Meta leaves the company: Okta deprovisions them, and
 	// the next import and check add them to the open report.
 	leaver := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
-	var leaverKey string
-	for _, p := range people {
-		if p.Email == *leaver.MatchedEmail {
-			leaverKey = p.Key
-		}
-	}
-	if err := s.okta.SetStatus(oktasandbox.OktaID(leaverKey), "DEPROVISIONED"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.sync(dir.ID); err != nil {
-		t.Fatal(err)
-	}
+	s.leave(t, dir, leaver)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,22 @@ func (s *stack) scheduledRun(t *testing.T, scheduleID string) client.WorkflowRun
 	return nil
 }
 
+// manualJoinsScheduled triggers the Schedule id, then, while its run goes,
+// the manual trigger at path, which must answer that very run.
+func (s *stack) manualJoinsScheduled(t *testing.T, id, path string) client.WorkflowRun {
+	t.Helper()
+	scheduled := s.scheduledRun(t, id)
+	running := s.runningRun(t, id)
+	var manual syncStarted
+	if code := s.call("POST", path, s.apiKey, nil, &manual); code != http.StatusAccepted {
+		t.Fatalf("sync: %d", code)
+	}
+	if manual.WorkflowID != id || manual.RunID != running {
+		t.Fatalf("the manual trigger started %s/%s while %s/%s ran", manual.WorkflowID, manual.RunID, id, running)
+	}
+	return scheduled
+}
+
 // One import of a directory at a time, whoever starts it: a manual trigger
 // during a Schedule's run returns that run, and a Schedule's run during a
 // manual one leaves it to finish.
@@ -74,15 +90,7 @@ func TestOneImportAtATime(t *testing.T) {
 		return len(list)
 	}
 
-	scheduled := s.scheduledRun(t, id)
-	running := s.runningRun(t, id)
-	var manual syncStarted
-	if code := s.call("POST", "/v1/directories/"+dir.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
-		t.Fatalf("sync: %d", code)
-	}
-	if manual.WorkflowID != id || manual.RunID != running {
-		t.Fatalf("the manual trigger started %s/%s while %s/%s ran", manual.WorkflowID, manual.RunID, id, running)
-	}
+	scheduled := s.manualJoinsScheduled(t, id, "/v1/directories/"+dir.ID+"/sync")
 	var res workflows.DirectorySyncResult
 	if err := scheduled.Get(ctx, &res); err != nil || res.Added != 600 {
 		t.Fatalf("scheduled import: %+v, %v", res, err)
@@ -93,6 +101,7 @@ func TestOneImportAtATime(t *testing.T) {
 	}
 
 	// The other way round: a Schedule's run while a manual import goes.
+	var manual syncStarted
 	if code := s.call("POST", "/v1/directories/"+dir.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
 		t.Fatalf("sync: %d", code)
 	}
@@ -118,15 +127,7 @@ func TestOneCheckAtATime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	scheduled := s.scheduledRun(t, id)
-	running := s.runningRun(t, id)
-	var manual syncStarted
-	if code := s.call("POST", "/v1/integrations/"+ig.ID+"/sync", s.apiKey, nil, &manual); code != http.StatusAccepted {
-		t.Fatalf("sync: %d", code)
-	}
-	if manual.WorkflowID != id || manual.RunID != running {
-		t.Fatalf("the manual trigger started %s/%s while %s/%s ran", manual.WorkflowID, manual.RunID, id, running)
-	}
+	scheduled := s.manualJoinsScheduled(t, id, "/v1/integrations/"+ig.ID+"/sync")
 	var res workflows.IntegrationSyncResult
 	if err := scheduled.Get(ctx, &res); err != nil || res.Members == 0 {
 		t.Fatalf("scheduled check: %+v, %v", res, err)

@@ -369,7 +369,7 @@ func TestPinterestReportRemovesAtPinterest(t *testing.T) {
 	people := seed.Company(emailDomain, 60, 6)
 	s := newStack(t, people)
 	s.importOkta()
-	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@" + emailDomain}}, nil)
+	s.setAdmins("it@" + emailDomain)
 	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowEmployees, 40, 2, 25)
 	created, code := s.createPinterest(pinBusinessID, pinPassword, webURL)
 	if code != http.StatusCreated {

@@ -124,7 +124,7 @@ func TestStoppedOnboardingCanRestart(t *testing.T) {
 func TestReviewWithTheMailServerDown(t *testing.T) {
 	s := newStack(t, seed.Company(emailDomain, 300, 5))
 	s.importOkta()
-	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test"}}, nil)
+	s.setAdmins("it@acme.test")
 	addr := s.mail.Addr
 	if err := s.mail.Close(); err != nil {
 		t.Fatal(err)

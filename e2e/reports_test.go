@@ -59,9 +59,7 @@ func TestDeprovisionReportByLink(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
 	s.importOkta()
-	if code := s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test", "sec@acme.test"}}, nil); code != 200 {
-		t.Fatalf("settings: %d", code)
-	}
+	s.setAdmins("it@acme.test", "sec@acme.test")
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
@@ -188,6 +186,14 @@ func TestReportDecisionAPI(t *testing.T) {
 	}
 }
 
+// setAdmins makes addresses the workspace's report admins.
+func (s *stack) setAdmins(admins ...string) {
+	s.t.Helper()
+	if code := s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": admins}, nil); code != 200 {
+		s.t.Fatalf("settings: %d", code)
+	}
+}
+
 // leave deprovisions an onboarded member's person in Okta and imports the directory.
 func (s *stack) leave(t *testing.T, dir store.Directory, m store.Member) {
 	t.Helper()
@@ -211,7 +217,7 @@ func TestReportChangedSinceShownAndKeptPeople(t *testing.T) {
 	people := seed.Company(emailDomain, 300, 5)
 	s := newStack(t, people)
 	dir := s.importOkta()
-	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test"}}, nil)
+	s.setAdmins("it@acme.test")
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
@@ -278,7 +284,7 @@ func TestReportChangedSinceShownAndKeptPeople(t *testing.T) {
 func TestReportMailRetriedOncePerAdmin(t *testing.T) {
 	s := newStack(t, seed.Company(emailDomain, 300, 5))
 	s.importOkta()
-	s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{"it@acme.test", "sec@acme.test"}}, nil)
+	s.setAdmins("it@acme.test", "sec@acme.test")
 	s.mail.Refuse("sec@acme.test")
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {

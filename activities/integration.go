@@ -163,15 +163,21 @@ func (a *Activities) FetchMetaMembers(ctx context.Context, runID string) (int, e
 }
 
 // FetchMetaAssets reads owned and client Pages and ad accounts into the
-// run's staging rows, resuming from its heartbeat.
+// run's staging rows, resuming from its heartbeat. Each Page comes with its
+// access token, staged sealed; a Page without one (the system user does not
+// manage it) is staged unreadable.
 func (a *Activities) FetchMetaAssets(ctx context.Context, runID string) (int, error) {
 	c, ig, err := a.metaClient(ctx, runID)
 	if err != nil {
 		return 0, failure(err)
 	}
-	n, err := fetchEdges(ctx, c, meta.AssetEdges, func(edge, after string) ([]domain.Asset, string, error) {
+	n, err := fetchEdges(ctx, c, meta.AssetEdges, func(edge, after string) ([]meta.ListedAsset, string, error) {
 		return c.Assets(ctx, ig.BusinessID, edge, after)
-	}, func(assets []domain.Asset, requests int) error {
+	}, func(listed []meta.ListedAsset, requests int) error {
+		assets := make([]store.StagedAsset, len(listed))
+		for i, l := range listed {
+			assets[i] = store.StagedAsset{Asset: l.Asset, PageToken: l.PageToken, Unreadable: l.Type == "page" && l.PageToken == ""}
+		}
 		return a.Store.StageAssets(ctx, runID, assets, requests)
 	})
 	if err != nil {
@@ -188,16 +194,22 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 	if err != nil {
 		return 0, failure(err)
 	}
-	ids, err := a.Store.StagedAssetIDs(ctx, runID)
+	staged, err := a.Store.StagedAssets(ctx, runID)
 	if err != nil {
 		return 0, err
+	}
+	var targets []meta.GrantTarget
+	for _, s := range staged {
+		if !s.Unreadable {
+			targets = append(targets, meta.GrantTarget{AssetID: s.ExternalID, PageToken: s.PageToken})
+		}
 	}
 	// grantProgress is the heartbeat: the chunks of MaxBatch assets done, of how many.
 	type grantProgress struct {
 		Done   []int `json:"chunks_done"`
 		Chunks int   `json:"chunks"`
 	}
-	chunks := (len(ids) + meta.MaxBatch - 1) / meta.MaxBatch
+	chunks := (len(targets) + meta.MaxBatch - 1) / meta.MaxBatch
 	done := map[int]bool{}
 	prev := grantProgress{Chunks: chunks}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -209,11 +221,11 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 	}
 	hb := beat(ctx, prev)
 	defer hb.Stop()
-	var todo []string
-	var index []int // chunk index in ids of each chunk of todo
+	var todo []meta.GrantTarget
+	var index []int // chunk index in targets of each chunk of todo
 	for i := range chunks {
 		if !done[i] {
-			todo = append(todo, ids[i*meta.MaxBatch:min((i+1)*meta.MaxBatch, len(ids))]...)
+			todo = append(todo, targets[i*meta.MaxBatch:min((i+1)*meta.MaxBatch, len(targets))]...)
 			index = append(index, i)
 		}
 	}

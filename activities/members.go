@@ -100,9 +100,9 @@ func (a *Activities) ChangeRole(ctx context.Context, ch MemberChange) (ProviderC
 		}
 		for _, at := range ch.Assets {
 			if len(at.Tasks) == 0 {
-				change.TraceID, err = c.UnassignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID)
+				change.TraceID, err = c.UnassignTasks(ctx, at.AssetID, ch.MemberID)
 			} else {
-				change.TraceID, err = c.AssignTasks(ctx, ig.BusinessID, at.AssetID, ch.MemberID, at.Tasks)
+				change.TraceID, err = c.AssignTasks(ctx, at.AssetID, ch.MemberID, at.Tasks)
 			}
 			if err != nil {
 				return change, err

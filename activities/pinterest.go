@@ -189,7 +189,11 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 	if err != nil {
 		return out, a.providerFailure(ctx, ig, err)
 	}
-	if err := a.Store.StageAssets(ctx, runID, assets, 1); err != nil {
+	staged := make([]store.StagedAsset, len(assets))
+	for i, asset := range assets {
+		staged[i] = store.StagedAsset{Asset: asset}
+	}
+	if err := a.Store.StageAssets(ctx, runID, staged, 1); err != nil {
 		return out, err
 	}
 	if err := a.Store.StageGrants(ctx, runID, grants, len(assets)); err != nil {

@@ -153,7 +153,13 @@ func TestMetaCheckForUpdates(t *testing.T) {
 	if len(events) > 60 {
 		t.Fatalf("%d history events, want at most 60", len(events))
 	}
-	assertNoSecrets(t, s, started.WorkflowID, started.RunID, metaToken)
+	pageTokens := s.meta.PageTokens()
+	if len(pageTokens) == 0 {
+		t.Fatal("the check read no Page token")
+	}
+	for _, secret := range append(pageTokens, metaToken) {
+		assertNoSecrets(t, s, started.WorkflowID, started.RunID, secret)
+	}
 	exportHistory(t, s, started.WorkflowID, started.RunID, "integration_sync_meta_every_open_report.json")
 
 	t.Run("UnchangedCheckWritesNothing", func(t *testing.T) {

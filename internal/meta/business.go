@@ -17,7 +17,8 @@ const (
 	businessUserFields = "id,name,email,first_name,last_name,role,tasks,title"
 	pendingUserFields  = "id,email,role,tasks,status,created_time,expiration_time"
 	systemUserFields   = "id,name,role,created_time"
-	assetFields        = "id,name"
+	adAccountFields    = "id,name"
+	pageFields         = "id,name,access_token"
 	holderFields       = "id,name,user_type,tasks"
 )
 
@@ -68,26 +69,50 @@ func (c *Client) Members(ctx context.Context, businessID, edge, after string) ([
 	return out, page.After, nil
 }
 
-// Assets fetches one page of an asset edge of the business.
-func (c *Client) Assets(ctx context.Context, businessID, edge, after string) ([]domain.Asset, string, error) {
+// ListedAsset is an asset as its business lists it, with a Page's access
+// token: a secret, which Page edges need ("" for ad accounts, and for a
+// Page the token's user does not manage).
+type ListedAsset struct {
+	domain.Asset
+	PageToken string
+}
+
+// Assets fetches one page of an asset edge of the business; Pages come
+// with their access tokens.
+func (c *Client) Assets(ctx context.Context, businessID, edge, after string) ([]ListedAsset, string, error) {
 	ownership, kind, ok := strings.Cut(edge, "_")
 	kind = map[string]string{"pages": "page", "ad_accounts": "ad_account"}[kind]
 	if !ok || kind == "" {
 		return nil, "", fmt.Errorf("meta: %q is not an asset edge", edge)
 	}
-	page, err := c.List(ctx, businessID+"/"+edge, assetFields, nil, after)
+	fields := adAccountFields
+	if kind == "page" {
+		fields = pageFields
+	}
+	page, err := c.List(ctx, businessID+"/"+edge, fields, nil, after)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]domain.Asset, 0, len(page.Data))
+	out := make([]ListedAsset, 0, len(page.Data))
 	for _, raw := range page.Data {
-		var a struct{ ID, Name string }
+		var a struct {
+			ID, Name    string
+			AccessToken string `json:"access_token"`
+		}
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, "", fmt.Errorf("meta: %s item: %w", edge, err)
 		}
-		out = append(out, domain.Asset{ExternalID: a.ID, Type: kind, Ownership: ownership, Name: a.Name})
+		out = append(out, ListedAsset{Asset: domain.Asset{ExternalID: a.ID, Type: kind, Ownership: ownership, Name: a.Name},
+			PageToken: a.AccessToken})
 	}
 	return out, page.After, nil
+}
+
+// GrantTarget is an asset whose holders to read, with the access token its
+// edges need: a Page's own; "" for an ad account (the client's token).
+type GrantTarget struct {
+	AssetID   string
+	PageToken string
 }
 
 type rawHolder struct {
@@ -96,12 +121,16 @@ type rawHolder struct {
 }
 
 // Grants fetches who holds each of the assets (at most MaxBatch of them),
-// with one batch request plus one request per further page of holders.
-func (c *Client) Grants(ctx context.Context, businessID string, assetIDs []string) ([]domain.Grant, error) {
-	ops := make([]BatchRequest, len(assetIDs))
-	extra := url.Values{"business": {businessID}, "fields": {holderFields}, "limit": {fmt.Sprint(PageSize)}}
-	for i, id := range assetIDs {
-		ops[i] = BatchRequest{Method: "GET", RelativeURL: id + "/assigned_users?" + extra.Encode()}
+// each with its own token, with one batch request plus one request per
+// further page of holders.
+func (c *Client) Grants(ctx context.Context, businessID string, targets []GrantTarget) ([]domain.Grant, error) {
+	ops := make([]BatchRequest, len(targets))
+	for i, t := range targets {
+		q := url.Values{"business": {businessID}, "fields": {holderFields}, "limit": {fmt.Sprint(PageSize)}}
+		if t.PageToken != "" {
+			q.Set("access_token", t.PageToken)
+		}
+		ops[i] = BatchRequest{Method: "GET", RelativeURL: t.AssetID + "/assigned_users?" + q.Encode()}
 	}
 	bodies, err := c.Batch(ctx, ops)
 	if err != nil {
@@ -122,12 +151,16 @@ func (c *Client) Grants(ctx context.Context, businessID string, assetIDs []strin
 				if h.Tasks == nil {
 					h.Tasks = []string{}
 				}
-				grants = append(grants, domain.Grant{AssetID: assetIDs[i], MemberID: h.ID, Tasks: h.Tasks})
+				grants = append(grants, domain.Grant{AssetID: targets[i].AssetID, MemberID: h.ID, Tasks: h.Tasks})
 			}
 			if page.After == "" {
 				break
 			}
-			page, err = c.List(ctx, assetIDs[i]+"/assigned_users", holderFields, url.Values{"business": {businessID}}, page.After)
+			more := url.Values{"business": {businessID}}
+			if targets[i].PageToken != "" {
+				more.Set("access_token", targets[i].PageToken)
+			}
+			page, err = c.List(ctx, targets[i].AssetID+"/assigned_users", holderFields, more, page.After)
 		}
 	}
 	return grants, nil
@@ -136,13 +169,13 @@ func (c *Client) Grants(ctx context.Context, businessID string, assetIDs []strin
 // GrantsConcurrently fetches the holders of many assets with up to
 // concurrency batch requests in flight, calling onChunk (serialised) for
 // each chunk of MaxBatch assets as it completes, with the chunk's index.
-func (c *Client) GrantsConcurrently(ctx context.Context, businessID string, assetIDs []string, concurrency int,
+func (c *Client) GrantsConcurrently(ctx context.Context, businessID string, targets []GrantTarget, concurrency int,
 	onChunk func(index int, grants []domain.Grant) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
 	var mu sync.Mutex
-	for i := 0; i*MaxBatch < len(assetIDs); i++ {
-		chunk := assetIDs[i*MaxBatch : min((i+1)*MaxBatch, len(assetIDs))]
+	for i := 0; i*MaxBatch < len(targets); i++ {
+		chunk := targets[i*MaxBatch : min((i+1)*MaxBatch, len(targets))]
 		g.Go(func() error {
 			grants, err := c.Grants(ctx, businessID, chunk)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 )
@@ -46,22 +47,64 @@ func (c *Client) SetRole(ctx context.Context, businessUserID, role string) (stri
 	return trace, err
 }
 
-// AssignTasks gives a user tasks on an asset (replacing theirs) and returns Meta's trace id.
+// AssignTasks gives a user tasks on an asset (replacing theirs) and returns
+// Meta's trace id. A Page's edge is called with the Page's access token.
 //
-// API: POST /{asset-id}/assigned_users with user, tasks, business
-func (c *Client) AssignTasks(ctx context.Context, businessID, assetID, userID string, tasks []string) (string, error) {
+// API: POST /{asset-id}/assigned_users with user, tasks
+func (c *Client) AssignTasks(ctx context.Context, assetID, userID string, tasks []string) (string, error) {
 	b, _ := json.Marshal(tasks)
-	_, trace, err := c.do(ctx, http.MethodPost, assetID+"/assigned_users", url.Values{"user": {userID}, "tasks": {string(b)},
-		"business": {businessID}})
+	params, err := c.assetParams(ctx, assetID, url.Values{"user": {userID}, "tasks": {string(b)}})
+	if err != nil {
+		return "", err
+	}
+	_, trace, err := c.do(ctx, http.MethodPost, assetID+"/assigned_users", params)
 	return trace, err
 }
 
-// UnassignTasks takes away a user's tasks on an asset; a user holding none counts as done.
+// UnassignTasks takes away a user's tasks on an asset; a user holding none
+// counts as done. A Page's edge is called with the Page's access token.
 //
-// API: DELETE /{asset-id}/assigned_users with user, business
-func (c *Client) UnassignTasks(ctx context.Context, businessID, assetID, userID string) (string, error) {
-	_, trace, err := c.do(ctx, http.MethodDelete, assetID+"/assigned_users", url.Values{"user": {userID}, "business": {businessID}})
+// API: DELETE /{asset-id}/assigned_users with user
+func (c *Client) UnassignTasks(ctx context.Context, assetID, userID string) (string, error) {
+	params, err := c.assetParams(ctx, assetID, url.Values{"user": {userID}})
+	if err != nil {
+		return "", err
+	}
+	_, trace, err := c.do(ctx, http.MethodDelete, assetID+"/assigned_users", params)
 	return trace, err
+}
+
+// assetParams adds the Page's access token to the parameters of a call on
+// a Page (ad accounts, whose ids start with act_, take the client's token).
+func (c *Client) assetParams(ctx context.Context, assetID string, params url.Values) (url.Values, error) {
+	if strings.HasPrefix(assetID, "act_") {
+		return params, nil
+	}
+	token, err := c.PageToken(ctx, assetID)
+	if err != nil {
+		return nil, err
+	}
+	params.Set("access_token", token)
+	return params, nil
+}
+
+// PageToken reads a Page's access token, which its edges need; the
+// client's user must manage the Page.
+//
+// API: GET /{page-id}?fields=access_token
+func (c *Client) PageToken(ctx context.Context, pageID string) (string, error) {
+	raw, _, err := c.do(ctx, http.MethodGet, pageID, url.Values{"fields": {"access_token"}})
+	if err != nil {
+		return "", err
+	}
+	var page struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil || page.AccessToken == "" {
+		return "", &domain.ProviderError{Provider: "meta", Kind: domain.Permanent,
+			Message: "Meta gives no access token for Page " + pageID + ": the system user must manage the Page (assign it with the MANAGE task)"}
+	}
+	return page.AccessToken, nil
 }
 
 // Invite invites an e-mail address to the business with a role and returns

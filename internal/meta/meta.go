@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -139,7 +140,9 @@ func classify(status int, body []byte, h http.Header) *domain.ProviderError {
 	switch {
 	case isThrottle(e.Code):
 		pe.Kind, pe.RetryAfter = domain.RateLimited, regainAccess(h)
-	case e.Code == 190:
+	case e.Code == 190 && wrongTokenType(e.ErrorSubcode, e.Message):
+		pe.Kind = domain.Permanent // the call needs another kind of token; a new system-user token would not help
+	case e.Code == 190 || e.Code == 102:
 		pe.Kind = domain.AuthBroken
 		pe.Message = "Meta rejected the access token: " + msg + " (submit a new system-user token)"
 	case e.Code == 10 && e.ErrorSubcode == RestrictedSubcode:
@@ -150,6 +153,13 @@ func classify(status int, body []byte, h http.Header) *domain.ProviderError {
 		pe.Kind = domain.Permanent
 	}
 	return pe
+}
+
+// wrongTokenType tells a 190 that asks for another kind of token (a Page's)
+// from one that says the token itself is invalid, expired or revoked
+// (subcodes 458–467, or an unparsable token).
+func wrongTokenType(subcode int, message string) bool {
+	return subcode == 0 && strings.Contains(message, "must be called with")
 }
 
 // regainAccess reads the longest estimated_time_to_regain_access (minutes)
@@ -247,7 +257,15 @@ func (c *Client) doOnce(ctx context.Context, method, path string, params url.Val
 	return body, trace, nil
 }
 
+// send makes one request. An access_token among params (a Page's) is sent
+// in its place, in the Authorization header, like the client's own token.
 func (c *Client) send(ctx context.Context, method, path string, params url.Values) ([]byte, string, *domain.ProviderError, error) {
+	token := c.token
+	if t := params.Get("access_token"); t != "" {
+		token = t
+		params = maps.Clone(params)
+		params.Del("access_token")
+	}
 	target := c.base.String() + "/" + c.version + "/" + strings.TrimPrefix(path, "/")
 	var body io.Reader
 	if method == http.MethodGet || method == http.MethodDelete {
@@ -261,7 +279,7 @@ func (c *Client) send(ctx context.Context, method, path string, params url.Value
 	if err != nil {
 		return nil, "", nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -143,7 +143,7 @@ func TestErrorClasses(t *testing.T) {
 
 func TestAssetsAndGrantsWithBatch(t *testing.T) {
 	sb, c, b := setup(t, metasandbox.Shape{Members: 40, Pages: 70, AdAccounts: 45, HoldersPerAsset: 4})
-	var ids []string
+	var targets []meta.GrantTarget
 	for _, edge := range meta.AssetEdges {
 		after := ""
 		for {
@@ -155,7 +155,10 @@ func TestAssetsAndGrantsWithBatch(t *testing.T) {
 				if a.Type == "ad_account" && !strings.HasPrefix(a.ExternalID, "act_") {
 					t.Fatalf("ad account id %s", a.ExternalID)
 				}
-				ids = append(ids, a.ExternalID)
+				if (a.Type == "page") != (a.PageToken != "") {
+					t.Fatalf("%s %s came with token %q", a.Type, a.ExternalID, a.PageToken)
+				}
+				targets = append(targets, meta.GrantTarget{AssetID: a.ExternalID, PageToken: a.PageToken})
 			}
 			if next == "" {
 				break
@@ -163,14 +166,14 @@ func TestAssetsAndGrantsWithBatch(t *testing.T) {
 			after = next
 		}
 	}
-	if len(ids) != 115 {
-		t.Fatalf("%d assets, want 115", len(ids))
+	if len(targets) != 115 {
+		t.Fatalf("%d assets, want 115", len(targets))
 	}
 	sb.NullNextBatchEntries(3)
 	before, _ := sb.Requests()
 	chunks := map[int]bool{}
 	total := 0
-	err := c.GrantsConcurrently(context.Background(), businessID, ids, 2, func(i int, grants []domain.Grant) error {
+	err := c.GrantsConcurrently(context.Background(), businessID, targets, 2, func(i int, grants []domain.Grant) error {
 		chunks[i] = true
 		total += len(grants)
 		return nil
@@ -226,13 +229,13 @@ func TestThrottledAtFullUsage(t *testing.T) {
 
 func TestBatchRetriesOnlyFailedOperations(t *testing.T) {
 	sb, c, _ := setup(t, metasandbox.Shape{Members: 10, Pages: 50, HoldersPerAsset: 2})
-	var ids []string
+	var ids []meta.GrantTarget
 	assets, _, err := c.Assets(context.Background(), businessID, "owned_pages", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range assets {
-		ids = append(ids, a.ExternalID)
+		ids = append(ids, meta.GrantTarget{AssetID: a.ExternalID, PageToken: a.PageToken})
 	}
 	before, beforeOps := sb.Requests()
 	sb.Inject(metasandbox.Faults["app_throttle"], 2)
@@ -263,5 +266,43 @@ func TestInviteAfterLostAnswer(t *testing.T) {
 	}
 	if sb.Invitations() != before+1 || b.Pending[id] == nil || b.Pending[id].Email != "new.hire@acme.test" {
 		t.Fatalf("%d invitations sent, id %q", sb.Invitations()-before, id)
+	}
+}
+
+// A Page's edge needs the Page's token: the client reads it and uses it for
+// the Page's task changes; a system-user token there is a refusal that no
+// new system-user token fixes, not an expired token.
+func TestPageTasksUsePageTokens(t *testing.T) {
+	_, c, b, base := setupURL(t, metasandbox.Shape{Members: 20, Pages: 2, AdAccounts: 1, HoldersPerAsset: 2})
+	var page, ad, user string
+	for id, a := range b.Assets {
+		if a.Kind == "page" {
+			page = id
+		} else {
+			ad = id
+		}
+	}
+	for id := range b.Users {
+		user = id
+		break
+	}
+	ctx := context.Background()
+	if _, err := c.AssignTasks(ctx, page, user, []string{"ANALYZE"}); err != nil {
+		t.Fatalf("page tasks: %v", err)
+	}
+	if got := b.Assets[page].Holders[user]; len(got) != 1 || got[0] != "ANALYZE" {
+		t.Fatalf("page holder tasks %v", got)
+	}
+	if _, err := c.AssignTasks(ctx, ad, user, []string{"ANALYZE"}); err != nil {
+		t.Fatalf("ad account tasks: %v", err)
+	}
+	if _, err := c.UnassignTasks(ctx, page, user); err != nil || b.Assets[page].Holders[user] != nil {
+		t.Fatalf("page unassign: %v", err)
+	}
+	// The same Page edge with the system user's token: Meta's wrong-token answer.
+	_, err := once(t, base).Grants(ctx, businessID, []meta.GrantTarget{{AssetID: page}})
+	pe, ok := domain.AsProviderError(err)
+	if !ok || pe.Kind != domain.Permanent || pe.Code != "190" {
+		t.Fatalf("err = %v, want a permanent 190 (the wrong kind of token)", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -269,13 +270,39 @@ func (s *Store) StageMembers(ctx context.Context, runID string, members []domain
 			role = EXCLUDED.role, tasks = EXCLUDED.tasks, invitation_status = EXCLUDED.invitation_status`, members, requests)
 }
 
-// StageAssets lands a page of assets for a run.
-func (s *Store) StageAssets(ctx context.Context, runID string, assets []domain.Asset, requests int) error {
-	return s.stage(ctx, runID, "fetching assets", `INSERT INTO asset_staging (sync_run_id, external_id, type, ownership, name)
-		SELECT $1, a.external_id, a.type, a.ownership, coalesce(a.name, '')
-		FROM jsonb_to_recordset($2::jsonb) AS a(external_id text, type text, ownership text, name text)
-		ON CONFLICT (sync_run_id, external_id) DO UPDATE SET type = EXCLUDED.type, ownership = EXCLUDED.ownership, name = EXCLUDED.name`,
-		assets, requests)
+// StagedAsset is an asset a check fetched, with the access token its Page's
+// edges need ("" for ad accounts), or marked unreadable: a Page that came
+// without one, whose holders the check cannot read.
+type StagedAsset struct {
+	domain.Asset
+	PageToken  string `json:"-"`
+	Unreadable bool   `json:"unreadable,omitempty"`
+}
+
+// StageAssets lands a page of assets for a run, their Pages' tokens sealed.
+func (s *Store) StageAssets(ctx context.Context, runID string, assets []StagedAsset, requests int) error {
+	type row struct {
+		StagedAsset
+		KeyID  string `json:"key_id,omitempty"`
+		Sealed []byte `json:"sealed,omitempty"`
+	}
+	rows := make([]row, len(assets))
+	for i, a := range assets {
+		rows[i].StagedAsset = a
+		if a.PageToken != "" {
+			var err error
+			if rows[i].Sealed, rows[i].KeyID, err = s.keys.Seal(secrets.AtRest, []byte(a.PageToken), []byte(runID+"/"+a.ExternalID)); err != nil {
+				return err
+			}
+		}
+	}
+	return s.stage(ctx, runID, "fetching assets", `INSERT INTO asset_staging (sync_run_id, external_id, type, ownership, name, token_key_id,
+			sealed_token, unreadable)
+		SELECT $1, a.external_id, a.type, a.ownership, coalesce(a.name, ''), a.key_id, decode(a.sealed, 'base64'), coalesce(a.unreadable, false)
+		FROM jsonb_to_recordset($2::jsonb) AS a(external_id text, type text, ownership text, name text, key_id text, sealed text, unreadable boolean)
+		ON CONFLICT (sync_run_id, external_id) DO UPDATE SET type = EXCLUDED.type, ownership = EXCLUDED.ownership, name = EXCLUDED.name,
+			token_key_id = EXCLUDED.token_key_id, sealed_token = EXCLUDED.sealed_token, unreadable = EXCLUDED.unreadable`,
+		rows, requests)
 }
 
 // StageGrants lands the holders of a chunk of assets for a run.
@@ -289,13 +316,25 @@ func (s *Store) StageGrants(ctx context.Context, runID string, grants []domain.G
 		ON CONFLICT (sync_run_id, asset_id, member_id) DO UPDATE SET tasks = EXCLUDED.tasks`, grants, requests)
 }
 
-// StagedAssetIDs lists the assets a run has fetched, in id order.
-func (s *Store) StagedAssetIDs(ctx context.Context, runID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT external_id FROM asset_staging WHERE sync_run_id = $1 ORDER BY external_id`, runID)
+// StagedAssets lists the assets a run has fetched, in id order, with their
+// Pages' tokens opened.
+func (s *Store) StagedAssets(ctx context.Context, runID string) ([]StagedAsset, error) {
+	rows, err := s.pool.Query(ctx, `SELECT external_id, type, ownership, name, unreadable, coalesce(token_key_id, ''), sealed_token
+		FROM asset_staging WHERE sync_run_id = $1 ORDER BY external_id`, runID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedAsset, error) {
+		var a StagedAsset
+		var keyID string
+		var sealed []byte
+		if err := r.Scan(&a.ExternalID, &a.Type, &a.Ownership, &a.Name, &a.Unreadable, &keyID, &sealed); err != nil || sealed == nil {
+			return a, err
+		}
+		token, err := s.keys.Open(secrets.AtRest, keyID, sealed, []byte(runID+"/"+a.ExternalID))
+		a.PageToken = string(token)
+		return a, err
+	})
 }
 
 // ReconcileResult is what a check for updates changed.
@@ -459,7 +498,8 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 				AND NOT EXISTS (SELECT 1 FROM asset_staging g WHERE g.sync_run_id = @run AND g.external_id = a.external_id)`); err != nil {
 			return err
 		}
-		// The grants of members an admin changed after the snapshot began stay as the admin left them.
+		// The grants of members an admin changed after the snapshot began, and
+		// of assets whose holders could not be read, stay as they were.
 		if res.GrantRows, err = replace(ctx, tx, args,
 			`INSERT INTO asset_grants AS a (integration_id, asset_id, member_id, tasks, updated_at)
 				SELECT @integration, g.asset_id, g.member_id, g.tasks, @now FROM grant_staging g WHERE g.sync_run_id = @run
@@ -470,7 +510,8 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 			`DELETE FROM asset_grants a WHERE a.integration_id = @integration
 				AND NOT EXISTS (SELECT 1 FROM grant_staging g WHERE g.sync_run_id = @run AND g.asset_id = a.asset_id AND g.member_id = a.member_id)
 				AND NOT EXISTS (SELECT 1 FROM members m WHERE m.integration_id = @integration AND m.external_id = a.member_id
-					AND m.admin_change > @before)`); err != nil {
+					AND m.admin_change > @before)
+				AND NOT EXISTS (SELECT 1 FROM asset_staging u WHERE u.sync_run_id = @run AND u.external_id = a.asset_id AND u.unreadable)`); err != nil {
 			return err
 		}
 

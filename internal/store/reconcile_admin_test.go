@@ -142,3 +142,43 @@ func TestAdminRemovalRacingReconcile(t *testing.T) {
 		f.check(t, ig, fmt.Sprintf("after-%d", i), snap)
 	}
 }
+
+// A Page's access token is staged sealed, never in clear, and opened for the
+// grants fetch; a Page that came without one keeps its grants.
+func TestStagedPageTokens(t *testing.T) {
+	f, ig, snap := adminFixture(t)
+	ctx := context.Background()
+	run, err := f.st.StartIntegrationSyncRun(ctx, ig.ID, "test", "sync/"+ig.ID, "tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "EAAPage-secret-token-Zq8"
+	unread := domain.Asset{ExternalID: "p1", Type: "page", Ownership: "owned", Name: "Page"}
+	read := domain.Asset{ExternalID: "p2", Type: "page", Ownership: "owned", Name: "Other"}
+	if err := f.st.StageAssets(ctx, run.ID, []store.StagedAsset{{Asset: unread, Unreadable: true}, {Asset: read, PageToken: secret}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM asset_staging WHERE position($1::bytea in sealed_token) > 0 OR token_key_id = $2`,
+		[]byte(secret), secret); n != 0 {
+		t.Fatal("a page token is stored in clear")
+	}
+	staged, err := f.st.StagedAssets(ctx, run.ID)
+	if err != nil || len(staged) != 2 || !staged[0].Unreadable || staged[0].PageToken != "" || staged[1].PageToken != secret {
+		t.Fatalf("staged %+v, %v", staged, err)
+	}
+	if err := f.st.StageMembers(ctx, run.ID, snap.members, 1); err != nil {
+		t.Fatal(err)
+	}
+	res := f.reconcile(t, run.ID)
+	if res.Halted {
+		t.Fatal(res.HaltReason)
+	}
+	// p1's holders could not be read: ada keeps her MANAGE there.
+	m, _ := f.st.Member(ctx, f.ws.ID, ig.ID, "m-ada")
+	if len(m.Assets) != 1 || m.Assets[0].AssetID != "p1" {
+		t.Fatalf("ada's grants after a check that could not read p1: %+v", m.Assets)
+	}
+	if n := f.count(t, `SELECT count(*) FROM asset_staging`); n != 0 {
+		t.Fatalf("%d staged assets (with their tokens) left after the reconcile", n)
+	}
+}

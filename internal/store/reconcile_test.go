@@ -49,7 +49,11 @@ func (f *fixture) stage(t *testing.T, ig store.Integration, runID string, snap s
 			t.Fatal(err)
 		}
 	}
-	if err := f.st.StageAssets(ctx, run.ID, snap.assets, 1); err != nil {
+	assets := make([]store.StagedAsset, len(snap.assets))
+	for i, a := range snap.assets {
+		assets[i] = store.StagedAsset{Asset: a}
+	}
+	if err := f.st.StageAssets(ctx, run.ID, assets, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.st.StageGrants(ctx, run.ID, snap.grants, 1); err != nil {

@@ -118,6 +118,8 @@ type Server struct {
 	grants map[string]tokenGrant
 	// apps maps the id of each Facebook app to its secret; "id|secret" is the app's access token.
 	apps map[string]string
+	// pageTokens maps a Page access token to the Page and the system user it was issued to.
+	pageTokens map[string]pageToken
 	// Latency is added to every HTTP request.
 	Latency time.Duration
 	// MaxLimit is the largest page an edge serves.
@@ -149,8 +151,35 @@ type Server struct {
 // New returns an empty Graph sandbox.
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
+		pageTokens: map[string]pageToken{},
 		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
+
+// pageToken is a Page access token: which Page, for which system user.
+type pageToken struct {
+	businessID, pageID, systemUserID string
+}
+
+// pageTokenFor returns the Page access token of a system user who manages
+// the Page (MANAGE among their tasks on it), or "" for one who does not.
+// Caller holds mu.
+func (s *Server) pageTokenFor(b *Business, systemUserID, pageID string) string {
+	a := b.Assets[pageID]
+	if a == nil || a.Kind != "page" || !slices.Contains(a.Holders[systemUserID], "MANAGE") {
+		return ""
+	}
+	for tok, pt := range s.pageTokens {
+		if pt == (pageToken{b.ID, pageID, systemUserID}) {
+			return tok
+		}
+	}
+	tok := fmt.Sprintf("EAAPage%x%x", mrand.Uint64(), mrand.Uint64())
+	s.pageTokens[tok] = pageToken{b.ID, pageID, systemUserID}
+	return tok
+}
+
+// pageTokenRequired is Graph's answer to a Page edge called with another token.
+var pageTokenRequired = Fault{400, 190, 0, "(#190) This method must be called with a Page Access Token"}
 
 // tokenGrant is who a token acts as and what it may do.
 type tokenGrant struct {
@@ -235,6 +264,14 @@ func (s *Server) LoseAnswers(method string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lose, s.loseMethod = n, method
+}
+
+// PageTokens lists the Page access tokens handed out, for tests that look
+// for them where they must not be.
+func (s *Server) PageTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return keys(s.pageTokens)
 }
 
 // HeldBatches is how many batch requests are waiting for a release.
@@ -322,6 +359,10 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	s.mu.Lock()
 	s.ops++
 	businessID, known := s.tokens[token]
+	page, isPage := s.pageTokens[token]
+	if isPage {
+		businessID, known = page.businessID, true
+	}
 	appID, appSecret, isApp := strings.Cut(token, "|")
 	isApp = isApp && !known && s.apps[appID] != "" && s.apps[appID] == appSecret
 	known = known || isApp
@@ -367,6 +408,27 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	b := s.businesses[businessID]
 	grant := s.grants[token]
+	pageEdge := len(path) == 2 && path[1] == "assigned_users" && b.Assets[path[0]] != nil && b.Assets[path[0]].Kind == "page"
+	switch {
+	case isPage && !(len(path) >= 1 && path[0] == page.pageID && (len(path) == 1 || pageEdge)):
+		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+			strings.ToLower(method), strings.Join(path, "/"))})
+		return
+	case pageEdge && !isPage:
+		writeError(w, nil, pageTokenRequired)
+		return
+	case len(path) == 1 && method == http.MethodGet && b.Assets[path[0]] != nil && b.Assets[path[0]].Kind == "page":
+		a, user := b.Assets[path[0]], grant.systemUserID
+		if isPage {
+			user = page.systemUserID
+		}
+		item := map[string]any{"id": a.ID, "name": a.Name, "is_owned": a.Ownership == "owned"}
+		if tok := s.pageTokenFor(b, user, a.ID); tok != "" {
+			item["access_token"] = tok
+		}
+		writeJSON(w, http.StatusOK, project(item, q.Get("fields")))
+		return
+	}
 	if len(path) > 0 && path[0] == "me" {
 		switch {
 		case len(path) == 1 && method == http.MethodGet:
@@ -539,6 +601,8 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			if a.Kind == "ad_account" {
 				out["account_id"] = strings.TrimPrefix(a.ID, "act_")
 				out["account_status"] = 1
+			} else if tok := s.pageTokenFor(b, s.grants[token].systemUserID, a.ID); tok != "" {
+				out["access_token"] = tok
 			}
 			return out
 		}
@@ -651,7 +715,7 @@ func (s *Server) invite(w http.ResponseWriter, b *Business, q url.Values) {
 }
 
 // assign sets or takes away a user's tasks on an asset: POST or DELETE
-// /{asset}/assigned_users with user (and tasks, business). Caller holds mu.
+// /{asset}/assigned_users with user (and tasks). Caller holds mu.
 func (s *Server) assign(w http.ResponseWriter, b *Business, a *Asset, method string, q url.Values) {
 	user := q.Get("user")
 	if b.Users[user] == nil && b.SystemUsers[user] == nil {
@@ -661,10 +725,6 @@ func (s *Server) assign(w http.ResponseWriter, b *Business, a *Asset, method str
 	if method == http.MethodDelete {
 		delete(a.Holders, user)
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
-		return
-	}
-	if q.Get("business") != b.ID {
-		writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter business is required"})
 		return
 	}
 	var tasks []string
@@ -781,8 +841,14 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, version, token st
 		if len(path) > 0 && versionRE.MatchString(path[0]) {
 			version, path = path[0], path[1:]
 		}
+		// An operation may carry its own access token (a Page's).
+		opToken := token
+		if t := q.Get("access_token"); t != "" {
+			opToken = t
+			q.Del("access_token")
+		}
 		rec := httptest.NewRecorder()
-		s.operation(rec, strings.ToUpper(op.Method), version, path, q, token, r.Host)
+		s.operation(rec, strings.ToUpper(op.Method), version, path, q, opToken, r.Host)
 		answers[i] = map[string]any{"code": rec.Code, "body": rec.Body.String()}
 	}
 	writeJSON(w, http.StatusOK, answers)

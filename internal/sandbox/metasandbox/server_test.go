@@ -92,12 +92,14 @@ func TestPagingFollowsGraph(t *testing.T) {
 }
 
 func TestErrorsFollowGraph(t *testing.T) {
-	s, base := start(t, Shape{Members: 5, Pages: 2, HoldersPerAsset: 1})
+	s, base := start(t, Shape{Members: 5, Pages: 2, AdAccounts: 1, HoldersPerAsset: 1})
 	b := s.Business(bid)
-	var page string
+	var page, ad string
 	for id, a := range b.Assets {
 		if a.Kind == "page" {
 			page = id
+		} else {
+			ad = id
 		}
 	}
 	for _, tc := range []struct {
@@ -109,7 +111,8 @@ func TestErrorsFollowGraph(t *testing.T) {
 		{"BadToken", "/v25.0/" + bid + "/business_users?access_token=nope", 400, 190},
 		{"BadVersion", "/25/" + bid + "/business_users?access_token=" + token, 400, 2500},
 		{"OtherBusiness", "/v25.0/123/business_users?access_token=" + token, 400, 100},
-		{"AssignedUsersNeedsBusiness", "/v25.0/" + page + "/assigned_users?access_token=" + token, 400, 100},
+		{"AssignedUsersNeedsBusiness", "/v25.0/" + ad + "/assigned_users?access_token=" + token, 400, 100},
+		{"PageEdgeNeedsPageToken", "/v25.0/" + page + "/assigned_users?business=" + bid + "&access_token=" + token, 400, 190},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body, _ := call(t, "GET", base+tc.path, nil)
@@ -212,5 +215,44 @@ func TestLostAnswerStillActs(t *testing.T) {
 	resp, body, _ := call(t, "POST", base+"/v25.0/"+bid+"/business_users", url.Values{"access_token": {token}, "email": {"late@acme.test"}})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("inviting again: %d %v", resp.StatusCode, body)
+	}
+}
+
+// A Page's assigned_users edge takes that Page's access token, which the
+// asset listing (or the Page itself) gives a system user managing it; the
+// Page token reaches nothing else. Batch operations may carry their own.
+func TestPageAccessTokens(t *testing.T) {
+	_, base := start(t, Shape{Members: 10, Pages: 3, HoldersPerAsset: 2})
+	_, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/owned_pages?fields=id,name,access_token&access_token="+token, nil)
+	pages := body["data"].([]any)
+	if len(pages) == 0 {
+		t.Fatal("no pages")
+	}
+	first := pages[0].(map[string]any)
+	pageID, pageToken := first["id"].(string), first["access_token"].(string)
+	if pageToken == "" || pageToken == token {
+		t.Fatalf("page token %q", pageToken)
+	}
+	if _, body, _ := call(t, "GET", base+"/v25.0/"+pageID+"?fields=access_token&access_token="+token, nil); body["access_token"] != pageToken {
+		t.Fatalf("the page's own access_token field: %v", body)
+	}
+	if _, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/owned_pages?fields=id,name&access_token="+token, nil); body["data"].([]any)[0].(map[string]any)["access_token"] != nil {
+		t.Fatal("the token was listed without being asked for")
+	}
+	resp, body, _ := call(t, "GET", base+"/v25.0/"+pageID+"/assigned_users?business="+bid+"&access_token="+pageToken, nil)
+	if resp.StatusCode != 200 || len(body["data"].([]any)) == 0 {
+		t.Fatalf("holders with the page token: %d %v", resp.StatusCode, body)
+	}
+	other := pages[1].(map[string]any)["id"].(string)
+	for _, path := range []string{other + "/assigned_users?business=" + bid, bid + "/business_users"} {
+		if resp, body, _ := call(t, "GET", base+"/v25.0/"+path+"&access_token="+pageToken, nil); resp.StatusCode != 400 {
+			t.Fatalf("%s with another page's token: %d %v", path, resp.StatusCode, body)
+		}
+	}
+	ops := `[{"method":"GET","relative_url":"` + pageID + `/assigned_users?business=` + bid + `&access_token=` + pageToken + `"},` +
+		`{"method":"GET","relative_url":"` + pageID + `/assigned_users?business=` + bid + `"}]`
+	_, _, answers := call(t, "POST", base+"/v25.0/", url.Values{"access_token": {token}, "batch": {ops}})
+	if len(answers) != 2 || answers[0].(map[string]any)["code"].(float64) != 200 || answers[1].(map[string]any)["code"].(float64) != 400 {
+		t.Fatalf("batch with and without the page token: %v", answers)
 	}
 }

@@ -152,7 +152,7 @@ type Server struct {
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
 		pageTokens: map[string]pageToken{},
-		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
+		MaxLimit:   100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
 // pageToken is a Page access token: which Page, for which system user.

@@ -68,7 +68,7 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 			return BulkChunkResult{}, failure(err)
 		}
 		if b.Action == store.ActionRemove {
-			metaErrs, err = removeOnce(ctx, c, todo)
+			metaErrs, err = removeOnce(ctx, c, ig.BusinessID, todo)
 		} else {
 			metaErrs, err = c.SetRoles(ctx, todo, b.Role)
 		}
@@ -113,11 +113,11 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 // removeOnce removes a chunk of people at Meta. A retried attempt (its
 // predecessor may have removed some before its worker died) first asks
 // Meta who is still there, and removes only them.
-func removeOnce(ctx context.Context, c *meta.Client, ids []string) ([]error, error) {
+func removeOnce(ctx context.Context, c *meta.Client, businessID string, ids []string) ([]error, error) {
 	if activity.GetInfo(ctx).Attempt == 1 {
-		return c.RemoveBusinessUsers(ctx, ids)
+		return c.RemoveBusinessUsers(ctx, businessID, ids)
 	}
-	present, err := c.PresentBusinessUsers(ctx, ids)
+	present, err := c.PresentBusinessUsers(ctx, businessID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func removeOnce(ctx context.Context, c *meta.Client, ids []string) ([]error, err
 			still = append(still, id)
 		}
 	}
-	stillErrs, err := c.RemoveBusinessUsers(ctx, still)
+	stillErrs, err := c.RemoveBusinessUsers(ctx, businessID, still)
 	if err != nil {
 		return nil, err
 	}

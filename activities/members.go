@@ -75,11 +75,11 @@ func (a *Activities) RemoveMember(ctx context.Context, ch MemberChange) (Provide
 		return ProviderChange{AlreadyDone: true}, nil
 	}
 	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		present, err := c.HasBusinessUser(ctx, ch.MemberID)
+		present, err := c.HasBusinessUser(ctx, ig.BusinessID, ch.MemberID)
 		if err != nil || !present {
 			return ProviderChange{AlreadyDone: !present}, err
 		}
-		trace, err := c.RemoveBusinessUser(ctx, ch.MemberID)
+		trace, err := c.RemoveBusinessUser(ctx, ig.BusinessID, ch.MemberID)
 		return ProviderChange{TraceID: trace}, err
 	}, func(c *pinterest.Client) (ProviderChange, error) {
 		was, err := c.Remove(ch.MemberID)
@@ -128,7 +128,7 @@ func (a *Activities) InviteMember(ctx context.Context, ch MemberChange) (Provide
 // CancelInvitation cancels an invitation at the provider; one already gone counts as done.
 func (a *Activities) CancelInvitation(ctx context.Context, ch MemberChange) (ProviderChange, error) {
 	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		trace, err := c.CancelInvitation(ctx, ch.MemberID)
+		trace, err := c.CancelInvitation(ctx, ig.BusinessID, ch.MemberID)
 		return ProviderChange{TraceID: trace, AlreadyDone: err == nil && trace == ""}, err
 	}, nil)
 }

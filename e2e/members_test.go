@@ -290,6 +290,25 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	// Graph's 100/33 for a user the token lost permission on is not proof of
+	// a removal: the action fails with Meta's words and nothing is recorded removed.
+	t.Run("LostPermissionIsNotARemoval", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		defer s.meta.LosePermissionOn(m.ExternalID)()
+		var started actionStarted
+		s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/remove", s.apiKey, nil, &started)
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err == nil {
+			t.Fatal("the removal succeeded")
+		}
+		got := s.member(ig.ID, m.ExternalID)
+		if got.State != domain.StateOnboarded || b.Users[m.ExternalID] == nil {
+			t.Fatalf("after the refused removal: %s, at Meta: %v", got.State, b.Users[m.ExternalID] != nil)
+		}
+		if a := got.Actions[0]; a.Status != store.ActionFailed || !strings.Contains(a.Error, "Meta refused") || !strings.Contains(a.Error, "100/33") {
+			t.Fatalf("action %+v", a)
+		}
+	})
+
 	t.Run("MetaRestrictionAnswerSaysWaiting", func(t *testing.T) {
 		m := s.firstOf(ig.ID, domain.StateUnmatched, "@"+metasandbox.AgencyDomain)
 		s.meta.Inject(metasandbox.Faults["restricted"], 1)

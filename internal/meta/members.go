@@ -10,33 +10,76 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 )
 
-// notFound reports Graph's answer for an object that does not exist (or
-// that the token may not see): code 100, subcode 33.
+// notFound reports Graph's 100/33: the object "does not exist, cannot be
+// loaded due to missing permissions, or does not support this operation".
+// It is never proof that something is gone: see listed.
 func notFound(err error) bool {
 	pe, ok := domain.AsProviderError(err)
 	return ok && pe.Code == "100/33"
 }
 
+// listed reports which of ids a business's edge (business_users,
+// pending_users) still lists: the positive check that tells "gone" from
+// "not visible to this token" after a 100/33.
+func (c *Client) listed(ctx context.Context, businessID, edge string, ids []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	found := map[string]bool{}
+	after := ""
+	for {
+		page, err := c.List(ctx, businessID+"/"+edge, "id", nil, after)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range page.Data {
+			var item struct{ ID string }
+			if err := json.Unmarshal(raw, &item); err == nil && want[item.ID] {
+				found[item.ID] = true
+			}
+		}
+		if page.After == "" {
+			return found, nil
+		}
+		after = page.After
+	}
+}
+
+// goneOr turns a 100/33 on an object of a business's edge into nil when the
+// edge no longer lists it (it is gone), and keeps Meta's error when it does.
+func (c *Client) goneOr(ctx context.Context, businessID, edge, id string, err error) error {
+	if !notFound(err) {
+		return err
+	}
+	still, lerr := c.listed(ctx, businessID, edge, []string{id})
+	if lerr != nil {
+		return lerr
+	}
+	if still[id] {
+		return err
+	}
+	return nil
+}
+
 // HasBusinessUser reports whether a business user is still in the business.
-func (c *Client) HasBusinessUser(ctx context.Context, businessUserID string) (bool, error) {
+func (c *Client) HasBusinessUser(ctx context.Context, businessID, businessUserID string) (bool, error) {
 	_, _, err := c.do(ctx, http.MethodGet, businessUserID, url.Values{"fields": {"id"}})
 	if notFound(err) {
-		return false, nil
+		still, err := c.listed(ctx, businessID, "business_users", []string{businessUserID})
+		return still[businessUserID], err
 	}
 	return err == nil, err
 }
 
 // RemoveBusinessUser removes a person from the business, with every asset
-// they held, and returns Meta's trace id. A user already gone counts as
-// removed (trace id "").
+// they held, and returns Meta's trace id. A user no longer listed in the
+// business counts as removed (trace id "").
 //
 // API: DELETE /{business-user-id}
-func (c *Client) RemoveBusinessUser(ctx context.Context, businessUserID string) (string, error) {
+func (c *Client) RemoveBusinessUser(ctx context.Context, businessID, businessUserID string) (string, error) {
 	_, trace, err := c.do(ctx, http.MethodDelete, businessUserID, nil)
-	if notFound(err) {
-		return "", nil
-	}
-	return trace, err
+	return trace, c.goneOr(ctx, businessID, "business_users", businessUserID, err)
 }
 
 // SetRole sets a business user's role (ADMIN or EMPLOYEE) and returns Meta's trace id.
@@ -164,46 +207,84 @@ func (c *Client) findMember(ctx context.Context, businessID, edge string, match 
 	}
 }
 
-// CancelInvitation cancels a pending invitation; one already gone counts as done.
+// CancelInvitation cancels a pending invitation; one no longer listed
+// among the pending invitations counts as done (trace id "").
 //
 // API: DELETE /{business-user-request-id}
-func (c *Client) CancelInvitation(ctx context.Context, invitationID string) (string, error) {
+func (c *Client) CancelInvitation(ctx context.Context, businessID, invitationID string) (string, error) {
 	_, trace, err := c.do(ctx, http.MethodDelete, invitationID, nil)
-	if notFound(err) {
-		return "", nil
-	}
-	return trace, err
+	return trace, c.goneOr(ctx, businessID, "pending_users", invitationID, err)
 }
 
 // PresentBusinessUsers reports, for up to MaxBatch business users in one
 // batch, which are still in the business.
-func (c *Client) PresentBusinessUsers(ctx context.Context, businessUserIDs []string) ([]bool, error) {
+func (c *Client) PresentBusinessUsers(ctx context.Context, businessID string, businessUserIDs []string) ([]bool, error) {
 	ops := make([]BatchRequest, len(businessUserIDs))
 	for i, id := range businessUserIDs {
 		ops[i] = BatchRequest{Method: "GET", RelativeURL: id + "?fields=id"}
 	}
-	results, err := c.BatchEach(ctx, ops)
+	errs, err := c.eachError(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
-	present := make([]bool, len(results))
-	for i, r := range results {
-		if r.Err != nil && !notFound(r.Err) {
-			return nil, r.Err
+	var unsure []string
+	for i, e := range errs {
+		switch {
+		case notFound(e):
+			unsure = append(unsure, businessUserIDs[i])
+		case e != nil:
+			return nil, e
 		}
-		present[i] = r.Err == nil
+	}
+	still := map[string]bool{}
+	if len(unsure) > 0 {
+		if still, err = c.listed(ctx, businessID, "business_users", unsure); err != nil {
+			return nil, err
+		}
+	}
+	present := make([]bool, len(errs))
+	for i, e := range errs {
+		present[i] = e == nil || still[businessUserIDs[i]]
 	}
 	return present, nil
 }
 
 // RemoveBusinessUsers removes up to MaxBatch people in one batch and returns
-// each one's error (nil when removed or already gone).
-func (c *Client) RemoveBusinessUsers(ctx context.Context, businessUserIDs []string) ([]error, error) {
+// each one's error (nil when removed, or no longer listed in the business).
+func (c *Client) RemoveBusinessUsers(ctx context.Context, businessID string, businessUserIDs []string) ([]error, error) {
 	ops := make([]BatchRequest, len(businessUserIDs))
 	for i, id := range businessUserIDs {
 		ops[i] = BatchRequest{Method: "DELETE", RelativeURL: id}
 	}
-	return c.eachError(ctx, ops, true)
+	errs, err := c.eachError(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	return errs, c.forgiveGone(ctx, businessID, businessUserIDs, errs)
+}
+
+// forgiveGone clears the 100/33 errors of business users the business no
+// longer lists: they are gone. The others keep Meta's answer.
+func (c *Client) forgiveGone(ctx context.Context, businessID string, ids []string, errs []error) error {
+	var unsure []string
+	for i, err := range errs {
+		if notFound(err) {
+			unsure = append(unsure, ids[i])
+		}
+	}
+	if len(unsure) == 0 {
+		return nil
+	}
+	still, err := c.listed(ctx, businessID, "business_users", unsure)
+	if err != nil {
+		return err
+	}
+	for i, e := range errs {
+		if notFound(e) && !still[ids[i]] {
+			errs[i] = nil
+		}
+	}
+	return nil
 }
 
 // SetRoles sets the same role for up to MaxBatch people in one batch and
@@ -213,21 +294,18 @@ func (c *Client) SetRoles(ctx context.Context, businessUserIDs []string, role st
 	for i, id := range businessUserIDs {
 		ops[i] = BatchRequest{Method: "POST", RelativeURL: id, Body: url.Values{"role": {role}}.Encode()}
 	}
-	return c.eachError(ctx, ops, false)
+	return c.eachError(ctx, ops)
 }
 
-// eachError runs a batch and returns each operation's error; with
-// goneIsDone, an object that no longer exists counts as done.
-func (c *Client) eachError(ctx context.Context, ops []BatchRequest, goneIsDone bool) ([]error, error) {
+// eachError runs a batch and returns each operation's error.
+func (c *Client) eachError(ctx context.Context, ops []BatchRequest) ([]error, error) {
 	results, err := c.BatchEach(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
 	errs := make([]error, len(results))
 	for i, r := range results {
-		if r.Err != nil && !(goneIsDone && notFound(r.Err)) {
-			errs[i] = r.Err
-		}
+		errs[i] = r.Err
 	}
 	return errs, nil
 }

@@ -306,3 +306,41 @@ func TestPageTasksUsePageTokens(t *testing.T) {
 		t.Fatalf("err = %v, want a permanent 190 (the wrong kind of token)", err)
 	}
 }
+
+// 100/33 is never proof of a removal: a user the token lost permission on
+// (still listed) is not counted removed; one really gone is.
+func TestRemovalNeedsAPositiveCheck(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 30})
+	var hidden, gone, other string
+	for id := range b.Users {
+		switch {
+		case hidden == "":
+			hidden = id
+		case gone == "":
+			gone = id
+		case other == "":
+			other = id
+		}
+	}
+	sb.LosePermissionOn(hidden)
+	ctx := context.Background()
+	if _, err := c.RemoveBusinessUser(ctx, businessID, hidden); err == nil {
+		t.Fatal("a removal answered 100/33 for a listed user counted as done")
+	}
+	if present, err := c.HasBusinessUser(ctx, businessID, hidden); err != nil || !present {
+		t.Fatalf("the hidden user present: %v, %v", present, err)
+	}
+	if _, err := c.RemoveBusinessUser(ctx, businessID, gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RemoveBusinessUser(ctx, businessID, gone); err != nil {
+		t.Fatalf("removing a user already gone: %v", err)
+	}
+	errs, err := c.RemoveBusinessUsers(ctx, businessID, []string{hidden, gone, other})
+	if err != nil || errs[0] == nil || errs[1] != nil || errs[2] != nil || b.Users[other] != nil {
+		t.Fatalf("batch removal: %v, %v", errs, err)
+	}
+	if present, _ := c.PresentBusinessUsers(ctx, businessID, []string{hidden, gone}); !present[0] || present[1] {
+		t.Fatalf("present %v, want the hidden one present and the gone one not", present)
+	}
+}

@@ -120,6 +120,9 @@ type Server struct {
 	apps map[string]string
 	// pageTokens maps a Page access token to the Page and the system user it was issued to.
 	pageTokens map[string]pageToken
+	// hidden are objects the tokens lost permission on: they answer 100/33
+	// themselves, yet their business still lists them.
+	hidden map[string]bool
 	// Latency is added to every HTTP request.
 	Latency time.Duration
 	// MaxLimit is the largest page an edge serves.
@@ -151,8 +154,8 @@ type Server struct {
 // New returns an empty Graph sandbox.
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
-		pageTokens: map[string]pageToken{},
-		MaxLimit:   100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
+		pageTokens: map[string]pageToken{}, hidden: map[string]bool{},
+		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
 // pageToken is a Page access token: which Page, for which system user.
@@ -264,6 +267,20 @@ func (s *Server) LoseAnswers(method string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lose, s.loseMethod = n, method
+}
+
+// LosePermissionOn makes an object (a business user, an invitation) answer
+// 100/33, as Graph does for one the token may not load, while its business
+// still lists it, until restore is called.
+func (s *Server) LosePermissionOn(id string) (restore func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hidden[id] = true
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.hidden, id)
+	}
 }
 
 // PageTokens lists the Page access tokens handed out, for tests that look
@@ -408,6 +425,11 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	b := s.businesses[businessID]
 	grant := s.grants[token]
+	if len(path) == 1 && s.hidden[path[0]] {
+		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+			strings.ToLower(method), path[0])})
+		return
+	}
 	pageEdge := len(path) == 2 && path[1] == "assigned_users" && b.Assets[path[0]] != nil && b.Assets[path[0]].Kind == "page"
 	switch {
 	case isPage && !(len(path) >= 1 && path[0] == page.pageID && (len(path) == 1 || pageEdge)):

@@ -256,3 +256,34 @@ func TestPageAccessTokens(t *testing.T) {
 		t.Fatalf("batch with and without the page token: %v", answers)
 	}
 }
+
+// An object the token lost permission on answers 100/33, yet is still listed.
+func TestLostPermissionLooksLikeGone(t *testing.T) {
+	s, base := start(t, Shape{Members: 10})
+	var user string
+	for id := range s.Business(bid).Users {
+		user = id
+		break
+	}
+	s.LosePermissionOn(user)
+	resp, body, _ := call(t, "GET", base+"/v25.0/"+user+"?access_token="+token, nil)
+	if resp.StatusCode != 400 {
+		t.Fatalf("GET a hidden user: %d", resp.StatusCode)
+	}
+	e := body["error"].(map[string]any)
+	if e["code"].(float64) != 100 || e["error_subcode"].(float64) != 33 {
+		t.Fatalf("error %v, want 100/33", e)
+	}
+	req, _ := http.NewRequest("DELETE", base+"/v25.0/"+user+"?access_token="+token, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 || s.Business(bid).Users[user] == nil {
+		t.Fatalf("DELETE a hidden user: %v, removed: %v", err, s.Business(bid).Users[user] == nil)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+bid+"/business_users?fields=id&limit=100&access_token="+token, nil)
+	listed := false
+	for _, item := range body["data"].([]any) {
+		listed = listed || item.(map[string]any)["id"] == user
+	}
+	if !listed {
+		t.Fatal("the hidden user is not listed")
+	}
+}

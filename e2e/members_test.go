@@ -290,6 +290,31 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	// A task set Meta's enums allow but Meta refuses is sent, and Meta's
+	// answer is the action's error.
+	t.Run("TasksMetaRefuses", func(t *testing.T) {
+		m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+		ad := ""
+		for id, a := range b.Assets {
+			if a.Kind == "ad_account" {
+				ad = id
+				break
+			}
+		}
+		var started actionStarted
+		if code := s.call("POST", "/v1/integrations/"+ig.ID+"/members/"+m.ExternalID+"/role", s.apiKey,
+			map[string]any{"assets": []map[string]any{{"asset_id": ad, "tasks": []string{"DRAFT", "MANAGE"}}}}, &started); code != 202 {
+			t.Fatalf("role: %d", code)
+		}
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err == nil {
+			t.Fatal("Meta's refusal was not the action's")
+		}
+		if a := s.member(ig.ID, m.ExternalID).Actions[0]; a.Status != store.ActionFailed || !strings.Contains(a.Error, "Meta refused") ||
+			!strings.Contains(a.Error, "1752129") {
+			t.Fatalf("action %+v", a)
+		}
+	})
+
 	// Graph's 100/33 for a user the token lost permission on is not proof of
 	// a removal: the action fails with Meta's words and nothing is recorded removed.
 	t.Run("LostPermissionIsNotARemoval", func(t *testing.T) {
@@ -439,7 +464,8 @@ func TestMemberActionBadInput(t *testing.T) {
 		{"BadAuditLimit", "GET", "/v1/audit?limit=9999", s.apiKey, "", 400},
 		{"BadRole", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"role":"OWNER"}`, 400},
 		{"NothingToChange", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{}`, 400},
-		{"BadTaskCombination", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"` + adAccount + `","tasks":["MANAGE"]}]}`, 400},
+		{"UnknownTask", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"` + adAccount + `","tasks":["OWN"]}]}`, 400},
+		{"TaskTwice", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"` + adAccount + `","tasks":["ANALYZE","ANALYZE"]}]}`, 400},
 		{"UnknownAsset", "POST", base + onboarded.ExternalID + "/role", s.apiKey, `{"assets":[{"asset_id":"act_0","tasks":["ANALYZE"]}]}`, 400},
 		{"RoleOfSystemUser", "POST", base + system.ExternalID + "/role", s.apiKey, `{"role":"ADMIN"}`, 409},
 		{"InviteMember", "POST", "/v1/integrations/" + ig.ID + "/invitations", s.apiKey, `{"email":"` + onboarded.Email + `","role":"EMPLOYEE"}`, 409},

@@ -25,47 +25,35 @@ func CheckRole(p Provider, role string) error {
 	return nil
 }
 
-// Task sets Meta accepts on an asset, by asset type. Each set is what the
-// Business Manager UI offers; any other combination is answered with
-// error 100/1752129 for ad accounts (and refused alike for Pages).
-var taskSets = map[string][][]string{
-	"page": {
-		{"MANAGE", "CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"},
-		{"CREATE_CONTENT", "MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"},
-		{"MODERATE", "MESSAGING", "ADVERTISE", "ANALYZE"},
-		{"ADVERTISE", "ANALYZE"},
-		{"ANALYZE"},
-	},
-	"ad_account": {
-		{"MANAGE", "ADVERTISE", "ANALYZE"},
-		{"ADVERTISE", "ANALYZE"},
-		{"DRAFT", "ANALYZE"},
-		{"ANALYZE"},
-	},
+// MetaTasks are the tasks Meta takes on an asset, by asset type: the enums
+// of the assigned_users edges (pageassigned_users_tasks_enum_param,
+// adaccountassigned_users_tasks_enum_param). Any set of them is a valid
+// request; Meta itself refuses combinations it does not allow (error
+// 100/1752129 on ad accounts), and Hubkeeper shows its answer.
+var MetaTasks = map[string][]string{
+	"page": {"ADVERTISE", "ANALYZE", "CASHIER_ROLE", "CREATE_CONTENT", "GLOBAL_STRUCTURE_MANAGEMENT", "MANAGE", "MANAGE_JOBS",
+		"MANAGE_LEADS", "MESSAGING", "MODERATE", "MODERATE_COMMUNITY", "PAGES_MESSAGING", "PAGES_MESSAGING_SUBSCRIPTIONS",
+		"PROFILE_PLUS_ADVERTISE", "PROFILE_PLUS_ANALYZE", "PROFILE_PLUS_CREATE_CONTENT", "PROFILE_PLUS_FACEBOOK_ACCESS",
+		"PROFILE_PLUS_FULL_CONTROL", "PROFILE_PLUS_GLOBAL_STRUCTURE_MANAGEMENT", "PROFILE_PLUS_MANAGE", "PROFILE_PLUS_MANAGE_LEADS",
+		"PROFILE_PLUS_MESSAGING", "PROFILE_PLUS_MODERATE", "PROFILE_PLUS_MODERATE_DELEGATE_COMMUNITY", "PROFILE_PLUS_REVENUE",
+		"READ_PAGE_MAILBOXES", "VIEW_MONETIZATION_INSIGHTS"},
+	"ad_account": {"AA_ANALYZE", "ADVERTISE", "ANALYZE", "DRAFT", "MANAGE"},
 }
 
-// ValidMetaTasks checks Meta tasks for an asset type; an empty list means "no access".
+// ValidMetaTasks checks tasks for an asset type against Meta's enum, each
+// at most once; an empty list means "no access".
 func ValidMetaTasks(assetType string, tasks []string) error {
-	sets, ok := taskSets[assetType]
+	known, ok := MetaTasks[assetType]
 	if !ok {
 		return fmt.Errorf("assets of type %q take no tasks", assetType)
 	}
-	if len(tasks) == 0 {
-		return nil
-	}
-	got := slices.Clone(tasks)
-	slices.Sort(got)
-	for _, set := range sets {
-		want := slices.Clone(set)
-		slices.Sort(want)
-		if slices.Equal(got, want) {
-			return nil
+	for i, task := range tasks {
+		if !slices.Contains(known, task) {
+			return fmt.Errorf("%q is not a task Meta knows on a %s; use %s", task, strings.ReplaceAll(assetType, "_", " "), strings.Join(known, ", "))
+		}
+		if slices.Contains(tasks[:i], task) {
+			return fmt.Errorf("task %s is listed twice", task)
 		}
 	}
-	var allowed []string
-	for _, set := range sets {
-		allowed = append(allowed, "["+strings.Join(set, ",")+"]")
-	}
-	return fmt.Errorf("tasks [%s] are not a combination Meta allows on a %s; use one of %s",
-		strings.Join(tasks, ","), strings.ReplaceAll(assetType, "_", " "), strings.Join(allowed, " "))
+	return nil
 }

@@ -755,11 +755,22 @@ func (s *Server) assign(w http.ResponseWriter, b *Business, a *Asset, method str
 		return
 	}
 	if err := domain.ValidMetaTasks(a.Kind, tasks); err != nil {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) Param tasks must be an array of " + strings.ToLower(a.Kind) + " tasks: " + err.Error()})
+		return
+	}
+	if a.Kind == "ad_account" && refusedAdTasks(tasks) {
 		writeError(w, nil, Faults["bad_tasks"])
 		return
 	}
 	a.Holders[user] = tasks
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// refusedAdTasks is the sandbox's stand-in for the ad-account task
+// combinations Meta refuses (100/1752129): a draft-only role mixed with
+// tasks that publish or manage.
+func refusedAdTasks(tasks []string) bool {
+	return slices.Contains(tasks, "DRAFT") && (slices.Contains(tasks, "MANAGE") || slices.Contains(tasks, "ADVERTISE"))
 }
 
 // AcceptInvitation turns a pending invitation into a business user, as the

@@ -2,6 +2,7 @@ package metasandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
 
@@ -285,5 +287,63 @@ func TestLostPermissionLooksLikeGone(t *testing.T) {
 	}
 	if !listed {
 		t.Fatal("the hidden user is not listed")
+	}
+}
+
+// Tasks are Meta's enums: single tasks are valid; an ad-account combination
+// Meta refuses answers 100/1752129; an unknown task is invalid. The demo
+// business's grants pass Hubkeeper's own validation.
+func TestTasksFollowTheEnums(t *testing.T) {
+	s, base := start(t, Shape{Members: 10, Pages: 1, AdAccounts: 1})
+	b := s.Business(bid)
+	var page, ad, user string
+	for id, a := range b.Assets {
+		if a.Kind == "page" {
+			page = id
+		} else {
+			ad = id
+		}
+	}
+	for id := range b.Users {
+		user = id
+		break
+	}
+	pageToken := s.pageTokenFor(b, "30000000000001", page)
+	for _, tc := range []struct {
+		name, asset, token, tasks string
+		status                    int
+		code                      string
+	}{
+		{"PageManageAlone", page, pageToken, `["MANAGE"]`, 200, ""},
+		{"AdAnalyzeAlone", ad, token, `["ANALYZE"]`, 200, ""},
+		{"AdManageAlone", ad, token, `["MANAGE"]`, 200, ""},
+		{"AdDraftWithManage", ad, token, `["DRAFT","MANAGE"]`, 400, "100/1752129"},
+		{"UnknownTask", ad, token, `["OWN"]`, 400, "100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body, _ := call(t, "POST", base+"/v25.0/"+tc.asset+"/assigned_users", url.Values{"access_token": {tc.token}, "user": {user},
+				"tasks": {tc.tasks}})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d: %v", resp.StatusCode, body)
+			}
+			if tc.code != "" {
+				e := body["error"].(map[string]any)
+				code := fmt.Sprint(int(e["code"].(float64)))
+				if sub, ok := e["error_subcode"].(float64); ok {
+					code += "/" + fmt.Sprint(int(sub))
+				}
+				if code != tc.code {
+					t.Fatalf("error %s, want %s", code, tc.code)
+				}
+			}
+		})
+	}
+	demo := NewBusiness("1", "acme.test", seed.Company("acme.test", 300, 5), DemoShape, time.Now())
+	for _, a := range demo.Assets {
+		for holder, tasks := range a.Holders {
+			if err := domain.ValidMetaTasks(a.Kind, tasks); err != nil {
+				t.Fatalf("demo grant of %s on %s: %v", holder, a.ID, err)
+			}
+		}
 	}
 }

@@ -108,6 +108,8 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 		staging        chan error // result of staging the previous page, if one is under way
 		stagingCursor  edgeCursor
 		total, counted = 0, c.Requests()
+		// edgeStart is total when the current edge began, and cur.Fetched then.
+		edgeStart, fetchedAtEdge = 0, cur.Fetched
 	)
 	awaitStaging := func() error {
 		if staging == nil {
@@ -122,6 +124,16 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 	}
 	for cur.Edge < len(edges) {
 		items, next, err := page(edges[cur.Edge], cur.After)
+		if meta.CursorRejected(err) && cur.After != "" {
+			// Graph no longer takes the cursor (its item was deleted, or a
+			// resume came hours later): the edge starts over; staging is
+			// idempotent.
+			if err := awaitStaging(); err != nil {
+				return total, err
+			}
+			cur.After, cur.Fetched, total = "", fetchedAtEdge, edgeStart
+			continue
+		}
 		if err != nil {
 			_ = awaitStaging()
 			return total, err
@@ -135,6 +147,7 @@ func fetchEdges[T any](ctx context.Context, c *meta.Client, edges []string,
 		cur.Fetched += len(items)
 		if next == "" {
 			cur = edgeCursor{Edge: cur.Edge + 1, Fetched: cur.Fetched}
+			edgeStart, fetchedAtEdge = total, cur.Fetched
 		} else {
 			cur.After = next
 		}

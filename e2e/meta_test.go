@@ -195,6 +195,28 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		}
 	})
 
+	// Someone leaves while the check lists the business: Graph refuses the
+	// cursor that named them, and the listing starts over instead of failing.
+	// The check saw them (on the page read before they left); the next one
+	// marks them removed.
+	t.Run("MemberLeavesMidListing", func(t *testing.T) {
+		before := len(b.Users)
+		s.meta.DeleteLastOfPage("business_users", 1)
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatalf("check with a refused cursor: %v", err)
+		}
+		if len(b.Users) != before-1 {
+			t.Fatal("nobody left during the listing")
+		}
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		removed := s.members(s.apiKey, ig.ID, string(domain.StateRemoved))
+		if len(removed) != 1 || b.Users[removed[0].ExternalID] != nil {
+			t.Fatalf("%d removed after one left mid-listing", len(removed))
+		}
+	})
+
 	t.Run("ExpiredTokenNeedsReauth", func(t *testing.T) {
 		reqBefore, _ := s.meta.Requests()
 		s.meta.Inject(metasandbox.Faults["token_expired"], 100)

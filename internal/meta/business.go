@@ -139,31 +139,50 @@ func (c *Client) Grants(ctx context.Context, businessID string, targets []GrantT
 	var grants []domain.Grant
 	for i, body := range bodies {
 		page, err := parsePage(body)
-		for {
-			if err != nil {
-				return nil, err
-			}
-			for _, raw := range page.Data {
-				var h rawHolder
-				if err := json.Unmarshal(raw, &h); err != nil {
-					return nil, fmt.Errorf("meta: assigned_users item: %w", err)
-				}
-				if h.Tasks == nil {
-					h.Tasks = []string{}
-				}
-				grants = append(grants, domain.Grant{AssetID: targets[i].AssetID, MemberID: h.ID, Tasks: h.Tasks})
-			}
-			if page.After == "" {
-				break
-			}
-			more := url.Values{"business": {businessID}}
-			if targets[i].PageToken != "" {
-				more.Set("access_token", targets[i].PageToken)
-			}
-			page, err = c.List(ctx, targets[i].AssetID+"/assigned_users", holderFields, more, page.After)
+		if err != nil {
+			return nil, err
 		}
+		held, err := c.holders(ctx, businessID, targets[i], page)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, held...)
 	}
 	return grants, nil
+}
+
+// holders reads the rest of an asset's holders after its first page; if
+// Graph refuses a cursor (a holder left meanwhile) it reads them all again.
+func (c *Client) holders(ctx context.Context, businessID string, t GrantTarget, page Page) ([]domain.Grant, error) {
+	more := url.Values{"business": {businessID}}
+	if t.PageToken != "" {
+		more.Set("access_token", t.PageToken)
+	}
+	var grants []domain.Grant
+	for {
+		for _, raw := range page.Data {
+			var h rawHolder
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return nil, fmt.Errorf("meta: assigned_users item: %w", err)
+			}
+			if h.Tasks == nil {
+				h.Tasks = []string{}
+			}
+			grants = append(grants, domain.Grant{AssetID: t.AssetID, MemberID: h.ID, Tasks: h.Tasks})
+		}
+		if page.After == "" {
+			return grants, nil
+		}
+		next, err := c.List(ctx, t.AssetID+"/assigned_users", holderFields, more, page.After)
+		if CursorRejected(err) {
+			grants = nil
+			next, err = c.List(ctx, t.AssetID+"/assigned_users", holderFields, more, "")
+		}
+		if err != nil {
+			return nil, err
+		}
+		page = next
+	}
 }
 
 // GrantsConcurrently fetches the holders of many assets with up to

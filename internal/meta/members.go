@@ -30,6 +30,10 @@ func (c *Client) listed(ctx context.Context, businessID, edge string, ids []stri
 	after := ""
 	for {
 		page, err := c.List(ctx, businessID+"/"+edge, "id", nil, after)
+		if CursorRejected(err) && after != "" {
+			after = "" // an item was deleted meanwhile: list again
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +196,10 @@ func (c *Client) findMember(ctx context.Context, businessID, edge string, match 
 	after := ""
 	for {
 		members, next, err := c.Members(ctx, businessID, edge, after)
+		if CursorRejected(err) && after != "" {
+			after = "" // an item was deleted meanwhile: list again
+			continue
+		}
 		if err != nil {
 			return domain.BusinessMember{}, err
 		}

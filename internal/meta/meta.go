@@ -113,6 +113,13 @@ func isThrottle(code int) bool {
 	return code == 4 || code == 17 || code == 32 || code == 613 || (code >= 80000 && code <= 80014)
 }
 
+// CursorRejected reports Graph's answer to a cursor it no longer accepts
+// (2642: its item was deleted, or it is too old): the listing starts over.
+func CursorRejected(err error) bool {
+	pe, ok := domain.AsProviderError(err)
+	return ok && pe.Code == "2642"
+}
+
 // RestrictedSubcode is Meta's "This action is not allowed right now; retry
 // in a few minutes", seen after a system user is created.
 const RestrictedSubcode = 2859030

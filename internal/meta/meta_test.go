@@ -3,6 +3,8 @@ package meta_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -342,5 +344,19 @@ func TestRemovalNeedsAPositiveCheck(t *testing.T) {
 	}
 	if present, _ := c.PresentBusinessUsers(ctx, businessID, []string{hidden, gone}); !present[0] || present[1] {
 		t.Fatalf("present %v, want the hidden one present and the gone one not", present)
+	}
+}
+
+// When Graph refuses a cursor because its item was deleted mid-listing, the
+// positive check of a removal lists again instead of failing.
+func TestListingStartsOverOnARefusedCursor(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 250})
+	ids := slices.Sorted(maps.Keys(b.Users))
+	hidden := ids[len(ids)-1] // on the last page, after the cursor refused
+	sb.LosePermissionOn(hidden)
+	sb.DeleteLastOfPage("business_users", 1)
+	present, err := c.HasBusinessUser(context.Background(), businessID, hidden)
+	if err != nil || !present {
+		t.Fatalf("present %v, %v", present, err)
 	}
 }

@@ -106,6 +106,7 @@ var Faults = map[string]Fault{
 	"buc_throttle":      {400, 80004, 0, "(#80004) There have been too many calls to this ad-account."},
 	"transient":         {500, 2, 0, "An unexpected error has occurred. Please retry your request later."},
 	"unknown":           {500, 1, 0, "An unknown error occurred"},
+	"invalid_cursor":    {400, 2642, 0, "(#2642) Invalid cursors values"},
 }
 
 // Server is the sandbox Graph API.
@@ -140,6 +141,10 @@ type Server struct {
 	// held, when set, keeps batch requests waiting until it is closed.
 	held    chan struct{}
 	waiting int
+	// dropAfter maps an edge to the page after which its last item is
+	// deleted (counting the pages served of that edge from 1).
+	dropAfter map[string]int
+	served    map[string]int
 	// lose is how many answers to requests of loseMethod to drop after
 	// carrying the requests out.
 	lose       int
@@ -154,7 +159,7 @@ type Server struct {
 // New returns an empty Graph sandbox.
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
-		pageTokens: map[string]pageToken{}, hidden: map[string]bool{},
+		pageTokens: map[string]pageToken{}, hidden: map[string]bool{}, dropAfter: map[string]int{}, served: map[string]int{},
 		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
@@ -267,6 +272,16 @@ func (s *Server) LoseAnswers(method string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lose, s.loseMethod = n, method
+}
+
+// DeleteLastOfPage deletes the last item of the nth page served of a
+// business's member edge (business_users, pending_users) right after
+// serving it, as a person leaving during a listing would: the page's cursor
+// then names a deleted item.
+func (s *Server) DeleteLastOfPage(edge string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropAfter[edge], s.served[edge] = n, 0
 }
 
 // LosePermissionOn makes an object (a business user, an invitation) answer
@@ -665,15 +680,15 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 	}
 	start := 0
 	if a := q.Get("after"); a != "" {
+		// A cursor names the last item of its page: one whose item is gone
+		// (or that is not a cursor at all) is refused, as Graph does.
 		after, ok := decodeCursor(a)
-		if !ok {
-			writeError(w, nil, Fault{400, 100, 0, "(#100) The after cursor is not valid"})
+		start = sort.SearchStrings(ids, after)
+		if !ok || start == len(ids) || ids[start] != after {
+			writeError(w, nil, Faults["invalid_cursor"])
 			return
 		}
-		start = sort.SearchStrings(ids, after)
-		if start < len(ids) && ids[start] == after {
-			start++
-		}
+		start++
 	}
 	end := min(start+limit, len(ids))
 	fields := q.Get("fields")
@@ -682,6 +697,15 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		page = append(page, project(item(id), fields))
 	}
 	resp := map[string]any{"data": page}
+	if n, ok := s.dropAfter[edge]; ok && id == b.ID && end > start {
+		if s.served[edge]++; s.served[edge] == n {
+			delete(s.dropAfter, edge)
+			defer func(last string) {
+				delete(b.Users, last)
+				delete(b.Pending, last)
+			}(ids[end-1])
+		}
+	}
 	if len(page) > 0 {
 		first, last := ids[start], ids[end-1]
 		paging := map[string]any{"cursors": map[string]string{"before": encodeCursor(first), "after": encodeCursor(last)}}

@@ -347,3 +347,18 @@ func TestTasksFollowTheEnums(t *testing.T) {
 		}
 	}
 }
+
+// A cursor whose item was deleted is refused (2642), as Graph does.
+func TestCursorOfADeletedItemIsRefused(t *testing.T) {
+	s, base := start(t, Shape{Members: 30})
+	s.DeleteLastOfPage("business_users", 1)
+	_, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?limit=10&access_token="+token, nil)
+	after := body["paging"].(map[string]any)["cursors"].(map[string]any)["after"].(string)
+	resp, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?limit=10&after="+after+"&access_token="+token, nil)
+	if resp.StatusCode != 400 || body["error"].(map[string]any)["code"].(float64) != 2642 {
+		t.Fatalf("the cursor of a deleted item: %d %v", resp.StatusCode, body)
+	}
+	if resp, _, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?limit=10&after=garbage&access_token="+token, nil); resp.StatusCode != 400 {
+		t.Fatalf("a garbage cursor: %d", resp.StatusCode)
+	}
+}

@@ -290,6 +290,38 @@ func TestMemberActions(t *testing.T) {
 		}
 	})
 
+	// An expired invitation shows as expired, and the address can be invited again.
+	t.Run("ExpiredInvitationInvitedAgain", func(t *testing.T) {
+		var inv *metasandbox.PendingUser
+		for _, p := range b.Pending {
+			if p.Status == "PENDING" {
+				inv = p
+				break
+			}
+		}
+		if err := s.meta.ExpireInvitation(metaBusinessID, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		if m := s.member(ig.ID, inv.ID); m.InvitationStatus != "EXPIRED" {
+			t.Fatalf("the expired invitation shows %q", m.InvitationStatus)
+		}
+		invites := s.meta.Invitations()
+		var started actionStarted
+		if code := s.call("POST", "/v1/integrations/"+ig.ID+"/invitations", s.apiKey, map[string]string{"email": inv.Email, "role": "EMPLOYEE"},
+			&started); code != 202 {
+			t.Fatalf("inviting again: %d", code)
+		}
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if s.meta.Invitations() != invites+1 {
+			t.Fatal("no new invitation was sent")
+		}
+	})
+
 	// A task set Meta's enums allow but Meta refuses is sent, and Meta's
 	// answer is the action's error.
 	t.Run("TasksMetaRefuses", func(t *testing.T) {

@@ -58,7 +58,7 @@ func (c *Client) Members(ctx context.Context, businessID, edge, after string) ([
 		bm := domain.BusinessMember{ExternalID: m.ID, Kind: kind, Email: domain.NormalizeEmail(m.Email), Name: m.Name,
 			Role: m.Role, Tasks: m.Tasks}
 		if kind == domain.MemberInvitation {
-			bm.InvitationStatus = m.Status
+			bm.InvitationStatus = strings.ToUpper(m.Status) // PENDING, ACCEPTED, DECLINED, EXPIRED
 			bm.Name = m.Email
 		}
 		if bm.Tasks == nil {

@@ -184,10 +184,33 @@ func (c *Client) Invite(ctx context.Context, businessID, email, role string) (st
 	}
 }
 
-// PendingInvitation returns the id of the pending invitation of email ("" if none).
+// PendingInvitation returns the id of the address's invitation that is
+// still pending ("" if none: an expired or declined one does not count).
+//
+// API: GET /{business-id}/pending_users with email
 func (c *Client) PendingInvitation(ctx context.Context, businessID, email string) (string, error) {
-	m, err := c.findMember(ctx, businessID, "pending_users", func(m domain.BusinessMember) bool { return m.Email == domain.NormalizeEmail(email) })
-	return m.ExternalID, err
+	after := ""
+	for {
+		page, err := c.List(ctx, businessID+"/pending_users", pendingUserFields, url.Values{"email": {email}}, after)
+		if CursorRejected(err) && after != "" {
+			after = "" // an invitation went meanwhile: list again
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		for _, raw := range page.Data {
+			var inv rawMember
+			if err := json.Unmarshal(raw, &inv); err == nil && domain.NormalizeEmail(inv.Email) == domain.NormalizeEmail(email) &&
+				strings.EqualFold(inv.Status, "pending") {
+				return inv.ID, nil
+			}
+		}
+		if page.After == "" {
+			return "", nil
+		}
+		after = page.After
+	}
 }
 
 // findMember pages through a member edge for the first member match accepts

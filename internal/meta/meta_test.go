@@ -360,3 +360,36 @@ func TestListingStartsOverOnARefusedCursor(t *testing.T) {
 		t.Fatalf("present %v, %v", present, err)
 	}
 }
+
+// An expired invitation is not "already invited": a new one is sent, and
+// the invitation is listed as expired.
+func TestInviteAfterExpiry(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 10, Invitations: 1})
+	var old *metasandbox.PendingUser
+	for _, p := range b.Pending {
+		old = p
+	}
+	ctx := context.Background()
+	if id, _, err := c.Invite(ctx, businessID, old.Email, "EMPLOYEE"); err != nil || id != old.ID {
+		t.Fatalf("inviting a pending address: %q, %v; want the pending invitation", id, err)
+	}
+	if err := sb.ExpireInvitation(businessID, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := sb.Invitations()
+	id, _, err := c.Invite(ctx, businessID, old.Email, "EMPLOYEE")
+	if err != nil || id == old.ID || sb.Invitations() != before+1 {
+		t.Fatalf("inviting after expiry: %q, %v", id, err)
+	}
+	listed, _, err := c.Members(ctx, businessID, "pending_users", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]string{}
+	for _, m := range listed {
+		statuses[m.ExternalID] = m.InvitationStatus
+	}
+	if statuses[old.ID] != "EXPIRED" || statuses[id] != "PENDING" {
+		t.Fatalf("statuses %v", statuses)
+	}
+}

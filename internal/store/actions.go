@@ -111,7 +111,8 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) (MemberS
 }
 
 // checkInvite: the address is a directory person of the workspace and
-// neither in the business nor invited.
+// neither in the business nor invited (an expired or declined invitation
+// does not count).
 func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
 	if err := domain.CheckRole(ch.Provider, ch.Role); err != nil {
 		return err
@@ -119,7 +120,8 @@ func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
 	var people, present int
 	err := tx.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM directory_users du JOIN directories d ON d.id = du.directory_id WHERE d.workspace_id = $1 AND du.email = $3),
-			(SELECT count(*) FROM members m WHERE m.integration_id = $2 AND m.email = $3 AND m.state NOT IN ('removed'))`,
+			(SELECT count(*) FROM members m WHERE m.integration_id = $2 AND m.email = $3 AND m.state <> 'removed'
+				AND NOT (m.kind = 'invitation' AND m.invitation_status IN ('EXPIRED', 'DECLINED')))`,
 		ch.WorkspaceID, ch.IntegrationID, ch.Email).Scan(&people, &present)
 	if err != nil {
 		return err

@@ -613,9 +613,15 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 				"marked_for_removal": false, "pending_email": "", "invited_user_type": []string{"FB"}}
 		}
 	case id == b.ID && edge == "pending_users":
-		ids, item = keys(b.Pending), func(id string) map[string]any {
+		// Invitations are listed whatever their status; email narrows them to one address.
+		for pid, p := range b.Pending {
+			if email := q.Get("email"); email == "" || strings.EqualFold(email, p.Email) {
+				ids = append(ids, pid)
+			}
+		}
+		item = func(id string) map[string]any {
 			p := b.Pending[id]
-			return map[string]any{"id": p.ID, "email": p.Email, "role": p.Role, "tasks": p.Tasks, "status": p.Status,
+			return map[string]any{"id": p.ID, "email": p.Email, "role": p.Role, "tasks": p.Tasks, "status": p.status(time.Now()),
 				"created_time": p.CreatedTime, "expiration_time": p.ExpirationTime, "invite_link": "https://business.facebook.com/invitation/?token=" + p.ID}
 		}
 	case id == b.ID && edge == "system_users":
@@ -746,7 +752,7 @@ func (s *Server) invite(w http.ResponseWriter, b *Business, q url.Values) {
 		}
 	}
 	for _, p := range b.Pending {
-		if strings.EqualFold(p.Email, email) {
+		if strings.EqualFold(p.Email, email) && p.status(time.Now()) == "PENDING" {
 			writeError(w, nil, Fault{400, 100, 1752042, "(#100) This person has already been invited."})
 			return
 		}
@@ -797,6 +803,39 @@ func refusedAdTasks(tasks []string) bool {
 	return slices.Contains(tasks, "DRAFT") && (slices.Contains(tasks, "MANAGE") || slices.Contains(tasks, "ADVERTISE"))
 }
 
+// status is an invitation's status at now: a pending one past its
+// expiration time has expired.
+func (p *PendingUser) status(now time.Time) string {
+	if exp, err := time.Parse("2006-01-02T15:04:05-0700", p.ExpirationTime); p.Status == "PENDING" && err == nil && now.After(exp) {
+		return "EXPIRED"
+	}
+	return p.Status
+}
+
+// ExpireInvitation makes an invitation expire now, as time would.
+func (s *Server) ExpireInvitation(businessID, invitationID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.businesses[businessID].Pending[invitationID]
+	if p == nil {
+		return fmt.Errorf("no invitation %s", invitationID)
+	}
+	p.ExpirationTime = time.Now().Add(-time.Minute).Format("2006-01-02T15:04:05-0700")
+	return nil
+}
+
+// DeclineInvitation declines an invitation, as the invited person would.
+func (s *Server) DeclineInvitation(businessID, invitationID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.businesses[businessID].Pending[invitationID]
+	if p == nil {
+		return fmt.Errorf("no invitation %s", invitationID)
+	}
+	p.Status = "DECLINED"
+	return nil
+}
+
 // AcceptInvitation turns a pending invitation into a business user, as the
 // invited person clicking the link would; it returns the new user's id.
 func (s *Server) AcceptInvitation(businessID, invitationID string) (string, error) {
@@ -804,7 +843,7 @@ func (s *Server) AcceptInvitation(businessID, invitationID string) (string, erro
 	defer s.mu.Unlock()
 	b := s.businesses[businessID]
 	p := b.Pending[invitationID]
-	if p == nil {
+	if p == nil || p.status(time.Now()) != "PENDING" {
 		return "", fmt.Errorf("no pending invitation %s", invitationID)
 	}
 	delete(b.Pending, invitationID)

@@ -362,3 +362,40 @@ func TestCursorOfADeletedItemIsRefused(t *testing.T) {
 		t.Fatalf("a garbage cursor: %d", resp.StatusCode)
 	}
 }
+
+// pending_users lists invitations of every status and takes an email
+// filter; an expired or declined invitation does not stop a new one.
+func TestInvitationStatuses(t *testing.T) {
+	s, base := start(t, Shape{Members: 5, Invitations: 2})
+	var inv *PendingUser
+	for _, p := range s.Business(bid).Pending {
+		inv = p
+		break
+	}
+	list := func(email string) []any {
+		_, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/pending_users?fields=id,email,status&email="+url.QueryEscape(email)+"&access_token="+token, nil)
+		return body["data"].([]any)
+	}
+	if got := list(inv.Email); len(got) != 1 || got[0].(map[string]any)["status"] != "PENDING" {
+		t.Fatalf("by email: %v", got)
+	}
+	invite := func() int {
+		resp, _, _ := call(t, "POST", base+"/v25.0/"+bid+"/business_users", url.Values{"access_token": {token}, "email": {inv.Email}})
+		return resp.StatusCode
+	}
+	if code := invite(); code != 400 {
+		t.Fatalf("inviting a pending address: %d", code)
+	}
+	if err := s.ExpireInvitation(bid, inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(inv.Email); len(got) != 1 || got[0].(map[string]any)["status"] != "EXPIRED" {
+		t.Fatalf("expired: %v", got)
+	}
+	if code := invite(); code != 200 {
+		t.Fatalf("inviting again after expiry: %d", code)
+	}
+	if got := list(inv.Email); len(got) != 2 {
+		t.Fatalf("after a new invitation: %v", got)
+	}
+}

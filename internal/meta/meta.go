@@ -147,6 +147,11 @@ func classify(status int, body []byte, h http.Header) *domain.ProviderError {
 	switch {
 	case isThrottle(e.Code):
 		pe.Kind, pe.RetryAfter = domain.RateLimited, regainAccess(h)
+		if pe.RetryAfter == 0 && !hasUsage(h) {
+			// Meta's limits are rolling hours: without its word on when
+			// access comes back, wait minutes, not seconds.
+			pe.RetryAfter = ThrottleBackoff
+		}
 	case e.Code == 190 && wrongTokenType(e.ErrorSubcode, e.Message):
 		pe.Kind = domain.Permanent // the call needs another kind of token; a new system-user token would not help
 	case e.Code == 190 || e.Code == 102:
@@ -169,28 +174,54 @@ func wrongTokenType(subcode int, message string) bool {
 	return subcode == 0 && strings.Contains(message, "must be called with")
 }
 
-// regainAccess reads the longest estimated_time_to_regain_access (minutes)
-// from X-Business-Use-Case-Usage.
+// ThrottleBackoff is how long a throttled call waits when Meta's answer
+// carries no usage header saying when access comes back.
+const ThrottleBackoff = 5 * time.Minute
+
+// usageHeaders are where Meta says how much of its limits a caller used.
+var usageHeaders = []string{"X-App-Usage", "X-Business-Use-Case-Usage", "X-Ad-Account-Usage"}
+
+func hasUsage(h http.Header) bool {
+	for _, name := range usageHeaders {
+		if h.Get(name) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// adAccountUsage is X-Ad-Account-Usage.
+type adAccountUsage struct {
+	UtilPct int `json:"acc_id_util_pct"`
+	// ResetSeconds is when the ad account's usage resets.
+	ResetSeconds int `json:"reset_time_duration"`
+}
+
+// regainAccess reads when access comes back: the longest
+// estimated_time_to_regain_access (minutes) of X-Business-Use-Case-Usage,
+// or X-Ad-Account-Usage's reset_time_duration (seconds).
 func regainAccess(h http.Header) time.Duration {
 	var buc map[string][]struct {
 		EstimatedTimeToRegainAccess int `json:"estimated_time_to_regain_access"`
 	}
-	wait := 0
+	wait := time.Duration(0)
 	if json.Unmarshal([]byte(h.Get("X-Business-Use-Case-Usage")), &buc) == nil {
 		for _, entries := range buc {
 			for _, e := range entries {
-				wait = max(wait, e.EstimatedTimeToRegainAccess)
+				wait = max(wait, time.Duration(e.EstimatedTimeToRegainAccess)*time.Minute)
 			}
 		}
 	}
-	if wait > 0 {
-		return time.Duration(wait) * time.Minute
+	var ad adAccountUsage
+	if json.Unmarshal([]byte(h.Get("X-Ad-Account-Usage")), &ad) == nil {
+		wait = max(wait, time.Duration(ad.ResetSeconds)*time.Second)
 	}
-	return 0
+	return wait
 }
 
 // usagePercent is the highest of the call, CPU and time percentages in the
-// X-App-Usage and X-Business-Use-Case-Usage headers.
+// X-App-Usage and X-Business-Use-Case-Usage headers, and the ad account's
+// in X-Ad-Account-Usage.
 func usagePercent(h http.Header) int {
 	type usage struct {
 		CallCount    int `json:"call_count"`
@@ -210,6 +241,10 @@ func usagePercent(h http.Header) int {
 				note(u)
 			}
 		}
+	}
+	var ad adAccountUsage
+	if json.Unmarshal([]byte(h.Get("X-Ad-Account-Usage")), &ad) == nil {
+		top = max(top, ad.UtilPct)
 	}
 	return top
 }
@@ -254,14 +289,20 @@ func (c *Client) doOnce(ctx context.Context, method, path string, params url.Val
 		return nil, "", err
 	}
 	if perr != nil {
-		if perr.Kind == domain.RateLimited && perr.RetryAfter > 0 {
-			c.mu.Lock()
-			c.pauseUntil = time.Now().Add(perr.RetryAfter)
-			c.mu.Unlock()
-		}
+		c.pauseFor(perr)
 		return nil, "", perr
 	}
 	return body, trace, nil
+}
+
+// pauseFor holds every call of the client back until a throttle's access
+// comes back.
+func (c *Client) pauseFor(perr *domain.ProviderError) {
+	if perr.Kind == domain.RateLimited && perr.RetryAfter > 0 {
+		c.mu.Lock()
+		c.pauseUntil = time.Now().Add(perr.RetryAfter)
+		c.mu.Unlock()
+	}
 }
 
 // send makes one request. An access_token among params (a Page's) is sent
@@ -372,10 +413,24 @@ type BatchRequest struct {
 	Body        string `json:"body,omitempty"`
 }
 
-// BatchResponse is one answer of a batch; Body is the JSON text Graph returned.
+// BatchResponse is one answer of a batch; Body is the JSON text Graph
+// returned, Headers the operation's own (its usage, when throttled).
 type BatchResponse struct {
-	Code int    `json:"code"`
-	Body string `json:"body"`
+	Code    int    `json:"code"`
+	Body    string `json:"body"`
+	Headers []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"headers"`
+}
+
+// header is an operation's headers as an http.Header.
+func (r *BatchResponse) header() http.Header {
+	h := http.Header{}
+	for _, kv := range r.Headers {
+		h.Add(kv.Name, kv.Value)
+	}
+	return h
 }
 
 // BatchResult is one operation's outcome: Graph's JSON body, or its error.
@@ -421,7 +476,7 @@ func (c *Client) BatchEach(ctx context.Context, ops []BatchRequest) ([]BatchResu
 			batch[j] = ops[i]
 		}
 		b, _ := json.Marshal(batch)
-		raw, _, err := c.do(ctx, http.MethodPost, "", url.Values{"batch": {string(b)}, "include_headers": {"false"}})
+		raw, _, err := c.do(ctx, http.MethodPost, "", url.Values{"batch": {string(b)}, "include_headers": {"true"}})
 		if err != nil {
 			return nil, err
 		}
@@ -436,11 +491,12 @@ func (c *Client) BatchEach(ctx context.Context, ops []BatchRequest) ([]BatchResu
 			case j >= len(answers) || answers[j] == nil:
 				again = append(again, i)
 			case answers[j].Code >= 300:
-				pe := classify(answers[j].Code, []byte(answers[j].Body), http.Header{})
+				pe := classify(answers[j].Code, []byte(answers[j].Body), answers[j].header())
 				if pe.Kind != domain.RateLimited && pe.Kind != domain.Transient {
 					results[i].Err = pe
 					continue
 				}
+				c.pauseFor(pe)
 				if pe.Kind == domain.RateLimited || retry.Kind != domain.RateLimited {
 					retry = pe
 				}

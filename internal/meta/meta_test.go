@@ -229,6 +229,51 @@ func TestThrottledAtFullUsage(t *testing.T) {
 	}
 }
 
+// A throttle without usage headers waits minutes, left to the caller, not
+// seconds in place: Meta's limits are rolling hours.
+func TestThrottledWithoutUsageHeaders(t *testing.T) {
+	sb, c, _, base := setupURL(t, metasandbox.Shape{Members: 5, Pages: 2, HoldersPerAsset: 1})
+	assets, _, err := c.Assets(context.Background(), businessID, "owned_pages", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second client: the first one holds its calls back after the throttle.
+	c2, err := meta.New(base, "v25.0", token, meta.WithBackoff(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.NoUsageHeaders = true
+	before, _ := sb.Requests()
+	sb.Inject(metasandbox.Faults["app_throttle"], 1)
+	_, _, err = c.Members(context.Background(), businessID, "business_users", "")
+	if pe, ok := domain.AsProviderError(err); !ok || pe.Kind != domain.RateLimited || pe.RetryAfter != meta.ThrottleBackoff {
+		t.Fatalf("err = %v, want a rate limit to retry after %v", err, meta.ThrottleBackoff)
+	}
+	sb.Inject(metasandbox.Faults["app_throttle"], 1)
+	_, err = c2.Grants(context.Background(), businessID, []meta.GrantTarget{{AssetID: assets[0].ExternalID, PageToken: assets[0].PageToken}})
+	if pe, ok := domain.AsProviderError(err); !ok || pe.Kind != domain.RateLimited || pe.RetryAfter != meta.ThrottleBackoff {
+		t.Fatalf("batch err = %v, want a rate limit to retry after %v", err, meta.ThrottleBackoff)
+	}
+	if after, _ := sb.Requests(); after-before != 2 {
+		t.Fatalf("%d requests, want one per call, none retried in place", after-before)
+	}
+}
+
+// A throttled operation inside a batch carries its own usage headers, and
+// says when access comes back.
+func TestBatchOperationThrottleReadsItsHeaders(t *testing.T) {
+	sb, c, _, base := setupURL(t, metasandbox.Shape{Members: 5, AdAccounts: 2, HoldersPerAsset: 1})
+	assets, _, err := c.Assets(context.Background(), businessID, "owned_ad_accounts", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.CallLimit = 1
+	_, err = once(t, base).Grants(context.Background(), businessID, []meta.GrantTarget{{AssetID: assets[0].ExternalID}, {AssetID: assets[1].ExternalID}})
+	if pe, ok := domain.AsProviderError(err); !ok || pe.Kind != domain.RateLimited || pe.RetryAfter != time.Minute {
+		t.Fatalf("err = %v, want a rate limit to retry after a minute", err)
+	}
+}
+
 func TestBatchRetriesOnlyFailedOperations(t *testing.T) {
 	sb, c, _ := setup(t, metasandbox.Shape{Members: 10, Pages: 50, HoldersPerAsset: 2})
 	var ids []meta.GrantTarget

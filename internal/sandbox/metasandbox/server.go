@@ -126,6 +126,9 @@ type Server struct {
 	hidden map[string]bool
 	// Latency is added to every HTTP request.
 	Latency time.Duration
+	// NoUsageHeaders answers without the usage headers (X-App-Usage,
+	// X-Business-Use-Case-Usage, X-Ad-Account-Usage), as some throttles come.
+	NoUsageHeaders bool
 	// MaxLimit is the largest page an edge serves.
 	MaxLimit int
 	// CallLimit is how many calls per Window reach 100% usage (0: no limit).
@@ -409,14 +412,20 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	usage := s.countCall()
 	s.mu.Unlock()
 	h := w.Header()
-	h.Set("X-App-Usage", fmt.Sprintf(`{"call_count":%d,"total_cputime":%d,"total_time":%d}`, usage, usage/2, usage/2))
-	regain := 0
-	if usage >= 100 {
-		regain = 1
-	}
-	if businessID != "" {
-		h.Set("X-Business-Use-Case-Usage", fmt.Sprintf(`{"%s":[{"type":"business_management","call_count":%d,"total_cputime":%d,"total_time":%d,"estimated_time_to_regain_access":%d}]}`,
-			businessID, usage, usage/2, usage/2, regain))
+	if !s.NoUsageHeaders {
+		h.Set("X-App-Usage", fmt.Sprintf(`{"call_count":%d,"total_cputime":%d,"total_time":%d}`, usage, usage/2, usage/2))
+		regain := 0
+		if usage >= 100 {
+			regain = 1
+		}
+		if len(path) > 0 && strings.HasPrefix(path[0], "act_") {
+			h.Set("X-Ad-Account-Usage", fmt.Sprintf(`{"acc_id_util_pct":%d,"reset_time_duration":%d,"ads_api_access_tier":"standard_access"}`,
+				usage, regain*60))
+		}
+		if businessID != "" {
+			h.Set("X-Business-Use-Case-Usage", fmt.Sprintf(`{"%s":[{"type":"business_management","call_count":%d,"total_cputime":%d,"total_time":%d,"estimated_time_to_regain_access":%d}]}`,
+				businessID, usage, usage/2, usage/2, regain))
+		}
 	}
 	switch {
 	case token == "":
@@ -945,7 +954,19 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, version, token st
 		}
 		rec := httptest.NewRecorder()
 		s.operation(rec, strings.ToUpper(op.Method), version, path, q, opToken, r.Host)
-		answers[i] = map[string]any{"code": rec.Code, "body": rec.Body.String()}
+		answer := map[string]any{"code": rec.Code, "body": rec.Body.String()}
+		// Each operation's own headers (its usage, its throttle) come back
+		// unless the batch asks include_headers=false, as Graph does.
+		if r.Form.Get("include_headers") != "false" {
+			var headers []map[string]string
+			for _, name := range []string{"X-App-Usage", "X-Business-Use-Case-Usage", "X-Ad-Account-Usage", "Content-Type"} {
+				if v := rec.Header().Get(name); v != "" {
+					headers = append(headers, map[string]string{"name": name, "value": v})
+				}
+			}
+			answer["headers"] = headers
+		}
+		answers[i] = answer
 	}
 	writeJSON(w, http.StatusOK, answers)
 }

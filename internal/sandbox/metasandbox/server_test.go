@@ -173,6 +173,56 @@ func TestBatchFollowsGraph(t *testing.T) {
 		t.Fatalf("51 operations: %d", resp.StatusCode)
 	}
 	graphError(t, body, 1)
+
+	t.Run("OperationHeaders", func(t *testing.T) {
+		one, _ := json.Marshal(ops[:1])
+		for _, include := range []string{"", "true", "false"} {
+			form := url.Values{"access_token": {token}, "batch": {string(one)}}
+			if include != "" {
+				form.Set("include_headers", include)
+			}
+			_, _, list := call(t, "POST", base+"/v25.0/", form)
+			headers, _ := list[0].(map[string]any)["headers"].([]any)
+			var usage bool
+			for _, h := range headers {
+				usage = usage || h.(map[string]any)["name"] == "X-Business-Use-Case-Usage"
+			}
+			if usage != (include != "false") {
+				t.Fatalf("include_headers=%q: headers %v", include, headers)
+			}
+		}
+	})
+}
+
+// Usage headers say how much of Meta's limits a caller used; X-Ad-Account-Usage
+// comes on ad account calls; a throttle can come without any of them.
+func TestUsageHeaders(t *testing.T) {
+	s, base := start(t, Shape{Members: 5, AdAccounts: 1, HoldersPerAsset: 1})
+	var ad string
+	for id := range s.Business(bid).Assets {
+		ad = id
+	}
+	s.CallLimit = 1
+	_, _, _ = call(t, "GET", base+"/v25.0/"+bid+"/business_users?access_token="+token, nil)
+	resp, body, _ := call(t, "GET", base+"/v25.0/"+ad+"/assigned_users?business="+bid+"&access_token="+token, nil)
+	graphError(t, body, 80004)
+	var usage struct {
+		Pct   int `json:"acc_id_util_pct"`
+		Reset int `json:"reset_time_duration"`
+	}
+	if json.Unmarshal([]byte(resp.Header.Get("X-Ad-Account-Usage")), &usage) != nil || usage.Pct < 100 || usage.Reset <= 0 {
+		t.Fatalf("X-Ad-Account-Usage %q on a throttled ad account call", resp.Header.Get("X-Ad-Account-Usage"))
+	}
+	s.CallLimit = 0
+	s.NoUsageHeaders = true
+	s.Inject(Faults["app_throttle"], 1)
+	resp, body, _ = call(t, "GET", base+"/v25.0/"+bid+"/business_users?access_token="+token, nil)
+	graphError(t, body, 4)
+	for _, name := range []string{"X-App-Usage", "X-Business-Use-Case-Usage", "X-Ad-Account-Usage"} {
+		if resp.Header.Get(name) != "" {
+			t.Fatalf("%s sent with NoUsageHeaders", name)
+		}
+	}
 }
 
 // Held batches wait for their release; other calls go on meanwhile.

@@ -156,14 +156,18 @@ func (a *Activities) CheckAppClaimed(ctx context.Context, integrationID string) 
 	if err != nil {
 		return Verdict{}, failure(domain.Errorf(domain.EInvalid, "%v", err))
 	}
-	owns, err := c.OwnsApp(ctx, ig.BusinessID, ig.AppID)
+	owner, err := c.AppOwner(ctx, ig.AppID)
 	if err != nil {
 		return refused(err, "Meta refused the claim check")
 	}
-	if !owns {
+	switch owner {
+	case ig.BusinessID:
+		return Verdict{}, nil
+	case "":
 		return Verdict{Problems: []string{fmt.Sprintf("business %s does not own app %s yet", ig.BusinessID, ig.AppID)}}, nil
+	default:
+		return Verdict{Problems: []string{fmt.Sprintf("app %s is owned by business %s, not %s: ask Meta support to move it", ig.AppID, owner, ig.BusinessID)}}, nil
 	}
-	return Verdict{}, nil
 }
 
 // VerifyOnboardingTokenInput names a submitted token by its credential id.

@@ -17,27 +17,28 @@ import (
 var RequiredPermissions = []string{"business_management", "pages_show_list", "catalog_management", "pages_read_engagement",
 	"pages_manage_metadata", "ads_management"}
 
-// OwnsApp reports whether the business has claimed the app.
+// AppOwner returns the id of the business that owns the app ("" while no
+// business has claimed it). The client holds the app's own token, which
+// reads its app's fields and nothing of any business.
 //
-// API: GET /{business-id}/owned_apps
-func (c *Client) OwnsApp(ctx context.Context, businessID, appID string) (bool, error) {
-	after := ""
-	for {
-		page, err := c.List(ctx, businessID+"/owned_apps", "id", nil, after)
-		if err != nil {
-			return false, err
-		}
-		for _, raw := range page.Data {
-			var app struct{ ID string }
-			if json.Unmarshal(raw, &app) == nil && app.ID == appID {
-				return true, nil
-			}
-		}
-		if page.After == "" {
-			return false, nil
-		}
-		after = page.After
+// API: GET /{app-id}?fields=owner_business
+func (c *Client) AppOwner(ctx context.Context, appID string) (string, error) {
+	raw, _, err := c.do(ctx, http.MethodGet, appID, url.Values{"fields": {"owner_business"}})
+	if err != nil {
+		return "", err
 	}
+	var app struct {
+		OwnerBusiness *struct {
+			ID string `json:"id"`
+		} `json:"owner_business"`
+	}
+	if err := json.Unmarshal(raw, &app); err != nil {
+		return "", &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "app answer is not JSON"}
+	}
+	if app.OwnerBusiness == nil {
+		return "", nil
+	}
+	return app.OwnerBusiness.ID, nil
 }
 
 // TokenCheck is what a system-user token is and lacks.

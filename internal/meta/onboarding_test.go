@@ -16,24 +16,24 @@ func TestOnboardingChecks(t *testing.T) {
 	sb, c, b, base := setupURL(t, metasandbox.Shape{Members: 20})
 	ctx := context.Background()
 
-	t.Run("OwnsAppWithAppToken", func(t *testing.T) {
+	t.Run("AppOwnerWithAppToken", func(t *testing.T) {
 		// What support and the admin do by hand goes through the sandbox's controls.
 		var app struct{ ID, Secret string }
 		post(t, base+"/_sandbox/apps", "", http.StatusCreated, &app)
 		appClient, _ := meta.New(base, "v25.0", app.ID+"|"+app.Secret, meta.WithBackoff(fast))
-		if owns, err := appClient.OwnsApp(ctx, businessID, app.ID); err != nil || owns {
-			t.Fatalf("before the claim: %v, %v", owns, err)
+		if owner, err := appClient.AppOwner(ctx, app.ID); err != nil || owner != "" {
+			t.Fatalf("before the claim: %q, %v", owner, err)
 		}
 		post(t, base+"/_sandbox/businesses/"+businessID+"/owned_apps", `{"app_id":"`+app.ID+`"}`, http.StatusNoContent, nil)
-		if owns, err := appClient.OwnsApp(ctx, businessID, app.ID); err != nil || !owns {
-			t.Fatalf("after the claim: %v, %v", owns, err)
+		if owner, err := appClient.AppOwner(ctx, app.ID); err != nil || owner != businessID {
+			t.Fatalf("after the claim: %q, %v", owner, err)
 		}
-		// An app token reads nothing else of the business.
+		// An app token reads nothing of the business.
 		if _, _, err := appClient.Members(ctx, businessID, "business_users", ""); err == nil {
 			t.Fatal("an app token listed business users")
 		}
 		wrong, _ := meta.New(base, "v25.0", app.ID+"|wrong", meta.WithBackoff(fast))
-		if _, err := wrong.OwnsApp(ctx, businessID, app.ID); err == nil || !strings.Contains(err.Error(), "190") {
+		if _, err := wrong.AppOwner(ctx, app.ID); err == nil || !strings.Contains(err.Error(), "190") {
 			t.Fatalf("a wrong app secret: %v, want a 190", err)
 		}
 	})

@@ -444,7 +444,7 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if isApp {
-		s.appOperation(w, method, path, q, version, token, host)
+		s.appOperation(w, method, path, q, token)
 		return
 	}
 	b := s.businesses[businessID]
@@ -467,6 +467,10 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		a, user := b.Assets[path[0]], grant.systemUserID
 		if isPage {
 			user = page.systemUserID
+		}
+		if f := unknownField("Page", nil, q.Get("fields")); f != nil {
+			writeError(w, nil, *f)
+			return
 		}
 		item := map[string]any{"id": a.ID, "name": a.Name, "is_owned": a.Ownership == "owned"}
 		if tok := s.pageTokenFor(b, user, a.ID); tok != "" {
@@ -496,14 +500,18 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		s.getEdge(w, b, path[0], path[1], q, version, token, host)
 		return
 	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodGet:
+		if f := unknownField("BusinessUser", nil, q.Get("fields")); f != nil {
+			writeError(w, nil, *f)
+			return
+		}
 		u := b.Users[path[0]]
 		writeJSON(w, http.StatusOK, project(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
 			"tasks": u.Tasks, "first_name": u.FirstName, "last_name": u.LastName}, q.Get("fields")))
 		return
 	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodPost:
 		role := q.Get("role")
-		if !slices.Contains(domain.MetaRoles, role) && role != "" {
-			writeError(w, nil, Fault{400, 100, 0, "(#100) Param role must be one of {ADMIN, EMPLOYEE, ...}"})
+		if !slices.Contains(businessUserRoles, role) && role != "" {
+			writeError(w, nil, badRole(role))
 			return
 		}
 		if role != "" {
@@ -535,15 +543,24 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		strings.ToLower(method), strings.Join(path, "/"))})
 }
 
-// appOperation answers a call made with an app access token: it may read
-// which apps a business owns, which is how onboarding sees a claim before
-// any business token exists (UNVERIFIED against real Graph). Caller holds mu.
-func (s *Server) appOperation(w http.ResponseWriter, method string, path []string, q url.Values, version, token, host string) {
-	if len(path) == 2 && path[1] == "owned_apps" && method == http.MethodGet {
-		if b := s.businesses[path[0]]; b != nil {
-			s.getEdge(w, b, b.ID, "owned_apps", q, version, token, host)
+// appOperation answers a call made with an app access token, which reads
+// its own app's fields (owner_business among them) and nothing of any
+// business. Caller holds mu.
+func (s *Server) appOperation(w http.ResponseWriter, method string, path []string, q url.Values, token string) {
+	appID, _, _ := strings.Cut(token, "|")
+	if len(path) == 1 && path[0] == appID && method == http.MethodGet {
+		if f := unknownField("Application", nil, q.Get("fields")); f != nil {
+			writeError(w, nil, *f)
 			return
 		}
+		app := map[string]any{"id": appID, "name": "Hubkeeper " + appID, "app_type": 0}
+		for _, b := range s.businesses {
+			if slices.Contains(b.OwnedApps, appID) {
+				app["owner_business"] = map[string]string{"id": b.ID, "name": b.Name}
+			}
+		}
+		writeJSON(w, http.StatusOK, project(app, q.Get("fields")))
+		return
 	}
 	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
 		strings.ToLower(method), strings.Join(path, "/"))})
@@ -571,7 +588,13 @@ func (s *Server) ClaimApp(businessID, appID string) error {
 		return fmt.Errorf("no business %s", businessID)
 	case s.apps[appID] == "":
 		return fmt.Errorf("no app %s", appID)
-	case !slices.Contains(b.OwnedApps, appID):
+	}
+	for _, other := range s.businesses {
+		if other != b && slices.Contains(other.OwnedApps, appID) {
+			return fmt.Errorf("app %s belongs to business %s", appID, other.ID)
+		}
+	}
+	if !slices.Contains(b.OwnedApps, appID) {
 		b.OwnedApps = append(b.OwnedApps, appID)
 	}
 	return nil
@@ -619,7 +642,7 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			u := b.Users[id]
 			return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
 				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": "enabled",
-				"marked_for_removal": false, "pending_email": "", "invited_user_type": []string{"FB"}}
+				"marked_for_removal": false, "pending_email": ""}
 		}
 	case id == b.ID && edge == "pending_users":
 		// Invitations are listed whatever their status; email narrows them to one address.
@@ -677,10 +700,14 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			} else if su := b.SystemUsers[holder]; su != nil {
 				name, userType = su.Name, "SYSTEM_USER"
 			}
-			return map[string]any{"id": holder, "name": name, "user_type": userType, "tasks": holders[holder], "permitted_tasks": holders[holder]}
+			return map[string]any{"id": holder, "name": name, "user_type": userType, "tasks": holders[holder]}
 		}
 	default:
 		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported get request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", id)})
+		return
+	}
+	if f := unknownField(edgeNodes[edge], edgeFields[edge], q.Get("fields")); f != nil {
+		writeError(w, nil, *f)
 		return
 	}
 	sort.Strings(ids)
@@ -750,8 +777,8 @@ func (s *Server) invite(w http.ResponseWriter, b *Business, q url.Values) {
 	if role == "" {
 		role = "EMPLOYEE"
 	}
-	if !slices.Contains(domain.MetaRoles, role) {
-		writeError(w, nil, Fault{400, 100, 0, "(#100) Param role must be one of {ADMIN, EMPLOYEE, ...}"})
+	if !slices.Contains(businessUserRoles, role) {
+		writeError(w, nil, badRole(role))
 		return
 	}
 	for _, u := range b.Users {
@@ -875,21 +902,6 @@ func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
-	}
-	return out
-}
-
-// project keeps the requested fields; without fields Graph returns id and name.
-func project(item map[string]any, fields string) map[string]any {
-	want := []string{"id", "name"}
-	if fields != "" {
-		want = append(strings.Split(fields, ","), "id")
-	}
-	out := map[string]any{}
-	for _, f := range want {
-		if v, ok := item[f]; ok {
-			out[f] = v
-		}
 	}
 	return out
 }

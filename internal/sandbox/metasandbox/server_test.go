@@ -449,3 +449,81 @@ func TestInvitationStatuses(t *testing.T) {
 		t.Fatalf("after a new invitation: %v", got)
 	}
 }
+
+// An app token reads its own app's fields, owner_business among them, and
+// nothing of any business.
+func TestAppTokenReadsItsApp(t *testing.T) {
+	s, base := start(t, Shape{Members: 5})
+	id, secret := s.RegisterApp()
+	app := url.QueryEscape(id + "|" + secret)
+	_, body, _ := call(t, "GET", base+"/v25.0/"+id+"?fields=id,owner_business&access_token="+app, nil)
+	if body["id"] != id || body["owner_business"] != nil {
+		t.Fatalf("unclaimed app: %v", body)
+	}
+	if err := s.ClaimApp(bid, id); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+id+"?fields=owner_business{id,name}&access_token="+app, nil)
+	if owner, _ := body["owner_business"].(map[string]any); owner["id"] != bid {
+		t.Fatalf("claimed app: %v", body)
+	}
+	for _, path := range []string{bid + "/owned_apps", bid + "/business_users", bid} {
+		resp, body, _ := call(t, "GET", base+"/v25.0/"+path+"?access_token="+app, nil)
+		if resp.StatusCode != 400 {
+			t.Fatalf("%s with an app token: %d", path, resp.StatusCode)
+		}
+		graphError(t, body, 100)
+	}
+	other, _ := s.RegisterApp()
+	_, body, _ = call(t, "GET", base+"/v25.0/"+other+"?access_token="+app, nil)
+	graphError(t, body, 100)
+	s.AddBusiness(NewBusiness("777000000000002", "other.test", seed.Company("other.test", 10, 1), Shape{Members: 1}, time.Now()), "EAAother")
+	if s.ClaimApp("777000000000002", id) == nil {
+		t.Fatal("an app was claimed by a second business")
+	}
+}
+
+// Graph refuses fields a node does not have, and roles outside its enum.
+func TestStrictFieldsAndRoles(t *testing.T) {
+	s, base := start(t, Shape{Members: 5, Pages: 1, AdAccounts: 1, HoldersPerAsset: 1})
+	var user string
+	for id := range s.Business(bid).Users {
+		user = id
+	}
+	for _, tc := range []struct{ path, field, node string }{
+		{bid + "/business_users?fields=id,invited_user_type", "invited_user_type", "BusinessUser"},
+		{bid + "/business_users?fields=id,user_type", "user_type", "BusinessUser"},
+		{bid + "/system_users?fields=id,email", "email", "SystemUser"},
+		{bid + "/owned_pages?fields=id,account_status", "account_status", "Page"},
+		{user + "?fields=id,nickname", "nickname", "BusinessUser"},
+	} {
+		_, body, _ := call(t, "GET", base+"/v25.0/"+tc.path+"&access_token="+token, nil)
+		graphError(t, body, 100)
+		want := "(#100) Tried accessing nonexisting field (" + tc.field + ") on node type (" + tc.node + ")"
+		if msg := body["error"].(map[string]any)["message"]; msg != want {
+			t.Fatalf("%s: %q, want %q", tc.path, msg, want)
+		}
+	}
+	for _, path := range []string{
+		bid + "/business_users?fields=id,name,email,first_name,last_name,role,tasks,title,two_fac_status",
+		bid + "/pending_users?fields=id,email,role,tasks,status,created_time,expiration_time,invited_user_type",
+		bid + "/system_users?fields=id,name,role,created_time",
+	} {
+		resp, body, _ := call(t, "GET", base+"/v25.0/"+path+"&access_token="+token, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, body)
+		}
+	}
+	resp, body, _ := call(t, "POST", base+"/v25.0/"+user, url.Values{"access_token": {token}, "role": {"FINANCE_EDITOR"}})
+	if resp.StatusCode != 200 || s.Business(bid).Users[user].Role != "FINANCE_EDITOR" {
+		t.Fatalf("a documented role was refused: %d %v", resp.StatusCode, body)
+	}
+	for _, form := range []url.Values{{"role": {"OWNER"}}, {"role": {"admin"}}} {
+		form.Set("access_token", token)
+		_, body, _ = call(t, "POST", base+"/v25.0/"+user, form)
+		graphError(t, body, 100)
+		form.Set("email", "someone@acme.test")
+		_, body, _ = call(t, "POST", base+"/v25.0/"+bid+"/business_users", form)
+		graphError(t, body, 100)
+	}
+}

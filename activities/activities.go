@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -27,6 +28,8 @@ type Activities struct {
 	// Mailer sends reports to admins; PublicURL is where their links point (the API).
 	Mailer    *mail.Mailer
 	PublicURL string
+	// TokenNotice is how long before a Meta token expires the admins are mailed.
+	TokenNotice time.Duration
 	// Reports are the reminder cadence and expiry of deprovision reviews.
 	Reports ReportTimings
 	// Onboarding times Meta onboardings; SupportEmail is where app requests go.

@@ -67,7 +67,8 @@ type ProviderChange struct {
 // member already removed in Postgres, or no longer in the business, is not
 // removed again.
 func (a *Activities) RemoveMember(ctx context.Context, ch MemberChange) (ProviderChange, error) {
-	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, domain.StateRemoved, store.Page{Limit: 1, Only: ch.MemberID})
+	members, _, err := a.Store.ListMembers(ctx, ch.WorkspaceID, ch.IntegrationID, store.MemberFilter{State: domain.StateRemoved},
+		store.Page{Limit: 1, Only: ch.MemberID})
 	if err != nil {
 		return ProviderChange{}, failure(err)
 	}

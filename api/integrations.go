@@ -160,8 +160,11 @@ func integrationInput(ig store.Integration, trigger string) workflows.Integratio
 // when it was onboarded step by step, its onboarding.
 type integrationView struct {
 	store.Integration
-	Members    map[domain.MemberState]int `json:"members"`
-	Onboarding *onboardingView            `json:"onboarding,omitempty"`
+	Members map[domain.MemberState]int `json:"members"`
+	// FullControlWithoutTwoFactor counts the business users with Full
+	// control whom Meta reports without two-factor authentication.
+	FullControlWithoutTwoFactor int             `json:"full_control_without_two_factor"`
+	Onboarding                  *onboardingView `json:"onboarding,omitempty"`
 }
 
 // createIntegration connects a business center with an existing token,
@@ -194,7 +197,11 @@ func (s *Server) writeIntegration(c echo.Context, status int, ig store.Integrati
 	if err != nil {
 		return err
 	}
-	view := integrationView{Integration: ig, Members: counts}
+	exposed, err := s.Store.FullControlWithoutTwoFactor(ctx, ig.ID)
+	if err != nil {
+		return err
+	}
+	view := integrationView{Integration: ig, Members: counts, FullControlWithoutTwoFactor: exposed}
 	o, err := s.Store.OnboardingOf(ctx, ig.ID)
 	switch {
 	case err == nil:
@@ -265,15 +272,35 @@ func (s *Server) listMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	state := domain.MemberState(c.QueryParam("state"))
-	if state != "" && !state.Valid() {
+	f := store.MemberFilter{State: domain.MemberState(c.QueryParam("state")), Role: c.QueryParam("role"), TwoFactor: c.QueryParam("two_factor")}
+	if f.State != "" && !f.State.Valid() {
 		return domain.Errorf(domain.EInvalid, "state must be onboarded, unmatched, exempted, pending, removed or system")
 	}
-	members, next, err := s.Store.ListMembers(c.Request().Context(), ig.WorkspaceID, ig.ID, state, p)
+	if f.Role != "" && !validRoleFilter(f.Role) {
+		return domain.Errorf(domain.EInvalid, "role must be a business role in capitals, such as ADMIN (Full control) or EMPLOYEE")
+	}
+	if f.TwoFactor != "" && f.TwoFactor != "on" && f.TwoFactor != "off" {
+		return domain.Errorf(domain.EInvalid, "two_factor must be on or off")
+	}
+	members, next, err := s.Store.ListMembers(c.Request().Context(), ig.WorkspaceID, ig.ID, f, p)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, newList(members, next))
+}
+
+// validRoleFilter accepts a provider's role spelling: capitals and
+// underscores (ADMIN, FINANCE_EDITOR, BIZ_ADMIN).
+func validRoleFilter(role string) bool {
+	if len(role) > 64 {
+		return false
+	}
+	for _, r := range role {
+		if (r < 'A' || r > 'Z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) listAssets(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,93 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		}
 	})
 
+	// Meta says the token expires in five days: the integration shows it and
+	// each admin is mailed once, however many checks see it; the business's
+	// two-factor rule and who holds Full control without two-factor show too.
+	t.Run("TokenExpiryAndTwoFactor", func(t *testing.T) {
+		admin := "it-admin@" + emailDomain
+		if code := s.call("PUT", "/v1/workspace/settings", s.apiKey, map[string]any{"admin_emails": []string{admin}}, nil); code != 200 {
+			t.Fatalf("settings: %d", code)
+		}
+		expires := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Second)
+		s.meta.SetTokenExpiry(metaToken, expires, time.Time{})
+		defer s.meta.SetTokenExpiry(metaToken, time.Time{}, time.Time{})
+		var last syncStarted
+		for range 2 {
+			started, err := s.check(s.apiKey, ig.ID)
+			if err != nil {
+				t.Fatalf("check with a token expiring soon: %v", err)
+			}
+			last = started
+		}
+		var got struct {
+			store.Integration
+			FullControlWithoutTwoFactor int `json:"full_control_without_two_factor"`
+		}
+		s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &got)
+		exposed := map[string]bool{}
+		for id, u := range b.Users {
+			if u.Role == "ADMIN" && u.TwoFactor != "enabled" {
+				exposed[id] = true
+			}
+		}
+		if got.Status != "connected" || got.TokenExpiresAt == nil || !got.TokenExpiresAt.Equal(expires) || got.DataAccessExpiresAt != nil ||
+			got.TwoFactorType != "none" || got.FullControlWithoutTwoFactor != len(exposed) || len(exposed) == 0 {
+			t.Fatalf("integration: %s, token expires %v (want %v), data access %v, two_factor_type %q, %d without two-factor (want %d)",
+				got.Status, got.TokenExpiresAt, expires, got.DataAccessExpiresAt, got.TwoFactorType, got.FullControlWithoutTwoFactor, len(exposed))
+		}
+		var listed struct {
+			Items []store.Member `json:"items"`
+		}
+		s.call("GET", "/v1/integrations/"+ig.ID+"/members?limit=500&role=ADMIN&two_factor=off", s.apiKey, nil, &listed)
+		if len(listed.Items) != len(exposed) {
+			t.Fatalf("%d listed with Full control without two-factor, want %d", len(listed.Items), len(exposed))
+		}
+		for _, m := range listed.Items {
+			if !exposed[m.ExternalID] || m.TwoFactor != "disabled" {
+				t.Fatalf("listed %s (%s, two_fac_status %q)", m.ExternalID, m.Role, m.TwoFactor)
+			}
+		}
+		s.waitMail(admin, "expires")
+		var notices int
+		for _, m := range s.mail.Messages() {
+			if slices.Contains(m.To, admin) && strings.Contains(m.Subject, "Meta token of Acme Meta expires") {
+				notices++
+				if !strings.Contains(m.Text, "/v1/integrations/"+ig.ID+"/token") || !strings.Contains(m.Text, expires.UTC().Format("2 January 2006")) {
+					t.Fatalf("the notice does not say when and how:\n%s", m.Text)
+				}
+			}
+		}
+		events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: "integration.token_expiring"}, store.Page{})
+		if notices != 1 || len(events) != 1 {
+			t.Fatalf("%d notices mailed and %d audited over two checks, want 1", notices, len(events))
+		}
+		s.expectErrors(t, []badRequest{
+			{"TwoFactorNotOnOrOff", "GET", "/v1/integrations/" + ig.ID + "/members?two_factor=maybe", s.apiKey, "", 400},
+			{"RoleLowercase", "GET", "/v1/integrations/" + ig.ID + "/members?role=admin", s.apiKey, "", 400},
+		})
+		assertNoSecrets(t, s, last.WorkflowID, last.RunID, metaToken)
+		exportHistory(t, s, last.WorkflowID, last.RunID, "integration_sync_meta_access_check.json")
+	})
+
+	// Past its expiry, the token is refused: the integration needs a new one.
+	t.Run("TokenPastItsExpiry", func(t *testing.T) {
+		s.meta.SetTokenExpiry(metaToken, time.Now().Add(-time.Minute), time.Time{})
+		defer s.meta.SetTokenExpiry(metaToken, time.Time{}, time.Time{})
+		if _, err := s.check(s.apiKey, ig.ID); err == nil || !strings.Contains(err.Error(), "190/463") {
+			t.Fatalf("check with an expired token: %v", err)
+		}
+		var got store.Integration
+		s.call("GET", "/v1/integrations/"+ig.ID, s.apiKey, nil, &got)
+		if got.Status != "needs_reauth" {
+			t.Fatalf("integration = %s: %s", got.Status, got.StatusMessage)
+		}
+		s.meta.SetTokenExpiry(metaToken, time.Time{}, time.Time{})
+		if _, err := s.check(s.apiKey, ig.ID); err != nil {
+			t.Fatalf("check once the token works again: %v", err)
+		}
+	})
+
 	t.Run("ExpiredTokenNeedsReauth", func(t *testing.T) {
 		reqBefore, _ := s.meta.Requests()
 		s.meta.Inject(metasandbox.Faults["token_expired"], 100)
@@ -225,7 +313,8 @@ func TestMetaCheckForUpdates(t *testing.T) {
 			t.Fatalf("check with an expired token: %v", err)
 		}
 		time.Sleep(300 * time.Millisecond)
-		if reqs, _ := s.meta.Requests(); reqs-reqBefore > 2 {
+		// Members, assets and the token's expiry are asked at once: one request each.
+		if reqs, _ := s.meta.Requests(); reqs-reqBefore > 3 {
 			t.Fatalf("%d Graph requests: an expired token must not be retried", reqs-reqBefore)
 		}
 		var got store.Integration

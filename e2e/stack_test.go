@@ -152,6 +152,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
 		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond},
 		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour},
+		TokenNotice:        14 * 24 * time.Hour,
 		Onboarding:         onboardingTimings,
 		SupportEmail:       supportEmail,
 		EnsureSyncSchedule: worker.SyncScheduler(s.temporal, taskQueue, 24*time.Hour),

@@ -39,7 +39,7 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 		return nil, err
 	}
 	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default,
-		Mailer: mailer, PublicURL: m.PublicURL,
+		Mailer: mailer, PublicURL: m.PublicURL, TokenNotice: time.Duration(m.TokenNoticeDays) * 24 * time.Hour,
 		Reports: activities.ReportTimings{RemindEvery: m.ReportRemindEvery, ExpireAfter: m.ReportExpireAfter},
 		Onboarding: activities.OnboardingTimings{RemindEvery: o.OnboardingRemindEvery, ApprovalDeadline: o.OnboardingApprovalDeadline,
 			StepDeadline: o.OnboardingStepDeadline, ClaimPollEvery: o.OnboardingClaimPollEvery, RestrictionWindow: o.MetaRestrictionWindow},

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,8 +58,15 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		}
 		return s.result, err
 	}
-	setStage(ctx, StageDone, fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
-		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants))
+	done := fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
+		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants)
+	switch {
+	case s.result.AccessProblem != "":
+		done += "; the token's expiry is unknown: " + s.result.AccessProblem
+	case s.result.TokenExpiry != nil:
+		done += "; the token expires " + s.result.TokenExpiry.UTC().Format(time.RFC3339)
+	}
+	setStage(ctx, StageDone, done)
 	return s.result, nil
 }
 
@@ -113,6 +121,12 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 		s.result.Members, s.result.Assets, s.result.Grants = got.Members, got.Assets, got.Grants
 		return nil
 	}
+	// Checks recorded before read neither the token's expiry nor two-factor.
+	var access workflow.Future
+	if workflow.GetVersion(ctx, "meta-access-check", workflow.DefaultVersion, 1) == 1 {
+		short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: quickRetry})
+		access = workflow.ExecuteActivity(short, a.CheckMetaAccess, s.result.SyncRunID)
+	}
 	members := workflow.ExecuteActivity(fetch, a.FetchMetaMembers, s.result.SyncRunID)
 	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
 		return err
@@ -120,7 +134,38 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 	if err := workflow.ExecuteActivity(fetch, a.FetchMetaGrants, s.result.SyncRunID).Get(ctx, &s.result.Grants); err != nil {
 		return err
 	}
-	return members.Get(ctx, &s.result.Members)
+	if err := members.Get(ctx, &s.result.Members); err != nil || access == nil {
+		return err
+	}
+	return s.noteAccess(ctx, access)
+}
+
+// noteAccess waits for what Meta said of the token and two-factor, and
+// mails the admins when the token expires within the notice period. A
+// notice that cannot be sent now is sent by the next check; only a broken
+// token fails the check.
+func (s *integrationSync) noteAccess(ctx workflow.Context, access workflow.Future) error {
+	var got activities.MetaAccess
+	if err := access.Get(ctx, &got); err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.Type() == activities.ErrAuthBroken {
+			return err
+		}
+		// The members, assets and grants are in: a check does not fail
+		// because Meta would not say when the token expires.
+		s.result.AccessProblem = explain(ctx, err)
+		return nil
+	}
+	s.result.TokenExpiry = got.Expiry
+	if !got.NoticeDue {
+		return nil
+	}
+	mailing := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: mailRetry})
+	if err := workflow.ExecuteActivity(mailing, a.SendTokenNotice, activities.TokenNoticeInput{IntegrationID: s.in.IntegrationID,
+		Expiry: *got.Expiry}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("token expiry notice not sent; the next check tries again", "error", explain(ctx, err))
+	}
+	return nil
 }
 
 // startReview starts the review of the open report, which outlives this

@@ -33,6 +33,10 @@ type IntegrationSyncResult struct {
 	SyncRunID                          string
 	Members, Assets, Grants            int
 	Added, Changed, Removed, Unchanged int
+	// TokenExpiry is when the Meta token stops working (nil: never, or
+	// unknown); AccessProblem says why Meta could not tell.
+	TokenExpiry   *time.Time `json:",omitempty"`
+	AccessProblem string     `json:",omitempty"`
 }
 
 // ErrSafeguardHalted is the failure type of a check the removal safeguard stopped.

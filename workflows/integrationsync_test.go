@@ -3,11 +3,13 @@ package workflows
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 )
 
 var igInput = IntegrationSyncInput{WorkspaceID: "ws-1", IntegrationID: "ig-1", Provider: "meta", BusinessID: "9001", Trigger: "test"}
@@ -15,6 +17,7 @@ var igInput = IntegrationSyncInput{WorkspaceID: "ws-1", IntegrationID: "ig-1", P
 func TestIntegrationSyncSucceeds(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil).Once()
+	env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{TwoFactorType: "none"}, nil).Once()
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(120, nil).Once()
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(16, nil).Once()
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(80, nil).Once()
@@ -35,6 +38,7 @@ func TestIntegrationSyncSucceeds(t *testing.T) {
 func TestIntegrationSyncSafeguardHalts(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
+	env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{}, nil)
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(0, nil)
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(0, nil)
@@ -53,6 +57,7 @@ func TestIntegrationSyncTokenRejected(t *testing.T) {
 	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
 	// Both fetches run at once; the workflow ends at the first failure, so the
 	// other may never be run.
+	env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{}, nil).Maybe()
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(0,
 		temporal.NewNonRetryableApplicationError("meta auth_broken (HTTP 400 190/463)", activities.ErrAuthBroken, nil)).Maybe()
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(0,
@@ -67,6 +72,66 @@ func TestIntegrationSyncTokenRejected(t *testing.T) {
 	env.AssertNotCalled(t, "ReconcileIntegration", mock.Anything, mock.Anything)
 }
 
+// A token that expires within the notice period is mailed about; a notice
+// that cannot be sent, or Meta not saying when the token expires, does not
+// fail the check, while a broken token does.
+func TestIntegrationSyncTokenExpiry(t *testing.T) {
+	expiry := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
+	fetched := func(env *testsuite.TestWorkflowEnvironment) {
+		env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
+		env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil).Maybe()
+		env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil).Maybe()
+		env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil).Maybe()
+		env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
+		env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+	}
+	for _, tc := range []struct {
+		name     string
+		access   activities.MetaAccess
+		err      error
+		mailErr  error
+		mailed   bool
+		failed   bool
+		problem  bool
+		expiring bool
+	}{
+		{name: "NoticeDue", access: activities.MetaAccess{Expiry: &expiry, NoticeDue: true}, mailed: true, expiring: true},
+		{name: "NotYet", access: activities.MetaAccess{Expiry: &expiry}, expiring: true},
+		{name: "MailServerDown", access: activities.MetaAccess{Expiry: &expiry, NoticeDue: true}, mailed: true, expiring: true,
+			mailErr: errors.New("mail: 451 try later")},
+		{name: "MetaWouldNotSay", err: temporal.NewNonRetryableApplicationError("meta permanent (HTTP 400 100)", activities.ErrPermanent, nil),
+			problem: true},
+		{name: "TokenBroken", err: temporal.NewNonRetryableApplicationError("Meta says the system-user token is no longer valid",
+			activities.ErrAuthBroken, nil), failed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			fetched(env)
+			env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(tc.access, tc.err).Once()
+			if tc.mailed {
+				env.OnActivity(a.SendTokenNotice, mock.Anything, activities.TokenNoticeInput{IntegrationID: "ig-1", Expiry: expiry}).
+					Return(tc.mailErr)
+			}
+			env.ExecuteWorkflow(IntegrationSync, igInput)
+			if err := env.GetWorkflowError(); (err != nil) != tc.failed {
+				t.Fatalf("error = %v", err)
+			}
+			env.AssertExpectations(t)
+			if !tc.mailed {
+				env.AssertNotCalled(t, "SendTokenNotice", mock.Anything, mock.Anything)
+			}
+			if tc.failed {
+				return
+			}
+			var res IntegrationSyncResult
+			_ = env.GetWorkflowResult(&res)
+			if (res.AccessProblem != "") != tc.problem || (res.TokenExpiry != nil && res.TokenExpiry.Equal(expiry)) != tc.expiring {
+				t.Fatalf("result = %+v", res)
+			}
+		})
+	}
+}
+
 // A Schedule's run (its id suffixed with the time) checks as a child under
 // the integration's own id, the one manual triggers find.
 func TestScheduledCheckRunsUnderItsOwnID(t *testing.T) {
@@ -75,6 +140,7 @@ func TestScheduledCheckRunsUnderItsOwnID(t *testing.T) {
 	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.MatchedBy(func(in activities.StartIntegrationSyncInput) bool {
 		return in.WorkflowID == IntegrationSyncID("ig-1")
 	})).Return("run-1", nil).Once()
+	env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{}, nil)
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil)
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil)

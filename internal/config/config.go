@@ -80,6 +80,9 @@ type Mail struct {
 	PublicURL         string        `env:"HUBKEEPER_PUBLIC_URL, default=http://localhost:8080"`
 	ReportRemindEvery time.Duration `env:"HUBKEEPER_REPORT_REMIND_EVERY, default=24h"`
 	ReportExpireAfter time.Duration `env:"HUBKEEPER_REPORT_EXPIRE_AFTER, default=168h"`
+	// TokenNoticeDays is how many days before a Meta system-user token
+	// expires the admins are mailed.
+	TokenNoticeDays int `env:"HUBKEEPER_TOKEN_NOTICE_DAYS, default=14"`
 }
 
 // Load fills cfg (a pointer to one of the structs above) from lookuper,
@@ -106,6 +109,9 @@ func validate(cfg any) error {
 		}
 		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
 			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")
+		}
+		if v.TokenNoticeDays < 1 || v.TokenNoticeDays > 365 {
+			return fmt.Errorf("configuration: HUBKEEPER_TOKEN_NOTICE_DAYS must be between 1 and 365")
 		}
 		if b := v.Browser; b.BrowserSessions < 1 || b.BrowserPageTimeout <= 0 || b.PinterestCodeWait <= 0 || b.PinterestCodeWait > 50*time.Minute ||
 			b.CaptureKeep <= 0 || b.CaptureMax < 1 {

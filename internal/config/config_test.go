@@ -52,6 +52,8 @@ func TestLoadErrors(t *testing.T) {
 		"ErrCodeWaitTooLong":   {"HUBKEEPER_PINTEREST_CODE_WAIT": "2h"},
 		"ErrCaptureMax":        {"HUBKEEPER_CAPTURE_MAX": "0"},
 		"ErrCaptureKeep":       {"HUBKEEPER_CAPTURE_KEEP": "0s"},
+		"ErrTokenNoticeZero":   {"HUBKEEPER_TOKEN_NOTICE_DAYS": "0"},
+		"ErrTokenNoticeYears":  {"HUBKEEPER_TOKEN_NOTICE_DAYS": "800"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}

@@ -51,6 +51,10 @@ type BusinessMember struct {
 	Tasks      []string   `json:"tasks"`
 	// InvitationStatus is set for invitations (PENDING, EXPIRED, …).
 	InvitationStatus string `json:"invitation_status,omitempty"`
+	// TwoFactor is whether a Meta business user uses two-factor
+	// authentication: Meta's two_fac_status ("enabled" when they do);
+	// empty where the provider does not say.
+	TwoFactor string `json:"two_fac_status,omitempty"`
 }
 
 // Asset is a Page, ad account or profile of a business center.

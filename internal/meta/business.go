@@ -14,7 +14,7 @@ import (
 
 // Fields asked of each edge.
 const (
-	businessUserFields = "id,name,email,first_name,last_name,role,tasks,title"
+	businessUserFields = "id,name,email,first_name,last_name,role,tasks,title,two_fac_status"
 	pendingUserFields  = "id,email,role,tasks,status,created_time,expiration_time"
 	systemUserFields   = "id,name,role,created_time"
 	adAccountFields    = "id,name"
@@ -35,6 +35,8 @@ type rawMember struct {
 	Role   string   `json:"role"`
 	Tasks  []string `json:"tasks"`
 	Status string   `json:"status"`
+	// TwoFactor is two_fac_status, a business user's.
+	TwoFactor string `json:"two_fac_status"`
 }
 
 // Members fetches one page of a member edge of the business.
@@ -56,7 +58,7 @@ func (c *Client) Members(ctx context.Context, businessID, edge, after string) ([
 			return nil, "", fmt.Errorf("meta: %s item: %w", edge, err)
 		}
 		bm := domain.BusinessMember{ExternalID: m.ID, Kind: kind, Email: domain.NormalizeEmail(m.Email), Name: m.Name,
-			Role: m.Role, Tasks: m.Tasks}
+			Role: m.Role, Tasks: m.Tasks, TwoFactor: strings.ToLower(m.TwoFactor)}
 		if kind == domain.MemberInvitation {
 			bm.InvitationStatus = strings.ToUpper(m.Status) // PENDING, ACCEPTED, DECLINED, EXPIRED
 			bm.Name = m.Email

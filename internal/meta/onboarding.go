@@ -132,3 +132,68 @@ func (c *Client) MemberRole(ctx context.Context, businessID, idOrEmail string) (
 	})
 	return m.Role, err
 }
+
+// TokenInfo is what Meta says of the client's token.
+type TokenInfo struct {
+	Valid bool
+	// ExpiresAt and DataAccessExpiresAt are zero when the token, or its
+	// data access, does not expire.
+	ExpiresAt, DataAccessExpiresAt time.Time
+}
+
+// Expiry is when the token stops working: the earlier of its expiry and
+// its data access expiry; zero when neither comes.
+func (t TokenInfo) Expiry() time.Time {
+	switch {
+	case t.ExpiresAt.IsZero():
+		return t.DataAccessExpiresAt
+	case t.DataAccessExpiresAt.IsZero() || t.ExpiresAt.Before(t.DataAccessExpiresAt):
+		return t.ExpiresAt
+	}
+	return t.DataAccessExpiresAt
+}
+
+// DebugToken asks Meta about the client's own token.
+//
+// API: GET /debug_token?input_token=…
+func (c *Client) DebugToken(ctx context.Context) (TokenInfo, error) {
+	raw, _, err := c.do(ctx, http.MethodGet, "debug_token", url.Values{"input_token": {c.token}})
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	var body struct {
+		Data struct {
+			IsValid             bool  `json:"is_valid"`
+			ExpiresAt           int64 `json:"expires_at"`
+			DataAccessExpiresAt int64 `json:"data_access_expires_at"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return TokenInfo{}, &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "debug_token answer is not JSON"}
+	}
+	at := func(unix int64) time.Time {
+		if unix == 0 {
+			return time.Time{}
+		}
+		return time.Unix(unix, 0).UTC()
+	}
+	return TokenInfo{Valid: body.Data.IsValid, ExpiresAt: at(body.Data.ExpiresAt), DataAccessExpiresAt: at(body.Data.DataAccessExpiresAt)}, nil
+}
+
+// TwoFactorType returns who the business requires to use two-factor
+// authentication: admin_required, all_required or none.
+//
+// API: GET /{business-id}?fields=two_factor_type
+func (c *Client) TwoFactorType(ctx context.Context, businessID string) (string, error) {
+	raw, _, err := c.do(ctx, http.MethodGet, businessID, url.Values{"fields": {"two_factor_type"}})
+	if err != nil {
+		return "", err
+	}
+	var b struct {
+		TwoFactorType string `json:"two_factor_type"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return "", &domain.ProviderError{Provider: "meta", Kind: domain.Transient, Message: "business answer is not JSON"}
+	}
+	return b.TwoFactorType, nil
+}

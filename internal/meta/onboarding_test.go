@@ -120,3 +120,36 @@ func post(t *testing.T, url, body string, want int, out any) {
 		}
 	}
 }
+
+// The client reads its token's expiry and the business's two-factor rule;
+// each business user comes with whether they use two-factor.
+func TestTokenExpiryAndTwoFactor(t *testing.T) {
+	sb, c, b := setup(t, metasandbox.Shape{Members: 12})
+	ctx := context.Background()
+	info, err := c.DebugToken(ctx)
+	if err != nil || !info.Valid || !info.Expiry().IsZero() {
+		t.Fatalf("a token that never expires: %+v, %v", info, err)
+	}
+	expires, dataAccess := time.Now().Add(72*time.Hour).Truncate(time.Second), time.Now().Add(48*time.Hour).Truncate(time.Second)
+	sb.SetTokenExpiry(token, expires, dataAccess)
+	info, err = c.DebugToken(ctx)
+	if err != nil || !info.ExpiresAt.Equal(expires) || !info.DataAccessExpiresAt.Equal(dataAccess) || !info.Expiry().Equal(dataAccess) {
+		t.Fatalf("a token expiring: %+v, %v", info, err)
+	}
+	if got, err := c.TwoFactorType(ctx, businessID); err != nil || got != "none" {
+		t.Fatalf("two_factor_type %q, %v", got, err)
+	}
+	members, _, err := c.Members(ctx, businessID, "business_users", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if want := b.Users[m.ExternalID].TwoFactor; m.TwoFactor != want || want == "" {
+			t.Fatalf("%s: two_fac_status %q, want %q", m.ExternalID, m.TwoFactor, want)
+		}
+	}
+	sb.SetTokenExpiry(token, time.Now().Add(-time.Second), time.Time{})
+	if _, err := c.DebugToken(ctx); err == nil || !strings.Contains(err.Error(), "190/463") {
+		t.Fatalf("an expired token: %v", err)
+	}
+}

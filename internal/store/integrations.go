@@ -49,9 +49,17 @@ type Integration struct {
 	StatusMessage    string              `json:"status_message,omitempty"`
 	RemovalSafeguard float64             `json:"removal_safeguard"`
 	RestrictedUntil  *time.Time          `json:"restricted_until"`
-	LastSyncedAt     *time.Time          `json:"last_synced_at"`
-	CreatedAt        time.Time           `json:"created_at"`
-	UpdatedAt        time.Time           `json:"updated_at"`
+	// TwoFactorType is who the Meta business requires to use two-factor
+	// authentication: admin_required, all_required or none.
+	TwoFactorType string `json:"two_factor_type,omitempty"`
+	// TokenExpiresAt and DataAccessExpiresAt are when the system-user token
+	// and its data access expire (nil: never), as Meta said at TokenCheckedAt.
+	TokenExpiresAt      *time.Time `json:"token_expires_at"`
+	DataAccessExpiresAt *time.Time `json:"data_access_expires_at"`
+	TokenCheckedAt      *time.Time `json:"token_checked_at"`
+	LastSyncedAt        *time.Time `json:"last_synced_at"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
 }
 
 // NewIntegration is what CreateIntegration needs.
@@ -78,12 +86,14 @@ type NewIntegration struct {
 const onboardingOpen = `EXISTS (SELECT 1 FROM onboardings o WHERE o.integration_id = integrations.id AND o.stage <> 'done')`
 
 const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
-	coalesce(session_credential_id::text, ''), ` + onboardingOpen + `, settings, status, status_message, removal_safeguard, restricted_until, last_synced_at, created_at, updated_at`
+	coalesce(session_credential_id::text, ''), ` + onboardingOpen + `, settings, status, status_message, removal_safeguard, restricted_until, two_factor_type, token_expires_at, data_access_expires_at,
+	token_checked_at, last_synced_at, created_at, updated_at`
 
 func scanIntegration(r pgx.Row) (Integration, error) {
 	var i Integration
 	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
-		&i.SessionCredentialID, &i.OnboardingOpen, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
+		&i.SessionCredentialID, &i.OnboardingOpen, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil,
+		&i.TwoFactorType, &i.TokenExpiresAt, &i.DataAccessExpiresAt, &i.TokenCheckedAt, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
 	return i, err
 }
 
@@ -189,6 +199,62 @@ func (s *Store) MemberCounts(ctx context.Context, integrationID string) (map[dom
 	return memberCounts(ctx, s.pool, integrationID)
 }
 
+// FullControlWithoutTwoFactor counts the business users with Full control
+// (ADMIN) whom Meta reports without two-factor authentication.
+func (s *Store) FullControlWithoutTwoFactor(ctx context.Context, integrationID string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM members WHERE integration_id = $1 AND kind = 'user' AND state <> 'removed'
+		AND role = 'ADMIN' AND two_fac_status NOT IN ('', 'enabled')`, integrationID).Scan(&n)
+	return n, err
+}
+
+// MetaAccess is what a check learnt of a Meta business's security: who must
+// use two-factor, and when the system-user token expires (nil: never).
+type MetaAccess struct {
+	TwoFactorType       string
+	TokenExpiresAt      *time.Time
+	DataAccessExpiresAt *time.Time
+}
+
+// RecordMetaAccess stores what a check learnt of the business's two-factor
+// requirement and its token's expiry.
+func (s *Store) RecordMetaAccess(ctx context.Context, integrationID string, a MetaAccess) error {
+	_, err := s.pool.Exec(ctx, `UPDATE integrations SET two_factor_type = $2, token_expires_at = $3, data_access_expires_at = $4,
+		token_checked_at = $5 WHERE id = $1`, integrationID, a.TwoFactorType, a.TokenExpiresAt, a.DataAccessExpiresAt, s.now())
+	return err
+}
+
+// TokenNoticeRecipients returns the workspace admins not yet told that the
+// integration's token expires at expiresAt.
+func (s *Store) TokenNoticeRecipients(ctx context.Context, integrationID string, expiresAt time.Time) ([]string, error) {
+	var admins []string
+	err := s.pool.QueryRow(ctx, `SELECT array(SELECT a FROM unnest(w.admin_emails) a WHERE NOT EXISTS (SELECT 1 FROM token_notices n
+			WHERE n.integration_id = i.id AND n.expires_at = $2 AND n.recipient = a))
+		FROM integrations i JOIN workspaces w ON w.id = i.workspace_id WHERE i.id = $1`, integrationID, expiresAt).Scan(&admins)
+	return admins, notFound(err, "integration")
+}
+
+// NoteTokenNoticeSent records that recipient was told of the expiry; the
+// first notice of an expiry is audited.
+func (s *Store) NoteTokenNoticeSent(ctx context.Context, ig Integration, expiresAt time.Time, recipient, workflowID string) error {
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		var first bool
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM token_notices WHERE integration_id = $1 AND expires_at = $2)`,
+			ig.ID, expiresAt).Scan(&first); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO token_notices (integration_id, expires_at, recipient) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, ig.ID, expiresAt, recipient); err != nil {
+			return err
+		}
+		if !first {
+			return nil
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ig.WorkspaceID, Actor: "system", Action: "integration.token_expiring",
+			SubjectType: "integration", SubjectID: ig.ID, WorkflowID: workflowID, Details: map[string]any{"expires_at": expiresAt}})
+	})
+}
+
 // querier is what both a pool and a transaction offer.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -262,12 +328,14 @@ func (s *Store) stage(ctx context.Context, runID, stage, insert string, items an
 // StageMembers lands a page of members for a run.
 func (s *Store) StageMembers(ctx context.Context, runID string, members []domain.BusinessMember, requests int) error {
 	return s.stage(ctx, runID, "fetching members", `INSERT INTO member_staging
-		(sync_run_id, external_id, kind, email, name, role, tasks, invitation_status)
+		(sync_run_id, external_id, kind, email, name, role, tasks, invitation_status, two_fac_status)
 		SELECT $1, m.external_id, m.kind, coalesce(m.email, ''), coalesce(m.name, ''), coalesce(m.role, ''),
-			coalesce(m.tasks, '{}'), coalesce(m.invitation_status, '')
-		FROM jsonb_to_recordset($2::jsonb) AS m(external_id text, kind text, email text, name text, role text, tasks text[], invitation_status text)
+			coalesce(m.tasks, '{}'), coalesce(m.invitation_status, ''), coalesce(m.two_fac_status, '')
+		FROM jsonb_to_recordset($2::jsonb) AS m(external_id text, kind text, email text, name text, role text, tasks text[],
+			invitation_status text, two_fac_status text)
 		ON CONFLICT (sync_run_id, external_id) DO UPDATE SET kind = EXCLUDED.kind, email = EXCLUDED.email, name = EXCLUDED.name,
-			role = EXCLUDED.role, tasks = EXCLUDED.tasks, invitation_status = EXCLUDED.invitation_status`, members, requests)
+			role = EXCLUDED.role, tasks = EXCLUDED.tasks, invitation_status = EXCLUDED.invitation_status,
+			two_fac_status = EXCLUDED.two_fac_status`, members, requests)
 }
 
 // StagedAsset is an asset a check fetched, with the access token its Page's
@@ -451,18 +519,20 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 				FROM s LEFT JOIN cand c USING (external_id)
 				LEFT JOIN members m ON m.integration_id = $2 AND m.external_id = s.external_id
 			), up AS (
-				INSERT INTO members AS m (integration_id, external_id, kind, email, name, role, tasks, invitation_status, state, match,
-					matched_email, matched_by, hub_role, first_seen_at, removed_at, updated_at)
-				SELECT $2, external_id, kind, email, name, role, tasks, invitation_status, state, match, matched_email, matched_by,
-					CASE WHEN state = 'onboarded' THEN coalesce(old_hub_role, 'collaborator') ELSE old_hub_role END, $4, NULL, $4
+				INSERT INTO members AS m (integration_id, external_id, kind, email, name, role, tasks, invitation_status, two_fac_status,
+					state, match, matched_email, matched_by, hub_role, first_seen_at, removed_at, updated_at)
+				SELECT $2, external_id, kind, email, name, role, tasks, invitation_status, two_fac_status, state, match, matched_email,
+					matched_by, CASE WHEN state = 'onboarded' THEN coalesce(old_hub_role, 'collaborator') ELSE old_hub_role END, $4, NULL, $4
 				FROM desired
 				ON CONFLICT (integration_id, external_id) DO UPDATE SET
 					kind = EXCLUDED.kind, email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role, tasks = EXCLUDED.tasks,
-					invitation_status = EXCLUDED.invitation_status, state = EXCLUDED.state, match = EXCLUDED.match,
-					matched_email = EXCLUDED.matched_email, hub_role = EXCLUDED.hub_role, removed_at = NULL, updated_at = EXCLUDED.updated_at
-				WHERE m.admin_change <= $5 AND (m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match, m.matched_email, m.hub_role, m.removed_at IS NULL)
+					invitation_status = EXCLUDED.invitation_status, two_fac_status = EXCLUDED.two_fac_status, state = EXCLUDED.state,
+					match = EXCLUDED.match, matched_email = EXCLUDED.matched_email, hub_role = EXCLUDED.hub_role, removed_at = NULL,
+					updated_at = EXCLUDED.updated_at
+				WHERE m.admin_change <= $5 AND (m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.two_fac_status, m.state,
+						m.match, m.matched_email, m.hub_role, m.removed_at IS NULL)
 					IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.email, EXCLUDED.name, EXCLUDED.role, EXCLUDED.tasks, EXCLUDED.invitation_status,
-						EXCLUDED.state, EXCLUDED.match, EXCLUDED.matched_email, EXCLUDED.hub_role, true)
+						EXCLUDED.two_fac_status, EXCLUDED.state, EXCLUDED.match, EXCLUDED.matched_email, EXCLUDED.hub_role, true)
 				RETURNING (xmax = 0) AS inserted
 			)
 			SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), (SELECT count(*) FROM s) FROM up`,
@@ -583,8 +653,9 @@ func (s *Store) ReplaceIntegrationSecret(ctx context.Context, ig Integration, ac
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = $2, updated_at = now(),
-			status = CASE WHEN `+onboardingOpen+` THEN 'onboarding' ELSE status END WHERE id = $1`, ig.ID, credID); err != nil {
+		// The new token's expiry is unknown until the next check asks Meta.
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = $2, updated_at = now(), token_expires_at = NULL,
+			data_access_expires_at = NULL, token_checked_at = NULL, status = CASE WHEN `+onboardingOpen+` THEN 'onboarding' ELSE status END WHERE id = $1`, ig.ID, credID); err != nil {
 			return err
 		}
 		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: ig.WorkspaceID, Actor: actor, Action: action,

@@ -44,8 +44,19 @@ type Member struct {
 	Assets         []MemberAsset `json:"assets"`
 }
 
-// ListMembers lists an integration's members, optionally of one tab, in external id order.
-func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID string, state domain.MemberState, p Page) ([]Member, string, error) {
+// MemberFilter narrows a member list; its zero value lists everyone.
+type MemberFilter struct {
+	// State is one tab.
+	State domain.MemberState
+	// Role is a business role (ADMIN: Full control).
+	Role string
+	// TwoFactor is "on" for members Meta says use two-factor
+	// authentication, "off" for those it says do not.
+	TwoFactor string
+}
+
+// ListMembers lists an integration's members that pass f, in external id order.
+func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID string, f MemberFilter, p Page) ([]Member, string, error) {
 	after := ""
 	if p.Cursor != "" {
 		if err := decodeCursor(p.Cursor, &after); err != nil {
@@ -53,7 +64,8 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		}
 	}
 	limit := p.limit()
-	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.state, m.match,
+	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.two_fac_status,
+			m.state, m.match,
 			m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.kept_by, m.kept_at, m.first_seen_at, m.removed_at,
 			(SELECT coalesce(jsonb_agg(jsonb_build_object('directory_id', du.directory_id, 'external_id', du.external_id,
 					'display_name', du.display_name, 'status', du.status) ORDER BY du.directory_id), '[]')
@@ -65,14 +77,15 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
 		FROM members m JOIN integrations i ON i.id = m.integration_id
 		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND ($3 = '' OR m.state = $3) AND m.external_id > $4
-			AND ($6 = '' OR m.external_id = $6)
-		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(state), after, limit+1, p.Only)
+			AND ($6 = '' OR m.external_id = $6) AND ($7 = '' OR m.role = $7)
+			AND ($8 = '' OR ($8 = 'on') = (m.two_fac_status = 'enabled') AND m.two_fac_status <> '')
+		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(f.State), after, limit+1, p.Only, f.Role, f.TwoFactor)
 	if err != nil {
 		return nil, "", notFound(err, "integration")
 	}
 	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var m Member
-		return m, r.Scan(&m.ExternalID, &m.Kind, &m.Email, &m.Name, &m.Role, &m.Tasks, &m.InvitationStatus, &m.State, &m.Match,
+		return m, r.Scan(&m.ExternalID, &m.Kind, &m.Email, &m.Name, &m.Role, &m.Tasks, &m.InvitationStatus, &m.TwoFactor, &m.State, &m.Match,
 			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.KeptBy, &m.KeptAt, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers,
 			&m.Assets)
 	})
@@ -89,7 +102,7 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 
 // Member returns one member of a workspace's integration.
 func (s *Store) Member(ctx context.Context, workspaceID, integrationID, memberID string) (Member, error) {
-	members, _, err := s.ListMembers(ctx, workspaceID, integrationID, "", Page{Limit: 1, Only: memberID})
+	members, _, err := s.ListMembers(ctx, workspaceID, integrationID, MemberFilter{}, Page{Limit: 1, Only: memberID})
 	if err != nil {
 		return Member{}, err
 	}

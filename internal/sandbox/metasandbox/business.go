@@ -38,13 +38,16 @@ var adTasks = [][]string{{"MANAGE", "ADVERTISE", "ANALYZE"}, {"ADVERTISE", "ANAL
 // alias, one the team mailbox two people share, departed people are still
 // there, and agency staff and personal addresses match nobody.
 func NewBusiness(id, emailDomain string, people []seed.Person, shape Shape, now time.Time) *Business {
-	b := &Business{ID: id, Name: "Acme Marketing", Users: map[string]*BusinessUser{}, Pending: map[string]*PendingUser{},
+	b := &Business{ID: id, Name: "Acme Marketing", TwoFactorType: "none", Users: map[string]*BusinessUser{}, Pending: map[string]*PendingUser{},
 		SystemUsers: map[string]*SystemUser{}, Assets: map[string]*Asset{}}
 	var memberIDs []string
 	add := func(email, first, last string) {
 		n := len(memberIDs)
 		u := &BusinessUser{ID: fmt.Sprintf("%d", 10000000000000+n*7+1), Email: email, FirstName: first, LastName: last,
-			Name: first + " " + last, Role: "EMPLOYEE", Tasks: []string{}, UserType: "BUSINESS_USER"}
+			Name: first + " " + last, Role: "EMPLOYEE", Tasks: []string{}, UserType: "BUSINESS_USER", TwoFactor: "enabled"}
+		if n%3 == 2 {
+			u.TwoFactor = "disabled"
+		}
 		if n%5 == 0 {
 			u.Role, u.Tasks = "ADMIN", []string{"MANAGE"}
 		}

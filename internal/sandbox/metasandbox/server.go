@@ -32,6 +32,9 @@ import (
 type Business struct {
 	ID   string
 	Name string
+	// TwoFactorType is who must use two-factor authentication:
+	// admin_required, all_required or none.
+	TwoFactorType string
 	// OwnedApps are the ids of the apps the business has claimed.
 	OwnedApps   []string
 	Users       map[string]*BusinessUser
@@ -50,6 +53,8 @@ type BusinessUser struct {
 	Role      string   `json:"role"`
 	Tasks     []string `json:"tasks"`
 	Title     string   `json:"title,omitempty"`
+	// TwoFactor is two_fac_status: "enabled" or "disabled".
+	TwoFactor string `json:"two_fac_status"`
 	// UserType is how assigned_users reports the holder.
 	UserType string `json:"-"`
 }
@@ -196,6 +201,26 @@ var pageTokenRequired = Fault{400, 190, 0, "(#190) This method must be called wi
 type tokenGrant struct {
 	systemUserID string
 	permissions  []string
+	// expiresAt and dataAccessExpiresAt are when the token stops working
+	// (zero: never), as debug_token reports them.
+	expiresAt, dataAccessExpiresAt time.Time
+	issuedAt                       time.Time
+}
+
+// SetTokenExpiry makes a system-user token expire at expires and its data
+// access at dataAccess (zero: never). Past either, every call with it
+// answers 190/463, as Graph does.
+func (s *Server) SetTokenExpiry(token string, expires, dataAccess time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.grants[token]
+	g.expiresAt, g.dataAccessExpiresAt = expires, dataAccess
+	s.grants[token] = g
+}
+
+// expired reports whether a grant's token no longer works at now.
+func (g tokenGrant) expired(now time.Time) bool {
+	return (!g.expiresAt.IsZero() && !now.Before(g.expiresAt)) || (!g.dataAccessExpiresAt.IsZero() && !now.Before(g.dataAccessExpiresAt))
 }
 
 // AllPermissions are the permissions a Hubkeeper system-user token needs.
@@ -210,7 +235,7 @@ func (s *Server) AddBusiness(b *Business, token string) {
 	s.tokens[token] = b.ID
 	for id, su := range b.SystemUsers {
 		if su.Role == "ADMIN" {
-			s.grants[token] = tokenGrant{systemUserID: id, permissions: AllPermissions}
+			s.grants[token] = tokenGrant{systemUserID: id, permissions: AllPermissions, issuedAt: time.Now()}
 			break
 		}
 	}
@@ -221,7 +246,7 @@ func (s *Server) AddToken(businessID, token, systemUserID string, permissions []
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokens[token] = businessID
-	s.grants[token] = tokenGrant{systemUserID: systemUserID, permissions: permissions}
+	s.grants[token] = tokenGrant{systemUserID: systemUserID, permissions: permissions, issuedAt: time.Now()}
 }
 
 // Business returns a business for inspection; callers hold no lock, so only read it between requests.
@@ -402,7 +427,9 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	isApp = isApp && !known && s.apps[appID] != "" && s.apps[appID] == appSecret
 	known = known || isApp
 	var fault *Fault
-	if known && len(s.faults) > 0 {
+	if g, ok := s.grants[token]; ok && g.expired(time.Now()) {
+		fault = &Fault{400, 190, 463, "Error validating access token: Session has expired on " + g.expiresAt.UTC().Format(time.RFC1123) + "."}
+	} else if known && len(s.faults) > 0 {
 		fault = &s.faults[0]
 		s.faults = s.faults[1:]
 	} else if known && s.FailRate > 0 && s.rng.Float64() < s.FailRate {
@@ -479,6 +506,19 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		writeJSON(w, http.StatusOK, project(item, q.Get("fields")))
 		return
 	}
+	if len(path) == 1 && path[0] == "debug_token" && method == http.MethodGet {
+		s.debugToken(w, q.Get("input_token"), token)
+		return
+	}
+	if len(path) == 1 && path[0] == b.ID && method == http.MethodGet {
+		if f := unknownField("Business", nil, q.Get("fields")); f != nil {
+			writeError(w, nil, *f)
+			return
+		}
+		writeJSON(w, http.StatusOK, project(map[string]any{"id": b.ID, "name": b.Name, "two_factor_type": b.TwoFactorType,
+			"verification_status": "verified"}, q.Get("fields")))
+		return
+	}
 	if len(path) > 0 && path[0] == "me" {
 		switch {
 		case len(path) == 1 && method == http.MethodGet:
@@ -506,7 +546,7 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		}
 		u := b.Users[path[0]]
 		writeJSON(w, http.StatusOK, project(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
-			"tasks": u.Tasks, "first_name": u.FirstName, "last_name": u.LastName}, q.Get("fields")))
+			"tasks": u.Tasks, "first_name": u.FirstName, "last_name": u.LastName, "two_fac_status": u.TwoFactor}, q.Get("fields")))
 		return
 	case len(path) == 1 && b.Users[path[0]] != nil && method == http.MethodPost:
 		role := q.Get("role")
@@ -541,6 +581,32 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
 		strings.ToLower(method), strings.Join(path, "/"))})
+}
+
+// debugToken answers GET /debug_token: what input is, when it expires (0:
+// never) and whether it still works. A token may inspect itself. Caller
+// holds mu.
+func (s *Server) debugToken(w http.ResponseWriter, input, token string) {
+	if input == "" {
+		writeError(w, nil, Fault{400, 100, 0, "(#100) The parameter input_token is required"})
+		return
+	}
+	g, ok := s.grants[input]
+	if !ok || input != token {
+		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"is_valid": false,
+			"error": map[string]any{"code": 190, "message": "Invalid OAuth access token."}}})
+		return
+	}
+	unix := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.Unix()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"app_id": "60000000000000", "type": "SYSTEM_USER",
+		"application": "Hubkeeper", "is_valid": !g.expired(time.Now()), "issued_at": unix(g.issuedAt),
+		"expires_at": unix(g.expiresAt), "data_access_expires_at": unix(g.dataAccessExpiresAt),
+		"scopes": g.permissions, "user_id": g.systemUserID}})
 }
 
 // appOperation answers a call made with an app access token, which reads
@@ -615,7 +681,7 @@ func (s *Server) CreateSystemUser(businessID, name, role string, permissions []s
 	b.SystemUsers[su.ID] = su
 	token := fmt.Sprintf("EAAsandbox%x%x", mrand.Uint64(), mrand.Uint64())
 	s.tokens[token] = businessID
-	s.grants[token] = tokenGrant{systemUserID: su.ID, permissions: permissions}
+	s.grants[token] = tokenGrant{systemUserID: su.ID, permissions: permissions, issuedAt: time.Now()}
 	return su, token, nil
 }
 
@@ -641,7 +707,7 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		ids, item = keys(b.Users), func(id string) map[string]any {
 			u := b.Users[id]
 			return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
-				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": "enabled",
+				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": u.TwoFactor,
 				"marked_for_removal": false, "pending_email": ""}
 		}
 	case id == b.ID && edge == "pending_users":
@@ -886,7 +952,8 @@ func (s *Server) AcceptInvitation(businessID, invitationID string) (string, erro
 	s.seq++
 	id := fmt.Sprintf("%d", 22000000000000+s.seq)
 	local, _, _ := strings.Cut(p.Email, "@")
-	b.Users[id] = &BusinessUser{ID: id, Email: p.Email, Name: local, FirstName: local, Role: p.Role, Tasks: []string{}, UserType: "BUSINESS_USER"}
+	b.Users[id] = &BusinessUser{ID: id, Email: p.Email, Name: local, FirstName: local, Role: p.Role, Tasks: []string{}, UserType: "BUSINESS_USER",
+		TwoFactor: "disabled"}
 	return id, nil
 }
 

@@ -527,3 +527,43 @@ func TestStrictFieldsAndRoles(t *testing.T) {
 		graphError(t, body, 100)
 	}
 }
+
+// debug_token says when a token expires; past that, every call answers
+// 190/463. The business says who must use two-factor, each member whether
+// they do.
+func TestTokenExpiryAndTwoFactor(t *testing.T) {
+	s, base := start(t, Shape{Members: 6})
+	_, body, _ := call(t, "GET", base+"/v25.0/debug_token?input_token="+token+"&access_token="+token, nil)
+	data, _ := body["data"].(map[string]any)
+	if data["is_valid"] != true || data["expires_at"] != float64(0) || data["data_access_expires_at"] != float64(0) || data["type"] != "SYSTEM_USER" {
+		t.Fatalf("a token that never expires: %v", body)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/debug_token?access_token="+token, nil)
+	graphError(t, body, 100)
+
+	_, body, _ = call(t, "GET", base+"/v25.0/"+bid+"?fields=two_factor_type&access_token="+token, nil)
+	if body["two_factor_type"] != "none" {
+		t.Fatalf("business: %v", body)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+bid+"/business_users?fields=id,two_fac_status&access_token="+token, nil)
+	statuses := map[any]int{}
+	for _, u := range body["data"].([]any) {
+		statuses[u.(map[string]any)["two_fac_status"]]++
+	}
+	if statuses["enabled"] == 0 || statuses["disabled"] == 0 || len(statuses) != 2 {
+		t.Fatalf("two_fac_status of the members: %v", statuses)
+	}
+
+	expires := time.Now().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	s.SetTokenExpiry(token, expires, time.Time{})
+	_, body, _ = call(t, "GET", base+"/v25.0/debug_token?input_token="+token+"&access_token="+token, nil)
+	if data := body["data"].(map[string]any); data["expires_at"] != float64(expires.Unix()) || data["is_valid"] != true {
+		t.Fatalf("a token expiring in ten days: %v", body)
+	}
+	s.SetTokenExpiry(token, time.Now().Add(-time.Minute), time.Time{})
+	resp, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/business_users?access_token="+token, nil)
+	graphError(t, body, 190)
+	if resp.StatusCode != 400 || body["error"].(map[string]any)["error_subcode"] != float64(463) {
+		t.Fatalf("an expired token: %d %v", resp.StatusCode, body)
+	}
+}

@@ -207,6 +207,60 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 	if err != nil {
 		return 0, failure(err)
 	}
+	n, err := fetchPerAsset(ctx, a, c, runID, func(ctx context.Context, chunk []meta.GrantTarget) ([]domain.Grant, error) {
+		return c.Grants(ctx, ig.BusinessID, chunk)
+	}, a.Store.StageGrants)
+	if err != nil {
+		return n, a.providerFailure(ctx, ig, err)
+	}
+	return n, nil
+}
+
+// FetchMetaPartners reads the business's partner businesses (its agencies
+// and clients), then which partners hold each staged asset, as
+// FetchMetaGrants reads holders. It returns how many partners it staged.
+func (a *Activities) FetchMetaPartners(ctx context.Context, runID string) (int, error) {
+	c, ig, err := a.metaClient(ctx, runID)
+	if err != nil {
+		return 0, failure(err)
+	}
+	var partners []domain.Partner
+	counted := c.Requests()
+	for _, edge := range meta.PartnerEdges {
+		start := len(partners)
+		for after := ""; ; {
+			page, next, err := c.Partners(ctx, ig.BusinessID, edge, after)
+			if after != "" && meta.CursorRejected(err) {
+				partners, after = partners[:start], "" // a partner left mid-listing: read the edge again
+				continue
+			}
+			if err != nil {
+				return 0, a.providerFailure(ctx, ig, err)
+			}
+			partners = append(partners, page...)
+			if after = next; after == "" {
+				break
+			}
+		}
+	}
+	if err := a.Store.StagePartners(ctx, runID, partners, c.Requests()-counted); err != nil {
+		return 0, failure(err)
+	}
+	if _, err := fetchPerAsset(ctx, a, c, runID, func(ctx context.Context, chunk []meta.GrantTarget) ([]domain.PartnerAccess, error) {
+		return c.PartnerAccess(ctx, chunk)
+	}, a.Store.StagePartnerAccess); err != nil {
+		return 0, a.providerFailure(ctx, ig, err)
+	}
+	return len(partners), nil
+}
+
+// fetchPerAsset reads something of each readable staged asset, MaxBatch
+// assets a Graph batch with GrantConcurrency batches in flight, and stages
+// it. It heartbeats the chunks done and, when retried, reads only the
+// others. It returns how many items it staged.
+func fetchPerAsset[T any](ctx context.Context, a *Activities, c *meta.Client, runID string,
+	read func(ctx context.Context, chunk []meta.GrantTarget) ([]T, error),
+	stage func(ctx context.Context, runID string, items []T, requests int) error) (int, error) {
 	staged, err := a.Store.StagedAssets(ctx, runID)
 	if err != nil {
 		return 0, err
@@ -217,14 +271,14 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 			targets = append(targets, meta.GrantTarget{AssetID: s.ExternalID, PageToken: s.PageToken})
 		}
 	}
-	// grantProgress is the heartbeat: the chunks of MaxBatch assets done, of how many.
-	type grantProgress struct {
+	// chunkProgress is the heartbeat: the chunks of MaxBatch assets done, of how many.
+	type chunkProgress struct {
 		Done   []int `json:"chunks_done"`
 		Chunks int   `json:"chunks"`
 	}
 	chunks := (len(targets) + meta.MaxBatch - 1) / meta.MaxBatch
 	done := map[int]bool{}
-	prev := grantProgress{Chunks: chunks}
+	prev := chunkProgress{Chunks: chunks}
 	if activity.HasHeartbeatDetails(ctx) {
 		if activity.GetHeartbeatDetails(ctx, &prev) == nil {
 			for _, i := range prev.Done {
@@ -243,24 +297,21 @@ func (a *Activities) FetchMetaGrants(ctx context.Context, runID string) (int, er
 		}
 	}
 	total, counted := 0, c.Requests()
-	err = c.GrantsConcurrently(ctx, ig.BusinessID, todo, GrantConcurrency, func(chunk int, grants []domain.Grant) error {
-		if err := a.Store.StageGrants(ctx, runID, grants, c.Requests()-counted); err != nil {
+	err = meta.Concurrently(ctx, todo, GrantConcurrency, read, func(chunk int, items []T) error {
+		if err := stage(ctx, runID, items, c.Requests()-counted); err != nil {
 			return err
 		}
 		counted = c.Requests()
-		total += len(grants)
+		total += len(items)
 		done[index[chunk]] = true
-		progress := grantProgress{Chunks: chunks}
+		progress := chunkProgress{Chunks: chunks}
 		for i := range done {
 			progress.Done = append(progress.Done, i)
 		}
 		hb.Progress(progress)
 		return nil
 	})
-	if err != nil {
-		return total, a.providerFailure(ctx, ig, err)
-	}
-	return total, nil
+	return total, err
 }
 
 // ReconcileResult is what a check for updates changed.

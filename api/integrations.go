@@ -315,6 +315,18 @@ func (s *Server) listAssets(c echo.Context) error {
 	return c.JSON(http.StatusOK, newList(assets, next))
 }
 
+func (s *Server) listPartners(c echo.Context) error {
+	ig, p, err := s.integrationPage(c)
+	if err != nil {
+		return err
+	}
+	partners, next, err := s.Store.ListPartners(c.Request().Context(), ig.WorkspaceID, ig.ID, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(partners, next))
+}
+
 func (s *Server) listIntegrationSyncRuns(c echo.Context) error {
 	ig, p, err := s.integrationPage(c)
 	if err != nil {

@@ -86,6 +86,7 @@ func New(o Options) *Server {
 	v1.POST("/integrations/:id/sync", s.syncIntegration, s.authenticate)
 	v1.GET("/integrations/:id/members", s.listMembers, s.authenticate)
 	v1.GET("/integrations/:id/assets", s.listAssets, s.authenticate)
+	v1.GET("/integrations/:id/partners", s.listPartners, s.authenticate)
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
 	v1.PUT("/integrations/:id/password", s.putPassword, s.authenticate)

@@ -41,7 +41,9 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 
 	// Lower bound: the fewest requests at the largest pages, with the fetch's
 	// concurrency: member pages are one chain; asset pages then grant batches
-	// (GrantConcurrency in flight) are another, beside it.
+	// (GrantConcurrency in flight) are another, beside it, and beside those
+	// the partner pages and partner batches; the token's expiry and the
+	// two-factor rule are two requests beside everything.
 	pages := func(n int) int { return (n + meta.PageSize - 1) / meta.PageSize }
 	count := map[string]int{}
 	for _, a := range business.Assets {
@@ -50,8 +52,10 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 	memberChain := pages(len(business.Users)) + pages(len(business.Pending)) + pages(len(business.SystemUsers))
 	assetPages := pages(count["owned_page"]) + pages(count["client_page"]) + pages(count["owned_ad_account"]) + pages(count["client_ad_account"])
 	batches := (len(business.Assets) + meta.MaxBatch - 1) / meta.MaxBatch
-	assetChain := assetPages + (batches+activities.GrantConcurrency-1)/activities.GrantConcurrency
-	fewest := memberChain + assetPages + batches
+	rounds := (batches + activities.GrantConcurrency - 1) / activities.GrantConcurrency
+	partnerPages := pages(len(business.Agencies)) + pages(len(business.Clients))
+	assetChain := assetPages + partnerPages + rounds
+	fewest := memberChain + assetPages + batches + partnerPages + batches + 2
 	bound := time.Duration(max(memberChain, assetChain)) * latency
 
 	smallEvents := func() int {
@@ -109,7 +113,10 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 		}
 		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
 		r := runs[0]
-		written := r.Added + r.Changed + r.Removed + int(r.Details["asset_rows_written"].(float64)) + int(r.Details["grant_rows_written"].(float64))
+		written := r.Added + r.Changed + r.Removed
+		for _, rows := range []string{"asset_rows_written", "grant_rows_written", "partners_added", "partners_removed", "partner_access_rows_written"} {
+			written += int(r.Details[rows].(float64))
+		}
 
 		b.ReportMetric(wall.Seconds(), "s/check")
 		b.ReportMetric(wall.Seconds()/bound.Seconds(), "x-lower-bound")

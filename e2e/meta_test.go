@@ -56,6 +56,17 @@ func (s *stack) members(key, igID, state string) []store.Member {
 	}
 }
 
+func (s *stack) partners(igID string) []store.PartnerView {
+	s.t.Helper()
+	var page struct {
+		Items []store.PartnerView `json:"items"`
+	}
+	if code := s.call("GET", "/v1/integrations/"+igID+"/partners?limit=500", s.apiKey, nil, &page); code != 200 {
+		s.t.Fatalf("partners: %d", code)
+	}
+	return page.Items
+}
+
 // stored is everything a check stores for an integration, as text, for comparing runs.
 func (s *stack) stored(igID string) string {
 	s.t.Helper()
@@ -69,7 +80,9 @@ func (s *stack) stored(igID string) string {
 	err = conn.QueryRow(ctx, `SELECT
 		(SELECT string_agg(concat_ws('|', external_id, kind, email, role, array_to_string(tasks, ','), state, match, matched_email, hub_role), E'\n' ORDER BY external_id) FROM members WHERE integration_id = $1)
 		|| (SELECT string_agg(concat_ws('|', external_id, type, ownership, name), E'\n' ORDER BY external_id) FROM assets WHERE integration_id = $1)
-		|| (SELECT string_agg(concat_ws('|', asset_id, member_id, array_to_string(tasks, ',')), E'\n' ORDER BY asset_id, member_id) FROM asset_grants WHERE integration_id = $1)`,
+		|| (SELECT string_agg(concat_ws('|', asset_id, member_id, array_to_string(tasks, ',')), E'\n' ORDER BY asset_id, member_id) FROM asset_grants WHERE integration_id = $1)
+		|| (SELECT string_agg(concat_ws('|', relation, partner_id, name), E'\n' ORDER BY relation, partner_id) FROM partners WHERE integration_id = $1)
+		|| (SELECT string_agg(concat_ws('|', asset_id, partner_id, array_to_string(tasks, ',')), E'\n' ORDER BY asset_id, partner_id) FROM asset_partners WHERE integration_id = $1)`,
 		igID).Scan(&out)
 	if err != nil {
 		s.t.Fatal(err)
@@ -151,8 +164,10 @@ func TestMetaCheckForUpdates(t *testing.T) {
 	}
 	events := history(t, s, started.WorkflowID, started.RunID).Events
 	t.Logf("check for updates: %d history events", len(events))
-	if len(events) > 60 {
-		t.Fatalf("%d history events, want at most 60", len(events))
+	// The same whatever the business's size: a few events per activity
+	// (members, assets, grants, partners, the token's expiry, reconcile).
+	if len(events) > 70 {
+		t.Fatalf("%d history events, want at most 70", len(events))
 	}
 	pageTokens := s.meta.PageTokens()
 	if len(pageTokens) == 0 {
@@ -162,6 +177,31 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		assertNoSecrets(t, s, started.WorkflowID, started.RunID, secret)
 	}
 	exportHistory(t, s, started.WorkflowID, started.RunID, "integration_sync_meta_every_open_report.json")
+
+	// The business's partners, and which of them hold each asset, as Meta lists them.
+	partners := s.partners(ig.ID)
+	if len(partners) != len(b.Agencies)+len(b.Clients) {
+		t.Fatalf("%d partners listed, the business has %d agencies and %d clients", len(partners), len(b.Agencies), len(b.Clients))
+	}
+	for _, p := range partners {
+		held := 0
+		for id, a := range b.Assets {
+			if tasks, ok := a.Partners[p.ExternalID]; ok {
+				held++
+				if i := slices.IndexFunc(p.Assets, func(pa store.PartnerAsset) bool { return pa.AssetID == id }); i < 0 || !slices.Equal(p.Assets[i].Tasks, tasks) {
+					t.Fatalf("partner %s on %s: %+v, want %v", p.Name, id, p.Assets, tasks)
+				}
+			}
+		}
+		if len(p.Assets) != held {
+			t.Fatalf("partner %s holds %d assets, listed %d", p.Name, held, len(p.Assets))
+		}
+	}
+	for _, a := range assets.Items {
+		if len(a.Partners) != len(b.Assets[a.ExternalID].Partners) {
+			t.Fatalf("asset %s lists %d partners, holds %d", a.ExternalID, len(a.Partners), len(b.Assets[a.ExternalID].Partners))
+		}
+	}
 
 	t.Run("UnchangedCheckWritesNothing", func(t *testing.T) {
 		before := s.stored(ig.ID)
@@ -215,6 +255,49 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		removed := s.members(s.apiKey, ig.ID, string(domain.StateRemoved))
 		if len(removed) != 1 || b.Users[removed[0].ExternalID] != nil {
 			t.Fatalf("%d removed after one left mid-listing", len(removed))
+		}
+	})
+
+	// An agency that starts working on two assets appears, one whose
+	// partnership ended disappears: each counted in the run and audited.
+	t.Run("PartnersAppearAndDisappear", func(t *testing.T) {
+		var page, ad string
+		for id, a := range b.Assets {
+			if a.Kind == "page" {
+				page = id
+			} else {
+				ad = id
+			}
+		}
+		gone := b.Agencies[1]
+		s.meta.AddAgency(metaBusinessID, metasandbox.Partner{ID: "70000000000099", Name: "Late Night Agency"},
+			map[string][]string{page: {"ANALYZE"}, ad: {"ADVERTISE", "ANALYZE"}})
+		s.meta.RemoveAgency(metaBusinessID, gone.ID)
+		started, err := s.check(s.apiKey, ig.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, _, _ := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+		if d := runs[0].Details; d["partners_added"] != float64(1) || d["partners_removed"] != float64(1) {
+			t.Fatalf("run details %v", d)
+		}
+		for action, name := range map[string]string{"integration.partner_added": "Late Night Agency", "integration.partner_removed": gone.Name} {
+			events, _, _ := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{Action: action}, store.Page{})
+			if len(events) == 0 || events[0].Details["name"] != name || events[0].RunID != started.RunID {
+				t.Fatalf("%s: %+v", action, events)
+			}
+		}
+		var late *store.PartnerView
+		for _, p := range s.partners(ig.ID) {
+			if p.ExternalID == gone.ID {
+				t.Fatalf("%s is still listed", gone.Name)
+			}
+			if p.ExternalID == "70000000000099" {
+				late = &p
+			}
+		}
+		if late == nil || late.Relation != "agency" || len(late.Assets) != 2 {
+			t.Fatalf("the new agency: %+v", late)
 		}
 	})
 
@@ -284,7 +367,7 @@ func TestMetaCheckForUpdates(t *testing.T) {
 			{"RoleLowercase", "GET", "/v1/integrations/" + ig.ID + "/members?role=admin", s.apiKey, "", 400},
 		})
 		assertNoSecrets(t, s, last.WorkflowID, last.RunID, metaToken)
-		exportHistory(t, s, last.WorkflowID, last.RunID, "integration_sync_meta_access_check.json")
+		exportHistory(t, s, last.WorkflowID, last.RunID, "integration_sync_meta_partners.json")
 	})
 
 	// Past its expiry, the token is refused: the integration needs a new one.

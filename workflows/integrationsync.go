@@ -58,8 +58,8 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		}
 		return s.result, err
 	}
-	done := fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants",
-		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants)
+	done := fmt.Sprintf("Checked: %d members (%d added, %d changed, %d removed), %d assets, %d grants, %d partners",
+		s.result.Members, s.result.Added, s.result.Changed, s.result.Removed, s.result.Assets, s.result.Grants, s.result.Partners)
 	switch {
 	case s.result.AccessProblem != "":
 		done += "; the token's expiry is unknown: " + s.result.AccessProblem
@@ -110,8 +110,8 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 }
 
 // fetch stages the business's members, assets and grants: through the
-// Graph API for Meta (members meanwhile assets then grants), through the
-// browser for Pinterest (one session, page by page).
+// Graph API for Meta (members meanwhile assets then grants and partners),
+// through the browser for Pinterest (one session, page by page).
 func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 	if s.in.Provider == "pinterest" {
 		var got activities.PinterestFetch
@@ -131,8 +131,18 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 	if err := workflow.ExecuteActivity(fetch, a.FetchMetaAssets, s.result.SyncRunID).Get(ctx, &s.result.Assets); err != nil {
 		return err
 	}
+	// Partners are read beside the grants; checks recorded before did not.
+	var partners workflow.Future
+	if workflow.GetVersion(ctx, "meta-partners", workflow.DefaultVersion, 1) == 1 {
+		partners = workflow.ExecuteActivity(fetch, a.FetchMetaPartners, s.result.SyncRunID)
+	}
 	if err := workflow.ExecuteActivity(fetch, a.FetchMetaGrants, s.result.SyncRunID).Get(ctx, &s.result.Grants); err != nil {
 		return err
+	}
+	if partners != nil {
+		if err := partners.Get(ctx, &s.result.Partners); err != nil {
+			return err
+		}
 	}
 	if err := members.Get(ctx, &s.result.Members); err != nil || access == nil {
 		return err

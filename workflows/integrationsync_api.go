@@ -31,7 +31,7 @@ type IntegrationSyncInput struct {
 // IntegrationSyncResult is what one check did; lists stay in Postgres.
 type IntegrationSyncResult struct {
 	SyncRunID                          string
-	Members, Assets, Grants            int
+	Members, Assets, Grants, Partners  int
 	Added, Changed, Removed, Unchanged int
 	// TokenExpiry is when the Meta token stops working (nil: never, or
 	// unknown); AccessProblem says why Meta could not tell.

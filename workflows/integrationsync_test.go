@@ -21,6 +21,7 @@ func TestIntegrationSyncSucceeds(t *testing.T) {
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(120, nil).Once()
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(16, nil).Once()
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(80, nil).Once()
+	env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(3, nil).Once()
 	env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{Added: 118, Removed: 2}, nil).Once()
 	env.ExecuteWorkflow(IntegrationSync, igInput)
 	if err := env.GetWorkflowError(); err != nil {
@@ -28,7 +29,7 @@ func TestIntegrationSyncSucceeds(t *testing.T) {
 	}
 	var res IntegrationSyncResult
 	_ = env.GetWorkflowResult(&res)
-	want := IntegrationSyncResult{SyncRunID: "run-1", Members: 120, Assets: 16, Grants: 80, Added: 118, Removed: 2}
+	want := IntegrationSyncResult{SyncRunID: "run-1", Members: 120, Assets: 16, Grants: 80, Partners: 3, Added: 118, Removed: 2}
 	if res != want {
 		t.Fatalf("result = %+v, want %+v", res, want)
 	}
@@ -42,6 +43,7 @@ func TestIntegrationSyncSafeguardHalts(t *testing.T) {
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(0, nil)
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(0, nil)
+	env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(0, nil)
 	env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{Halted: true, Removed: 90,
 		HaltReason: "removal safeguard: 90 of 100 members"}, nil).Once()
 	env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Once()
@@ -82,6 +84,7 @@ func TestIntegrationSyncTokenExpiry(t *testing.T) {
 		env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil).Maybe()
 		env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil).Maybe()
 		env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil).Maybe()
+		env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(1, nil).Maybe()
 		env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
 		env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
 	}
@@ -144,6 +147,7 @@ func TestScheduledCheckRunsUnderItsOwnID(t *testing.T) {
 	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
 	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil)
 	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil)
+	env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(1, nil)
 	env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{Added: 3}, nil).Once()
 	env.ExecuteWorkflow(IntegrationSync, igInput)
 	var res IntegrationSyncResult

@@ -65,6 +65,22 @@ type Asset struct {
 	Name       string `json:"name"`
 }
 
+// Partner is another business a business center works with: an agency
+// working on its assets, or a client it works for.
+type Partner struct {
+	ExternalID string `json:"partner_id"`
+	Relation   string `json:"relation"` // agency, client
+	Name       string `json:"name"`
+}
+
+// PartnerAccess is the tasks a partner business is permitted on an asset.
+type PartnerAccess struct {
+	AssetID   string   `json:"asset_id"`
+	PartnerID string   `json:"partner_id"`
+	Name      string   `json:"name"`
+	Tasks     []string `json:"tasks"`
+}
+
 // Grant is the tasks a member holds on an asset.
 type Grant struct {
 	AssetID  string   `json:"asset_id"`

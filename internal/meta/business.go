@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ const (
 	adAccountFields    = "id,name"
 	pageFields         = "id,name,access_token"
 	holderFields       = "id,name,user_type,tasks"
+	partnerFields      = "id,name"
+	assetPartnerFields = "id,name,permitted_tasks"
 )
 
 // MemberEdges are the member lists of a business, in fetch order.
@@ -110,6 +113,33 @@ func (c *Client) Assets(ctx context.Context, businessID, edge, after string) ([]
 	return out, page.After, nil
 }
 
+// PartnerEdges are the partner lists of a business, in fetch order:
+// agencies work on its assets, clients are businesses it works for.
+var PartnerEdges = []string{"agencies", "clients"}
+
+// Partners fetches one page of a partner edge of the business.
+//
+// API: GET /{business-id}/agencies, GET /{business-id}/clients
+func (c *Client) Partners(ctx context.Context, businessID, edge, after string) ([]domain.Partner, string, error) {
+	relation := map[string]string{"agencies": "agency", "clients": "client"}[edge]
+	if relation == "" {
+		return nil, "", fmt.Errorf("meta: %q is not a partner edge", edge)
+	}
+	page, err := c.List(ctx, businessID+"/"+edge, partnerFields, nil, after)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]domain.Partner, 0, len(page.Data))
+	for _, raw := range page.Data {
+		var p struct{ ID, Name string }
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, "", fmt.Errorf("meta: %s item: %w", edge, err)
+		}
+		out = append(out, domain.Partner{ExternalID: p.ID, Relation: relation, Name: p.Name})
+	}
+	return out, page.After, nil
+}
+
 // GrantTarget is an asset whose holders to read, with the access token its
 // edges need: a Page's own; "" for an ad account (the client's token).
 type GrantTarget struct {
@@ -126,43 +156,13 @@ type rawHolder struct {
 // each with its own token, with one batch request plus one request per
 // further page of holders.
 func (c *Client) Grants(ctx context.Context, businessID string, targets []GrantTarget) ([]domain.Grant, error) {
-	ops := make([]BatchRequest, len(targets))
-	for i, t := range targets {
-		q := url.Values{"business": {businessID}, "fields": {holderFields}, "limit": {fmt.Sprint(PageSize)}}
-		if t.PageToken != "" {
-			q.Set("access_token", t.PageToken)
-		}
-		ops[i] = BatchRequest{Method: "GET", RelativeURL: t.AssetID + "/assigned_users?" + q.Encode()}
-	}
-	bodies, err := c.Batch(ctx, ops)
+	items, err := c.perAsset(ctx, targets, "assigned_users", holderFields, url.Values{"business": {businessID}})
 	if err != nil {
 		return nil, err
 	}
 	var grants []domain.Grant
-	for i, body := range bodies {
-		page, err := parsePage(body)
-		if err != nil {
-			return nil, err
-		}
-		held, err := c.holders(ctx, businessID, targets[i], page)
-		if err != nil {
-			return nil, err
-		}
-		grants = append(grants, held...)
-	}
-	return grants, nil
-}
-
-// holders reads the rest of an asset's holders after its first page; if
-// Graph refuses a cursor (a holder left meanwhile) it reads them all again.
-func (c *Client) holders(ctx context.Context, businessID string, t GrantTarget, page Page) ([]domain.Grant, error) {
-	more := url.Values{"business": {businessID}}
-	if t.PageToken != "" {
-		more.Set("access_token", t.PageToken)
-	}
-	var grants []domain.Grant
-	for {
-		for _, raw := range page.Data {
+	for i, held := range items {
+		for _, raw := range held {
 			var h rawHolder
 			if err := json.Unmarshal(raw, &h); err != nil {
 				return nil, fmt.Errorf("meta: assigned_users item: %w", err)
@@ -170,15 +170,89 @@ func (c *Client) holders(ctx context.Context, businessID string, t GrantTarget, 
 			if h.Tasks == nil {
 				h.Tasks = []string{}
 			}
-			grants = append(grants, domain.Grant{AssetID: t.AssetID, MemberID: h.ID, Tasks: h.Tasks})
+			grants = append(grants, domain.Grant{AssetID: targets[i].AssetID, MemberID: h.ID, Tasks: h.Tasks})
 		}
+	}
+	return grants, nil
+}
+
+// PartnerAccess fetches which partner businesses hold each of the assets
+// (at most MaxBatch of them) and the tasks they are permitted.
+//
+// API: GET /{asset-id}/agencies
+func (c *Client) PartnerAccess(ctx context.Context, targets []GrantTarget) ([]domain.PartnerAccess, error) {
+	items, err := c.perAsset(ctx, targets, "agencies", assetPartnerFields, url.Values{})
+	if err != nil {
+		return nil, err
+	}
+	var access []domain.PartnerAccess
+	for i, partners := range items {
+		for _, raw := range partners {
+			var p struct {
+				ID    string   `json:"id"`
+				Name  string   `json:"name"`
+				Tasks []string `json:"permitted_tasks"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, fmt.Errorf("meta: agencies item: %w", err)
+			}
+			if p.Tasks == nil {
+				p.Tasks = []string{}
+			}
+			access = append(access, domain.PartnerAccess{AssetID: targets[i].AssetID, PartnerID: p.ID, Name: p.Name, Tasks: p.Tasks})
+		}
+	}
+	return access, nil
+}
+
+// perAsset reads an edge of each of the assets (at most MaxBatch), each
+// with its own token: one batch request for the first pages, then one
+// request per further page. It returns each asset's items.
+func (c *Client) perAsset(ctx context.Context, targets []GrantTarget, edge, fields string, params url.Values) ([][]json.RawMessage, error) {
+	ops := make([]BatchRequest, len(targets))
+	for i, t := range targets {
+		q := maps.Clone(params)
+		q.Set("fields", fields)
+		q.Set("limit", fmt.Sprint(PageSize))
+		if t.PageToken != "" {
+			q.Set("access_token", t.PageToken)
+		}
+		ops[i] = BatchRequest{Method: "GET", RelativeURL: t.AssetID + "/" + edge + "?" + q.Encode()}
+	}
+	bodies, err := c.Batch(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	items := make([][]json.RawMessage, len(targets))
+	for i, body := range bodies {
+		page, err := parsePage(body)
+		if err != nil {
+			return nil, err
+		}
+		more := maps.Clone(params)
+		if targets[i].PageToken != "" {
+			more.Set("access_token", targets[i].PageToken)
+		}
+		if items[i], err = c.rest(ctx, targets[i].AssetID+"/"+edge, fields, more, page); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// rest reads the rest of an edge after its first page; if Graph refuses a
+// cursor (an item left meanwhile) it reads the edge again from the start.
+func (c *Client) rest(ctx context.Context, path, fields string, more url.Values, page Page) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	for {
+		items = append(items, page.Data...)
 		if page.After == "" {
-			return grants, nil
+			return items, nil
 		}
-		next, err := c.List(ctx, t.AssetID+"/assigned_users", holderFields, more, page.After)
+		next, err := c.List(ctx, path, fields, more, page.After)
 		if CursorRejected(err) {
-			grants = nil
-			next, err = c.List(ctx, t.AssetID+"/assigned_users", holderFields, more, "")
+			items = nil
+			next, err = c.List(ctx, path, fields, more, "")
 		}
 		if err != nil {
 			return nil, err
@@ -187,24 +261,24 @@ func (c *Client) holders(ctx context.Context, businessID string, t GrantTarget, 
 	}
 }
 
-// GrantsConcurrently fetches the holders of many assets with up to
-// concurrency batch requests in flight, calling onChunk (serialised) for
-// each chunk of MaxBatch assets as it completes, with the chunk's index.
-func (c *Client) GrantsConcurrently(ctx context.Context, businessID string, targets []GrantTarget, concurrency int,
-	onChunk func(index int, grants []domain.Grant) error) error {
+// Concurrently reads many assets in chunks of MaxBatch with up to
+// concurrency chunks in flight, calling onChunk (serialised) for each
+// chunk as it completes, with the chunk's index.
+func Concurrently[T any](ctx context.Context, targets []GrantTarget, concurrency int,
+	read func(ctx context.Context, chunk []GrantTarget) ([]T, error), onChunk func(index int, items []T) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
 	var mu sync.Mutex
 	for i := 0; i*MaxBatch < len(targets); i++ {
 		chunk := targets[i*MaxBatch : min((i+1)*MaxBatch, len(targets))]
 		g.Go(func() error {
-			grants, err := c.Grants(ctx, businessID, chunk)
+			items, err := read(ctx, chunk)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			return onChunk(i, grants)
+			return onChunk(i, items)
 		})
 	}
 	return g.Wait()

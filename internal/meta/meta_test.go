@@ -175,7 +175,10 @@ func TestAssetsAndGrantsWithBatch(t *testing.T) {
 	before, _ := sb.Requests()
 	chunks := map[int]bool{}
 	total := 0
-	err := c.GrantsConcurrently(context.Background(), businessID, targets, 2, func(i int, grants []domain.Grant) error {
+	grantsOf := func(ctx context.Context, chunk []meta.GrantTarget) ([]domain.Grant, error) {
+		return c.Grants(ctx, businessID, chunk)
+	}
+	err := meta.Concurrently(context.Background(), targets, 2, grantsOf, func(i int, grants []domain.Grant) error {
 		chunks[i] = true
 		total += len(grants)
 		return nil

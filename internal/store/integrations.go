@@ -413,7 +413,9 @@ type ReconcileResult struct {
 	HaltReason string
 	// AssetRows and GrantRows count asset and grant rows written (inserted, updated or deleted).
 	AssetRows, GrantRows int
-	Tabs                 map[domain.MemberState]int
+	// Partners is what changed of the partner businesses.
+	Partners PartnerChanges
+	Tabs     map[domain.MemberState]int
 	// ReportID is the integration's open deprovision report, which new
 	// findings joined ("" if none is open).
 	ReportID string
@@ -585,6 +587,10 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 			return err
 		}
 
+		if res.Partners, err = reconcilePartners(ctx, tx, runID, AuditEvent{WorkspaceID: workspaceID, Actor: "system",
+			SubjectType: "integration", SubjectID: igID, WorkflowID: workflowID, RunID: temporalRunID}, now); err != nil {
+			return err
+		}
 		if res.Tabs, err = memberCounts(ctx, tx, igID); err != nil {
 			return err
 		}
@@ -592,7 +598,8 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 			return err
 		}
 		details := map[string]any{"asset_rows_written": res.AssetRows, "grant_rows_written": res.GrantRows, "tabs": res.Tabs,
-			"reported": res.Reported}
+			"reported": res.Reported, "partners_added": res.Partners.Added, "partners_removed": res.Partners.Removed,
+			"partner_access_rows_written": res.Partners.AccessRows}
 		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'succeeded', stage = 'done', finished_at = $2,
 			added = $3, changed = $4, removed = $5, unchanged = $6, details = $7 WHERE id = $1`,
 			runID, now, res.Added, res.Changed, res.Removed, res.Unchanged, details); err != nil {

@@ -125,9 +125,18 @@ type Holder struct {
 type AssetWithHolders struct {
 	domain.Asset
 	Holders []Holder `json:"holders"`
+	// Partners are the partner businesses that hold the asset.
+	Partners []PartnerHolder `json:"partners"`
 }
 
-// ListAssets lists an integration's assets with their holders, in external id order.
+// PartnerHolder is a partner business holding an asset, with its permitted tasks.
+type PartnerHolder struct {
+	PartnerID string   `json:"partner_id"`
+	Name      string   `json:"name"`
+	Tasks     []string `json:"tasks"`
+}
+
+// ListAssets lists an integration's assets with their holders and partners, in external id order.
 func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID string, p Page) ([]AssetWithHolders, string, error) {
 	after := ""
 	if p.Cursor != "" {
@@ -140,7 +149,10 @@ func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID strin
 			(SELECT coalesce(jsonb_agg(jsonb_build_object('member_id', g.member_id, 'name', coalesce(m.name, ''),
 					'email', coalesce(m.email, ''), 'state', coalesce(m.state, ''), 'tasks', g.tasks) ORDER BY g.member_id), '[]')
 				FROM asset_grants g LEFT JOIN members m ON m.integration_id = g.integration_id AND m.external_id = g.member_id
-				WHERE g.integration_id = a.integration_id AND g.asset_id = a.external_id)
+				WHERE g.integration_id = a.integration_id AND g.asset_id = a.external_id),
+			(SELECT coalesce(jsonb_agg(jsonb_build_object('partner_id', ap.partner_id, 'name', ap.name, 'tasks', ap.tasks)
+					ORDER BY ap.partner_id), '[]')
+				FROM asset_partners ap WHERE ap.integration_id = a.integration_id AND ap.asset_id = a.external_id)
 		FROM assets a JOIN integrations i ON i.id = a.integration_id
 		WHERE i.workspace_id = $1 AND a.integration_id = $2 AND a.external_id > $3
 		ORDER BY a.external_id LIMIT $4`, workspaceID, integrationID, after, limit+1)
@@ -149,7 +161,7 @@ func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID strin
 	}
 	assets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AssetWithHolders, error) {
 		var a AssetWithHolders
-		return a, r.Scan(&a.ExternalID, &a.Type, &a.Ownership, &a.Name, &a.Holders)
+		return a, r.Scan(&a.ExternalID, &a.Type, &a.Ownership, &a.Name, &a.Holders, &a.Partners)
 	})
 	if err != nil {
 		return nil, "", notFound(err, "integration")

@@ -323,7 +323,8 @@ func (s *Store) FailSyncRun(ctx context.Context, runID, message string) error {
 
 // dropStaging deletes every staged row of a run.
 func dropStaging(ctx context.Context, tx pgx.Tx, runID string) error {
-	for _, table := range []string{"directory_user_staging", "member_staging", "asset_staging", "grant_staging"} {
+	for _, table := range []string{"directory_user_staging", "member_staging", "asset_staging", "grant_staging",
+		"partner_staging", "asset_partner_staging"} {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE sync_run_id = $1`, runID); err != nil {
 			return err
 		}

@@ -93,8 +93,17 @@ func NewBusiness(id, emailDomain string, people []seed.Person, shape Shape, now 
 	b.SystemUsers["30000000000002"] = &SystemUser{ID: "30000000000002", Name: "Reporting integration", Role: "EMPLOYEE",
 		CreatedTime: now.Add(-400 * 24 * time.Hour).Format("2006-01-02T15:04:05-0700")}
 
+	// Two agencies work on some of the assets; the business works for a client.
+	b.Agencies = []Partner{{ID: "70000000000001", Name: "Brightside Media"}, {ID: "70000000000002", Name: "Northwind Performance"}}
+	b.Clients = []Partner{{ID: "70000000000011", Name: "Acme Retail Europe"}}
 	addAsset := func(n int, kind string) {
-		a := &Asset{Kind: kind, Ownership: "owned", Holders: map[string][]string{admin.ID: {"MANAGE"}}}
+		a := &Asset{Kind: kind, Ownership: "owned", Holders: map[string][]string{admin.ID: {"MANAGE"}}, Partners: map[string][]string{}}
+		if n%3 == 0 {
+			a.Partners[b.Agencies[0].ID] = []string{"ADVERTISE", "ANALYZE"}
+		}
+		if n%7 == 0 {
+			a.Partners[b.Agencies[1].ID] = []string{"ANALYZE"}
+		}
 		tasks := pageTasks
 		if kind == "page" {
 			a.ID, a.Name = fmt.Sprintf("%d", 40000000000000+n*13+1), fmt.Sprintf("Acme Page %d", n+1)

@@ -19,14 +19,14 @@ var nodeFields = map[string][]string{
 	"AssignedUser":        {"business", "id", "name", "user_type"},
 }
 
-// edgeFields are what an edge adds to the nodes it lists: a system user's
-// role on system_users, a holder's tasks on assigned_users, a partner's
-// permitted_tasks on an asset's agencies.
-var edgeFields = map[string][]string{
-	"system_users":   {"role"},
-	"assigned_users": {"tasks"},
-	"agencies":       {"permitted_tasks"},
-}
+// businessEdgeFields and assetEdgeFields are what an edge adds to the nodes
+// it lists: a system user's role on a business's system_users; a holder's
+// tasks on an asset's assigned_users, a partner's permitted_tasks on an
+// asset's agencies (not on the business's).
+var (
+	businessEdgeFields = map[string][]string{"system_users": {"role"}}
+	assetEdgeFields    = map[string][]string{"assigned_users": {"tasks"}, "agencies": {"permitted_tasks"}}
+)
 
 // edgeNodes is the node type each edge lists.
 var edgeNodes = map[string]string{

@@ -35,6 +35,9 @@ type Business struct {
 	// TwoFactorType is who must use two-factor authentication:
 	// admin_required, all_required or none.
 	TwoFactorType string
+	// Agencies are the partners that work on the business's assets; Clients
+	// the businesses it works for.
+	Agencies, Clients []Partner
 	// OwnedApps are the ids of the apps the business has claimed.
 	OwnedApps   []string
 	Users       map[string]*BusinessUser
@@ -86,6 +89,15 @@ type Asset struct {
 	Ownership string // "owned" or "client"
 	// Holders maps a business user or system user id to its tasks.
 	Holders map[string][]string
+	// Partners maps a partner business's id to the tasks it is permitted.
+	Partners map[string][]string
+}
+
+// Partner is another business: an agency working for this one, or a client
+// it works for.
+type Partner struct {
+	ID   string
+	Name string
 }
 
 // Fault is a Graph error to answer with: code, subcode and HTTP status.
@@ -124,8 +136,10 @@ type Server struct {
 	grants map[string]tokenGrant
 	// apps maps the id of each Facebook app to its secret; "id|secret" is the app's access token.
 	apps map[string]string
-	// pageTokens maps a Page access token to the Page and the system user it was issued to.
-	pageTokens map[string]pageToken
+	// pageTokens maps a Page access token to the Page and the system user it
+	// was issued to; tokenOfPage the other way.
+	pageTokens  map[string]pageToken
+	tokenOfPage map[pageToken]string
 	// hidden are objects the tokens lost permission on: they answer 100/33
 	// themselves, yet their business still lists them.
 	hidden map[string]bool
@@ -167,7 +181,7 @@ type Server struct {
 // New returns an empty Graph sandbox.
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, tokens: map[string]string{}, grants: map[string]tokenGrant{}, apps: map[string]string{},
-		pageTokens: map[string]pageToken{}, hidden: map[string]bool{}, dropAfter: map[string]int{}, served: map[string]int{},
+		pageTokens: map[string]pageToken{}, tokenOfPage: map[pageToken]string{}, hidden: map[string]bool{}, dropAfter: map[string]int{}, served: map[string]int{},
 		MaxLimit: 100, Window: time.Hour, rng: mrand.New(mrand.NewPCG(7, 11))}
 }
 
@@ -184,13 +198,12 @@ func (s *Server) pageTokenFor(b *Business, systemUserID, pageID string) string {
 	if a == nil || a.Kind != "page" || !slices.Contains(a.Holders[systemUserID], "MANAGE") {
 		return ""
 	}
-	for tok, pt := range s.pageTokens {
-		if pt == (pageToken{b.ID, pageID, systemUserID}) {
-			return tok
-		}
+	pt := pageToken{b.ID, pageID, systemUserID}
+	if tok, ok := s.tokenOfPage[pt]; ok {
+		return tok
 	}
 	tok := fmt.Sprintf("EAAPage%x%x", mrand.Uint64(), mrand.Uint64())
-	s.pageTokens[tok] = pageToken{b.ID, pageID, systemUserID}
+	s.pageTokens[tok], s.tokenOfPage[pt] = pt, tok
 	return tok
 }
 
@@ -481,7 +494,8 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 			strings.ToLower(method), path[0])})
 		return
 	}
-	pageEdge := len(path) == 2 && path[1] == "assigned_users" && b.Assets[path[0]] != nil && b.Assets[path[0]].Kind == "page"
+	pageEdge := len(path) == 2 && (path[1] == "assigned_users" || path[1] == "agencies") && b.Assets[path[0]] != nil &&
+		b.Assets[path[0]].Kind == "page"
 	switch {
 	case isPage && !(len(path) >= 1 && path[0] == page.pageID && (len(path) == 1 || pageEdge)):
 		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
@@ -666,6 +680,29 @@ func (s *Server) ClaimApp(businessID, appID string) error {
 	return nil
 }
 
+// AddAgency makes p an agency of the business, permitted tasks on the
+// assets named in shares, as a partner's admin and the business's do by hand.
+func (s *Server) AddAgency(businessID string, p Partner, shares map[string][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	b.Agencies = append(b.Agencies, p)
+	for id, tasks := range shares {
+		b.Assets[id].Partners[p.ID] = tasks
+	}
+}
+
+// RemoveAgency ends the partnership: the agency and its access to every asset go.
+func (s *Server) RemoveAgency(businessID, partnerID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.businesses[businessID]
+	b.Agencies = slices.DeleteFunc(b.Agencies, func(p Partner) bool { return p.ID == partnerID })
+	for _, a := range b.Assets {
+		delete(a.Partners, partnerID)
+	}
+}
+
 // CreateSystemUser adds a system user created now with a token holding
 // permissions, as an admin does in Business Manager, and returns both.
 func (s *Server) CreateSystemUser(businessID, name, role string, permissions []string) (*SystemUser, string, error) {
@@ -747,6 +784,27 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			}
 			return out
 		}
+	case id == b.ID && (edge == "agencies" || edge == "clients"):
+		partners := b.Agencies
+		if edge == "clients" {
+			partners = b.Clients
+		}
+		byID := map[string]Partner{}
+		for _, p := range partners {
+			ids, byID[p.ID] = append(ids, p.ID), p
+		}
+		item = func(id string) map[string]any { return map[string]any{"id": id, "name": byID[id].Name} }
+	case edge == "agencies" && b.Assets[id] != nil:
+		shared := b.Assets[id].Partners
+		ids, item = keys(shared), func(partner string) map[string]any {
+			out := map[string]any{"id": partner, "name": "", "permitted_tasks": shared[partner]}
+			for _, p := range b.Agencies {
+				if p.ID == partner {
+					out["name"] = p.Name
+				}
+			}
+			return out
+		}
 	case id == b.ID && edge == "owned_apps":
 		ids, item = b.OwnedApps, func(id string) map[string]any { return map[string]any{"id": id, "name": "Hubkeeper for " + b.Name} }
 	case edge == "assigned_users" && b.Assets[id] != nil:
@@ -772,11 +830,14 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported get request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.", id)})
 		return
 	}
-	if f := unknownField(edgeNodes[edge], edgeFields[edge], q.Get("fields")); f != nil {
+	extra := assetEdgeFields[edge]
+	if id == b.ID {
+		extra = businessEdgeFields[edge]
+	}
+	if f := unknownField(edgeNodes[edge], extra, q.Get("fields")); f != nil {
 		writeError(w, nil, *f)
 		return
 	}
-	sort.Strings(ids)
 	limit := 25
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -786,38 +847,39 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 		}
 		limit = min(n, s.MaxLimit)
 	}
-	start := 0
+	after := ""
 	if a := q.Get("after"); a != "" {
+		var ok bool
+		if after, ok = decodeCursor(a); !ok {
+			after = "\x00" // not a cursor: names no item
+		}
+	}
+	window, more, found := pageAfter(ids, after, limit)
+	if !found {
 		// A cursor names the last item of its page: one whose item is gone
 		// (or that is not a cursor at all) is refused, as Graph does.
-		after, ok := decodeCursor(a)
-		start = sort.SearchStrings(ids, after)
-		if !ok || start == len(ids) || ids[start] != after {
-			writeError(w, nil, Faults["invalid_cursor"])
-			return
-		}
-		start++
+		writeError(w, nil, Faults["invalid_cursor"])
+		return
 	}
-	end := min(start+limit, len(ids))
 	fields := q.Get("fields")
-	page := make([]map[string]any, 0, end-start)
-	for _, id := range ids[start:end] {
+	page := make([]map[string]any, 0, len(window))
+	for _, id := range window {
 		page = append(page, project(item(id), fields))
 	}
 	resp := map[string]any{"data": page}
-	if n, ok := s.dropAfter[edge]; ok && id == b.ID && end > start {
+	if n, ok := s.dropAfter[edge]; ok && id == b.ID && len(window) > 0 {
 		if s.served[edge]++; s.served[edge] == n {
 			delete(s.dropAfter, edge)
 			defer func(last string) {
 				delete(b.Users, last)
 				delete(b.Pending, last)
-			}(ids[end-1])
+			}(window[len(window)-1])
 		}
 	}
 	if len(page) > 0 {
-		first, last := ids[start], ids[end-1]
+		first, last := window[0], window[len(window)-1]
 		paging := map[string]any{"cursors": map[string]string{"before": encodeCursor(first), "after": encodeCursor(last)}}
-		if end < len(ids) {
+		if more {
 			next := url.Values{"access_token": {token}, "limit": {strconv.Itoa(limit)}, "after": {encodeCursor(last)}}
 			if fields != "" {
 				next.Set("fields", fields)
@@ -971,6 +1033,32 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// pageAfter returns, in order, the first limit ids after after ("": from
+// the start), whether more follow, and whether after is among ids. It
+// selects without sorting every id, so a page of a large edge costs one
+// pass over it.
+func pageAfter(ids []string, after string, limit int) (page []string, more, found bool) {
+	found = after == ""
+	for _, id := range ids {
+		if id <= after {
+			found = found || id == after
+			continue
+		}
+		if len(page) == limit+1 && id >= page[limit] {
+			continue
+		}
+		i, _ := slices.BinarySearch(page, id)
+		page = slices.Insert(page, i, id)
+		if len(page) > limit+1 {
+			page = page[:limit+1]
+		}
+	}
+	if len(page) > limit {
+		return page[:limit], true, found
+	}
+	return page, false, found
 }
 
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("c:" + id)) }

@@ -567,3 +567,51 @@ func TestTokenExpiryAndTwoFactor(t *testing.T) {
 		t.Fatalf("an expired token: %d %v", resp.StatusCode, body)
 	}
 }
+
+// A business lists its agencies and clients; each asset the partners that
+// hold it, with their permitted tasks (a Page's with the Page's token).
+func TestPartners(t *testing.T) {
+	s, base := start(t, Shape{Members: 10, Pages: 3, AdAccounts: 3, HoldersPerAsset: 1})
+	b := s.Business(bid)
+	for edge, want := range map[string]int{"agencies": len(b.Agencies), "clients": len(b.Clients)} {
+		_, body, _ := call(t, "GET", base+"/v25.0/"+bid+"/"+edge+"?fields=id,name&access_token="+token, nil)
+		data, _ := body["data"].([]any)
+		if len(data) != want || want == 0 || data[0].(map[string]any)["name"] == "" {
+			t.Fatalf("%s: %v", edge, body)
+		}
+	}
+	var page, ad string
+	for id, a := range b.Assets {
+		if len(a.Partners) > 0 && a.Kind == "page" {
+			page = id
+		} else if len(a.Partners) > 0 {
+			ad = id
+		}
+	}
+	_, body, _ := call(t, "GET", base+"/v25.0/"+ad+"/agencies?fields=id,name,permitted_tasks&access_token="+token, nil)
+	data, _ := body["data"].([]any)
+	if len(data) != len(b.Assets[ad].Partners) || data[0].(map[string]any)["permitted_tasks"] == nil {
+		t.Fatalf("ad account agencies: %v", body)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+page+"/agencies?access_token="+token, nil)
+	graphError(t, body, 190)
+	_, body, _ = call(t, "GET", base+"/v25.0/"+bid+"/owned_pages?fields=id,access_token&access_token="+token, nil)
+	var pageToken string
+	for _, p := range body["data"].([]any) {
+		if p.(map[string]any)["id"] == page {
+			pageToken = p.(map[string]any)["access_token"].(string)
+		}
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+page+"/agencies?fields=id,permitted_tasks&access_token="+pageToken, nil)
+	if data, _ := body["data"].([]any); len(data) != len(b.Assets[page].Partners) {
+		t.Fatalf("page agencies: %v", body)
+	}
+	_, body, _ = call(t, "GET", base+"/v25.0/"+bid+"/agencies?fields=id,permitted_tasks&access_token="+token, nil)
+	graphError(t, body, 100) // permitted_tasks belongs to an asset's agencies
+	s.RemoveAgency(bid, b.Agencies[0].ID)
+	for _, a := range b.Assets {
+		if _, ok := a.Partners["70000000000001"]; ok {
+			t.Fatal("a removed agency still holds an asset")
+		}
+	}
+}

@@ -261,14 +261,7 @@ func TestMetaCheckForUpdates(t *testing.T) {
 	// An agency that starts working on two assets appears, one whose
 	// partnership ended disappears: each counted in the run and audited.
 	t.Run("PartnersAppearAndDisappear", func(t *testing.T) {
-		var page, ad string
-		for id, a := range b.Assets {
-			if a.Kind == "page" {
-				page = id
-			} else {
-				ad = id
-			}
-		}
+		page, ad := b.FirstAsset("page"), b.FirstAsset("ad_account")
 		gone := b.Agencies[1]
 		s.meta.AddAgency(metaBusinessID, metasandbox.Partner{ID: "70000000000099", Name: "Late Night Agency"},
 			map[string][]string{page: {"ANALYZE"}, ad: {"ADVERTISE", "ANALYZE"}})

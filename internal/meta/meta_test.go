@@ -324,14 +324,8 @@ func TestInviteAfterLostAnswer(t *testing.T) {
 // new system-user token fixes, not an expired token.
 func TestPageTasksUsePageTokens(t *testing.T) {
 	_, c, b, base := setupURL(t, metasandbox.Shape{Members: 20, Pages: 2, AdAccounts: 1, HoldersPerAsset: 2})
-	var page, ad, user string
-	for id, a := range b.Assets {
-		if a.Kind == "page" {
-			page = id
-		} else {
-			ad = id
-		}
-	}
+	page, ad := b.FirstAsset("page"), b.FirstAsset("ad_account")
+	var user string
 	for id := range b.Users {
 		user = id
 		break

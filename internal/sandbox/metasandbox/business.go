@@ -127,3 +127,15 @@ func NewBusiness(id, emailDomain string, people []seed.Person, shape Shape, now 
 	}
 	return b
 }
+
+// FirstAsset returns the lowest id among the business's assets of kind
+// ("page" or "ad_account"), for tests that need one of each.
+func (b *Business) FirstAsset(kind string) string {
+	first := ""
+	for id, a := range b.Assets {
+		if a.Kind == kind && (first == "" || id < first) {
+			first = id
+		}
+	}
+	return first
+}

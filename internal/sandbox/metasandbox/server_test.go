@@ -96,14 +96,7 @@ func TestPagingFollowsGraph(t *testing.T) {
 func TestErrorsFollowGraph(t *testing.T) {
 	s, base := start(t, Shape{Members: 5, Pages: 2, AdAccounts: 1, HoldersPerAsset: 1})
 	b := s.Business(bid)
-	var page, ad string
-	for id, a := range b.Assets {
-		if a.Kind == "page" {
-			page = id
-		} else {
-			ad = id
-		}
-	}
+	page, ad := b.FirstAsset("page"), b.FirstAsset("ad_account")
 	for _, tc := range []struct {
 		name, path string
 		status     int
@@ -346,14 +339,8 @@ func TestLostPermissionLooksLikeGone(t *testing.T) {
 func TestTasksFollowTheEnums(t *testing.T) {
 	s, base := start(t, Shape{Members: 10, Pages: 1, AdAccounts: 1})
 	b := s.Business(bid)
-	var page, ad, user string
-	for id, a := range b.Assets {
-		if a.Kind == "page" {
-			page = id
-		} else {
-			ad = id
-		}
-	}
+	page, ad := b.FirstAsset("page"), b.FirstAsset("ad_account")
+	var user string
 	for id := range b.Users {
 		user = id
 		break

@@ -251,7 +251,7 @@ func (a *Activities) FetchMetaPartners(ctx context.Context, runID string) (int, 
 	}, a.Store.StagePartnerAccess); err != nil {
 		return 0, a.providerFailure(ctx, ig, err)
 	}
-	return len(partners), nil
+	return len(partners), failure(a.Store.PartnersFetched(ctx, runID))
 }
 
 // fetchPerAsset reads something of each readable staged asset, MaxBatch

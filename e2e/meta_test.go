@@ -13,6 +13,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -291,6 +292,27 @@ func TestMetaCheckForUpdates(t *testing.T) {
 		}
 		if late == nil || late.Relation != "agency" || len(late.Assets) != 2 {
 			t.Fatalf("the new agency: %+v", late)
+		}
+	})
+
+	// Meta refuses the partners: the check still lands members and grants,
+	// says why partners were not read, and leaves them as they were.
+	t.Run("PartnersRefused", func(t *testing.T) {
+		before := s.partners(ig.ID)
+		restore := s.meta.LosePermissionOn(metaBusinessID + "/agencies")
+		defer restore()
+		s.meta.RemoveAgency(metaBusinessID, before[0].ExternalID)
+		started, err := s.check(s.apiKey, ig.ID)
+		if err != nil {
+			t.Fatalf("check with the partners refused: %v", err)
+		}
+		var res workflows.IntegrationSyncResult
+		if err := s.temporal.GetWorkflow(context.Background(), started.WorkflowID, started.RunID).Get(context.Background(), &res); err != nil ||
+			!strings.Contains(res.PartnersProblem, "100/33") || res.Members == 0 {
+			t.Fatalf("result %+v, %v", res, err)
+		}
+		if after := s.partners(ig.ID); len(after) != len(before) {
+			t.Fatalf("%d partners after a refused read, %d before", len(after), len(before))
 		}
 	})
 

@@ -66,6 +66,9 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 	case s.result.TokenExpiry != nil:
 		done += "; the token expires " + s.result.TokenExpiry.UTC().Format(time.RFC3339)
 	}
+	if s.result.PartnersProblem != "" {
+		done += "; partners were not read: " + s.result.PartnersProblem
+	}
 	setStage(ctx, StageDone, done)
 	return s.result, nil
 }
@@ -140,7 +143,7 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 		return err
 	}
 	if partners != nil {
-		if err := partners.Get(ctx, &s.result.Partners); err != nil {
+		if err := optional(ctx, partners.Get(ctx, &s.result.Partners), &s.result.PartnersProblem); err != nil {
 			return err
 		}
 	}
@@ -157,14 +160,7 @@ func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 func (s *integrationSync) noteAccess(ctx workflow.Context, access workflow.Future) error {
 	var got activities.MetaAccess
 	if err := access.Get(ctx, &got); err != nil {
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.Type() == activities.ErrAuthBroken {
-			return err
-		}
-		// The members, assets and grants are in: a check does not fail
-		// because Meta would not say when the token expires.
-		s.result.AccessProblem = explain(ctx, err)
-		return nil
+		return optional(ctx, err, &s.result.AccessProblem)
 	}
 	s.result.TokenExpiry = got.Expiry
 	if !got.NoticeDue {
@@ -175,6 +171,18 @@ func (s *integrationSync) noteAccess(ctx workflow.Context, access workflow.Futur
 		Expiry: *got.Expiry}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("token expiry notice not sent; the next check tries again", "error", explain(ctx, err))
 	}
+	return nil
+}
+
+// optional sorts out the failure of a step a check can do without (the
+// token's expiry, the partners): a broken token fails the check; anything
+// else is said in problem, and the members, assets and grants still land.
+func optional(ctx workflow.Context, err error, problem *string) error {
+	var app *temporal.ApplicationError
+	if err == nil || errors.As(err, &app) && app.Type() == activities.ErrAuthBroken {
+		return err
+	}
+	*problem = explain(ctx, err)
 	return nil
 }
 

@@ -37,6 +37,9 @@ type IntegrationSyncResult struct {
 	// unknown); AccessProblem says why Meta could not tell.
 	TokenExpiry   *time.Time `json:",omitempty"`
 	AccessProblem string     `json:",omitempty"`
+	// PartnersProblem says why the partners were not read (they stay as
+	// the last check left them).
+	PartnersProblem string `json:",omitempty"`
 }
 
 // ErrSafeguardHalted is the failure type of a check the removal safeguard stopped.

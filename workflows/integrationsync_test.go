@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,6 +131,38 @@ func TestIntegrationSyncTokenExpiry(t *testing.T) {
 			_ = env.GetWorkflowResult(&res)
 			if (res.AccessProblem != "") != tc.problem || (res.TokenExpiry != nil && res.TokenExpiry.Equal(expiry)) != tc.expiring {
 				t.Fatalf("result = %+v", res)
+			}
+		})
+	}
+}
+
+// Partners Meta will not show do not fail the check; a broken token does.
+func TestIntegrationSyncPartnersRefused(t *testing.T) {
+	for name, refusal := range map[string]error{
+		"Permanent":  temporal.NewNonRetryableApplicationError("meta permanent (HTTP 400 100/33)", activities.ErrPermanent, nil),
+		"AuthBroken": temporal.NewNonRetryableApplicationError("meta auth_broken (HTTP 400 190/463)", activities.ErrAuthBroken, nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
+			env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{}, nil)
+			env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
+			env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil)
+			env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil)
+			env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(0, refusal)
+			env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
+			env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+			env.ExecuteWorkflow(IntegrationSync, igInput)
+			err := env.GetWorkflowError()
+			if name == "AuthBroken" {
+				if err == nil {
+					t.Fatal("a broken token did not fail the check")
+				}
+				return
+			}
+			var res IntegrationSyncResult
+			if err != nil || env.GetWorkflowResult(&res) != nil || !strings.Contains(res.PartnersProblem, "100/33") || res.Grants != 2 {
+				t.Fatalf("result %+v, %v", res, err)
 			}
 		})
 	}

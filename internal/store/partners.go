@@ -8,19 +8,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// StagePartners lands a run's partner businesses (all of them, at once) and
-// marks the run as one that read partners.
+// StagePartners lands a run's partner businesses.
 func (s *Store) StagePartners(ctx context.Context, runID string, partners []domain.Partner, requests int) error {
 	if partners == nil {
 		partners = []domain.Partner{}
 	}
-	return s.stage(ctx, runID, "fetching partners", `WITH staged AS (
-			INSERT INTO partner_staging (sync_run_id, relation, partner_id, name)
-			SELECT $1, p.relation, p.partner_id, coalesce(p.name, '')
-			FROM jsonb_to_recordset($2::jsonb) AS p(relation text, partner_id text, name text)
-			ON CONFLICT (sync_run_id, relation, partner_id) DO UPDATE SET name = EXCLUDED.name
-		)
-		UPDATE sync_runs SET partners_fetched = true WHERE id = $1`, partners, requests)
+	return s.stage(ctx, runID, "fetching partners", `INSERT INTO partner_staging (sync_run_id, relation, partner_id, name)
+		SELECT $1, p.relation, p.partner_id, coalesce(p.name, '')
+		FROM jsonb_to_recordset($2::jsonb) AS p(relation text, partner_id text, name text)
+		ON CONFLICT (sync_run_id, relation, partner_id) DO UPDATE SET name = EXCLUDED.name`, partners, requests)
+}
+
+// PartnersFetched marks a run as one that read all its partners, so its
+// reconcile replaces them; a run that did not leaves them as they were.
+func (s *Store) PartnersFetched(ctx context.Context, runID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET partners_fetched = true WHERE id = $1`, runID)
+	return err
 }
 
 // StagePartnerAccess lands which partners hold a page of assets.

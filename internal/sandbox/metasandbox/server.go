@@ -325,9 +325,10 @@ func (s *Server) DeleteLastOfPage(edge string, n int) {
 	s.dropAfter[edge], s.served[edge] = n, 0
 }
 
-// LosePermissionOn makes an object (a business user, an invitation) answer
-// 100/33, as Graph does for one the token may not load, while its business
-// still lists it, until restore is called.
+// LosePermissionOn makes an object (a business user, an invitation) or an
+// edge ("{business}/agencies") answer 100/33, as Graph does for one the
+// token may not load, while its business still lists it, until restore is
+// called.
 func (s *Server) LosePermissionOn(id string) (restore func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -489,9 +490,9 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 	}
 	b := s.businesses[businessID]
 	grant := s.grants[token]
-	if len(path) == 1 && s.hidden[path[0]] {
+	if s.hidden[strings.Join(path, "/")] {
 		writeError(w, nil, Fault{400, 100, 33, fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
-			strings.ToLower(method), path[0])})
+			strings.ToLower(method), strings.Join(path, "/"))})
 		return
 	}
 	pageEdge := len(path) == 2 && (path[1] == "assigned_users" || path[1] == "agencies") && b.Assets[path[0]] != nil &&

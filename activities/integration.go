@@ -224,24 +224,10 @@ func (a *Activities) FetchMetaPartners(ctx context.Context, runID string) (int, 
 	if err != nil {
 		return 0, failure(err)
 	}
-	var partners []domain.Partner
 	counted := c.Requests()
-	for _, edge := range meta.PartnerEdges {
-		start := len(partners)
-		for after := ""; ; {
-			page, next, err := c.Partners(ctx, ig.BusinessID, edge, after)
-			if after != "" && meta.CursorRejected(err) {
-				partners, after = partners[:start], "" // a partner left mid-listing: read the edge again
-				continue
-			}
-			if err != nil {
-				return 0, a.providerFailure(ctx, ig, err)
-			}
-			partners = append(partners, page...)
-			if after = next; after == "" {
-				break
-			}
-		}
+	partners, err := c.Partners(ctx, ig.BusinessID)
+	if err != nil {
+		return 0, a.providerFailure(ctx, ig, err)
 	}
 	if err := a.Store.StagePartners(ctx, runID, partners, c.Requests()-counted); err != nil {
 		return 0, failure(err)

@@ -75,20 +75,23 @@ func TestIntegrationSyncTokenRejected(t *testing.T) {
 	env.AssertNotCalled(t, "ReconcileIntegration", mock.Anything, mock.Anything)
 }
 
+// metaFetched mocks a Meta check's steps other than the token's expiry:
+// each fetch succeeds, the partners' with partnersErr.
+func metaFetched(env *testsuite.TestWorkflowEnvironment, partnersErr error) {
+	env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
+	env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil).Maybe()
+	env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil).Maybe()
+	env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil).Maybe()
+	env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(1, partnersErr).Maybe()
+	env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
+	env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+}
+
 // A token that expires within the notice period is mailed about; a notice
 // that cannot be sent, or Meta not saying when the token expires, does not
 // fail the check, while a broken token does.
 func TestIntegrationSyncTokenExpiry(t *testing.T) {
 	expiry := time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)
-	fetched := func(env *testsuite.TestWorkflowEnvironment) {
-		env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
-		env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil).Maybe()
-		env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil).Maybe()
-		env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil).Maybe()
-		env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(1, nil).Maybe()
-		env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
-		env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
-	}
 	for _, tc := range []struct {
 		name     string
 		access   activities.MetaAccess
@@ -110,8 +113,8 @@ func TestIntegrationSyncTokenExpiry(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			fetched(env)
 			env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(tc.access, tc.err).Once()
+			metaFetched(env, nil)
 			if tc.mailed {
 				env.OnActivity(a.SendTokenNotice, mock.Anything, activities.TokenNoticeInput{IntegrationID: "ig-1", Expiry: expiry}).
 					Return(tc.mailErr)
@@ -144,14 +147,8 @@ func TestIntegrationSyncPartnersRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.StartIntegrationSync, mock.Anything, mock.Anything).Return("run-1", nil)
 			env.OnActivity(a.CheckMetaAccess, mock.Anything, "run-1").Return(activities.MetaAccess{}, nil)
-			env.OnActivity(a.FetchMetaMembers, mock.Anything, "run-1").Return(3, nil)
-			env.OnActivity(a.FetchMetaAssets, mock.Anything, "run-1").Return(1, nil)
-			env.OnActivity(a.FetchMetaGrants, mock.Anything, "run-1").Return(2, nil)
-			env.OnActivity(a.FetchMetaPartners, mock.Anything, "run-1").Return(0, refusal)
-			env.OnActivity(a.ReconcileIntegration, mock.Anything, "run-1").Return(activities.ReconcileResult{}, nil).Maybe()
-			env.OnActivity(a.FailSyncRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+			metaFetched(env, refusal)
 			env.ExecuteWorkflow(IntegrationSync, igInput)
 			err := env.GetWorkflowError()
 			if name == "AuthBroken" {

@@ -44,21 +44,28 @@ type rawMember struct {
 
 // Members fetches one page of a member edge of the business.
 func (c *Client) Members(ctx context.Context, businessID, edge, after string) ([]domain.BusinessMember, string, error) {
-	kind, fields := map[string]domain.MemberKind{"business_users": domain.MemberUser, "pending_users": domain.MemberInvitation,
-		"system_users": domain.MemberSystemUser}[edge], map[string]string{"business_users": businessUserFields,
-		"pending_users": pendingUserFields, "system_users": systemUserFields}[edge]
-	if kind == "" {
+	fields := map[string]string{"business_users": businessUserFields, "pending_users": pendingUserFields,
+		"system_users": systemUserFields}[edge]
+	if fields == "" {
 		return nil, "", fmt.Errorf("meta: %q is not a member edge", edge)
 	}
 	page, err := c.List(ctx, businessID+"/"+edge, fields, nil, after)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]domain.BusinessMember, 0, len(page.Data))
-	for _, raw := range page.Data {
+	members, err := parseMembers(edge, page.Data)
+	return members, page.After, err
+}
+
+// parseMembers reads the items of a member edge.
+func parseMembers(edge string, items []json.RawMessage) ([]domain.BusinessMember, error) {
+	kind := map[string]domain.MemberKind{"business_users": domain.MemberUser, "pending_users": domain.MemberInvitation,
+		"system_users": domain.MemberSystemUser}[edge]
+	out := make([]domain.BusinessMember, 0, len(items))
+	for _, raw := range items {
 		var m rawMember
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, "", fmt.Errorf("meta: %s item: %w", edge, err)
+			return nil, fmt.Errorf("meta: %s item: %w", edge, err)
 		}
 		bm := domain.BusinessMember{ExternalID: m.ID, Kind: kind, Email: domain.NormalizeEmail(m.Email), Name: m.Name,
 			Role: m.Role, Tasks: m.Tasks, TwoFactor: strings.ToLower(m.TwoFactor)}
@@ -71,7 +78,7 @@ func (c *Client) Members(ctx context.Context, businessID, edge, after string) ([
 		}
 		out = append(out, bm)
 	}
-	return out, page.After, nil
+	return out, nil
 }
 
 // ListedAsset is an asset as its business lists it, with a Page's access
@@ -113,31 +120,26 @@ func (c *Client) Assets(ctx context.Context, businessID, edge, after string) ([]
 	return out, page.After, nil
 }
 
-// PartnerEdges are the partner lists of a business, in fetch order:
-// agencies work on its assets, clients are businesses it works for.
-var PartnerEdges = []string{"agencies", "clients"}
-
-// Partners fetches one page of a partner edge of the business.
+// Partners reads the business's partner businesses, agencies then clients.
 //
 // API: GET /{business-id}/agencies, GET /{business-id}/clients
-func (c *Client) Partners(ctx context.Context, businessID, edge, after string) ([]domain.Partner, string, error) {
-	relation := map[string]string{"agencies": "agency", "clients": "client"}[edge]
-	if relation == "" {
-		return nil, "", fmt.Errorf("meta: %q is not a partner edge", edge)
-	}
-	page, err := c.List(ctx, businessID+"/"+edge, partnerFields, nil, after)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]domain.Partner, 0, len(page.Data))
-	for _, raw := range page.Data {
-		var p struct{ ID, Name string }
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, "", fmt.Errorf("meta: %s item: %w", edge, err)
+func (c *Client) Partners(ctx context.Context, businessID string) ([]domain.Partner, error) {
+	var out []domain.Partner
+	for _, e := range []struct{ edge, relation string }{{"agencies", "agency"}, {"clients", "client"}} {
+		edge, relation := e.edge, e.relation
+		items, err := c.all(ctx, businessID+"/"+edge, partnerFields, nil)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, domain.Partner{ExternalID: p.ID, Relation: relation, Name: p.Name})
+		for _, raw := range items {
+			var p struct{ ID, Name string }
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, fmt.Errorf("meta: %s item: %w", edge, err)
+			}
+			out = append(out, domain.Partner{ExternalID: p.ID, Relation: relation, Name: p.Name})
+		}
 	}
-	return out, page.After, nil
+	return out, nil
 }
 
 // GrantTarget is an asset whose holders to read, with the access token its
@@ -238,27 +240,6 @@ func (c *Client) perAsset(ctx context.Context, targets []GrantTarget, edge, fiel
 		}
 	}
 	return items, nil
-}
-
-// rest reads the rest of an edge after its first page; if Graph refuses a
-// cursor (an item left meanwhile) it reads the edge again from the start.
-func (c *Client) rest(ctx context.Context, path, fields string, more url.Values, page Page) ([]json.RawMessage, error) {
-	var items []json.RawMessage
-	for {
-		items = append(items, page.Data...)
-		if page.After == "" {
-			return items, nil
-		}
-		next, err := c.List(ctx, path, fields, more, page.After)
-		if CursorRejected(err) {
-			items = nil
-			next, err = c.List(ctx, path, fields, more, "")
-		}
-		if err != nil {
-			return nil, err
-		}
-		page = next
-	}
 }
 
 // Concurrently reads many assets in chunks of MaxBatch with up to

@@ -26,28 +26,18 @@ func (c *Client) listed(ctx context.Context, businessID, edge string, ids []stri
 	for _, id := range ids {
 		want[id] = true
 	}
-	found := map[string]bool{}
-	after := ""
-	for {
-		page, err := c.List(ctx, businessID+"/"+edge, "id", nil, after)
-		if CursorRejected(err) && after != "" {
-			after = "" // an item was deleted meanwhile: list again
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, raw := range page.Data {
-			var item struct{ ID string }
-			if err := json.Unmarshal(raw, &item); err == nil && want[item.ID] {
-				found[item.ID] = true
-			}
-		}
-		if page.After == "" {
-			return found, nil
-		}
-		after = page.After
+	items, err := c.all(ctx, businessID+"/"+edge, "id", nil)
+	if err != nil {
+		return nil, err
 	}
+	found := map[string]bool{}
+	for _, raw := range items {
+		var item struct{ ID string }
+		if err := json.Unmarshal(raw, &item); err == nil && want[item.ID] {
+			found[item.ID] = true
+		}
+	}
+	return found, nil
 }
 
 // goneOr turns a 100/33 on an object of a business's edge into nil when the
@@ -189,53 +179,37 @@ func (c *Client) Invite(ctx context.Context, businessID, email, role string) (st
 //
 // API: GET /{business-id}/pending_users with email
 func (c *Client) PendingInvitation(ctx context.Context, businessID, email string) (string, error) {
-	after := ""
-	for {
-		page, err := c.List(ctx, businessID+"/pending_users", pendingUserFields, url.Values{"email": {email}}, after)
-		if CursorRejected(err) && after != "" {
-			after = "" // an invitation went meanwhile: list again
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		for _, raw := range page.Data {
-			var inv rawMember
-			if err := json.Unmarshal(raw, &inv); err == nil && domain.NormalizeEmail(inv.Email) == domain.NormalizeEmail(email) &&
-				strings.EqualFold(inv.Status, "pending") {
-				return inv.ID, nil
-			}
-		}
-		if page.After == "" {
-			return "", nil
-		}
-		after = page.After
+	items, err := c.all(ctx, businessID+"/pending_users", pendingUserFields, url.Values{"email": {email}})
+	if err != nil {
+		return "", err
 	}
+	for _, raw := range items {
+		var inv rawMember
+		if err := json.Unmarshal(raw, &inv); err == nil && domain.NormalizeEmail(inv.Email) == domain.NormalizeEmail(email) &&
+			strings.EqualFold(inv.Status, "pending") {
+			return inv.ID, nil
+		}
+	}
+	return "", nil
 }
 
-// findMember pages through a member edge for the first member match accepts
-// (the zero member if none does).
-func (c *Client) findMember(ctx context.Context, businessID, edge string, match func(domain.BusinessMember) bool) (domain.BusinessMember, error) {
-	after := ""
-	for {
-		members, next, err := c.Members(ctx, businessID, edge, after)
-		if CursorRejected(err) && after != "" {
-			after = "" // an item was deleted meanwhile: list again
-			continue
-		}
-		if err != nil {
-			return domain.BusinessMember{}, err
-		}
-		for _, m := range members {
-			if match(m) {
-				return m, nil
-			}
-		}
-		if next == "" {
-			return domain.BusinessMember{}, nil
-		}
-		after = next
+// findBusinessUser reads the business users for the first one match
+// accepts (the zero member if none does).
+func (c *Client) findBusinessUser(ctx context.Context, businessID string, match func(domain.BusinessMember) bool) (domain.BusinessMember, error) {
+	items, err := c.all(ctx, businessID+"/business_users", businessUserFields, nil)
+	if err != nil {
+		return domain.BusinessMember{}, err
 	}
+	members, err := parseMembers("business_users", items)
+	if err != nil {
+		return domain.BusinessMember{}, err
+	}
+	for _, m := range members {
+		if match(m) {
+			return m, nil
+		}
+	}
+	return domain.BusinessMember{}, nil
 }
 
 // CancelInvitation cancels a pending invitation; one no longer listed

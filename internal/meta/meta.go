@@ -391,6 +391,37 @@ func (c *Client) List(ctx context.Context, path, fields string, extra url.Values
 	return parsePage(raw)
 }
 
+// all reads every item of an edge; if Graph refuses a cursor (an item was
+// deleted meanwhile) it reads the edge again from the start.
+func (c *Client) all(ctx context.Context, path, fields string, extra url.Values) ([]json.RawMessage, error) {
+	first, err := c.List(ctx, path, fields, extra, "")
+	if err != nil {
+		return nil, err
+	}
+	return c.rest(ctx, path, fields, extra, first)
+}
+
+// rest reads the rest of an edge after its first page; if Graph refuses a
+// cursor (an item left meanwhile) it reads the edge again from the start.
+func (c *Client) rest(ctx context.Context, path, fields string, more url.Values, page Page) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	for {
+		items = append(items, page.Data...)
+		if page.After == "" {
+			return items, nil
+		}
+		next, err := c.List(ctx, path, fields, more, page.After)
+		if CursorRejected(err) {
+			items = nil
+			next, err = c.List(ctx, path, fields, more, "")
+		}
+		if err != nil {
+			return nil, err
+		}
+		page = next
+	}
+}
+
 func parsePage(raw []byte) (Page, error) {
 	var pb pageBody
 	if err := json.Unmarshal(raw, &pb); err != nil {

@@ -127,7 +127,7 @@ func (c *Client) CheckToken(ctx context.Context, businessID string) (TokenCheck,
 // MemberRole returns the business role of a person (business user id or
 // e-mail), or "" when they are not in the business.
 func (c *Client) MemberRole(ctx context.Context, businessID, idOrEmail string) (string, error) {
-	m, err := c.findMember(ctx, businessID, "business_users", func(m domain.BusinessMember) bool {
+	m, err := c.findBusinessUser(ctx, businessID, func(m domain.BusinessMember) bool {
 		return m.ExternalID == idOrEmail || (m.Email != "" && strings.EqualFold(m.Email, idOrEmail))
 	})
 	return m.Role, err

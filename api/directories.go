@@ -132,6 +132,9 @@ type syncStarted struct {
 
 // syncDirectory starts an import, or returns the one already running.
 func (s *Server) syncDirectory(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	d, err := s.Store.Directory(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
@@ -209,10 +212,8 @@ func (s *Server) putSecret(c echo.Context) error {
 // acceptImport applies an import the deprovision safeguard halted: the
 // admin says the people really left.
 func (s *Server) acceptImport(c echo.Context) error {
-	if hasBody(c) {
-		if err := decodeJSON(c, &emptyRequest{}); err != nil {
-			return err
-		}
+	if err := noBody(c); err != nil {
+		return err
 	}
 	key, ctx := apiKey(c), c.Request().Context()
 	d, err := s.Store.Directory(ctx, key.WorkspaceID, c.Param("id"))

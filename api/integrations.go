@@ -242,6 +242,9 @@ func (s *Server) getIntegration(c echo.Context) error {
 
 // syncIntegration starts a check for updates, or returns the one running.
 func (s *Server) syncIntegration(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	ig, err := s.Store.Integration(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err

@@ -62,10 +62,8 @@ func (s *Server) approveApp(c echo.Context) error {
 
 // reportClaimed asks the onboarding to check the claim at once.
 func (s *Server) reportClaimed(c echo.Context) error {
-	if hasBody(c) {
-		if err := decodeJSON(c, &emptyRequest{}); err != nil {
-			return err
-		}
+	if err := noBody(c); err != nil {
+		return err
 	}
 	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
 		Stage: store.OnboardClaim}, workflows.SignalClaimed)
@@ -128,10 +126,8 @@ func (s *Server) submitVerificationCode(c echo.Context) error {
 // support had approved the app, else from the app approval (its new run
 // later, if Temporal cannot take it now).
 func (s *Server) restartOnboarding(c echo.Context) error {
-	if hasBody(c) {
-		if err := decodeJSON(c, &emptyRequest{}); err != nil {
-			return err
-		}
+	if err := noBody(c); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	key := apiKey(c)

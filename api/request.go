@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
@@ -19,6 +24,15 @@ func hasBody(c echo.Context) bool {
 	return c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != ""
 }
 
+// noBody refuses a body on an endpoint that takes none; an empty JSON
+// object is accepted.
+func noBody(c echo.Context) error {
+	if !hasBody(c) {
+		return nil
+	}
+	return decodeJSON(c, &emptyRequest{})
+}
+
 // decodeJSON reads the request body into v strictly: JSON only, no unknown
 // fields, no trailing data, and messages that name the offending field.
 func decodeJSON(c echo.Context, v any) error {
@@ -27,9 +41,29 @@ func decodeJSON(c echo.Context, v any) error {
 			return domain.Errorf(domain.EInvalid, "send the body as Content-Type: application/json")
 		}
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	raw, err := io.ReadAll(c.Request().Body)
+	var he *echo.HTTPError
+	if errors.As(err, &he) { // the body limit
+		return he
+	}
+	if err != nil {
+		return domain.Errorf(domain.EInvalid, "request body could not be read")
+	}
+	if !utf8.Valid(raw) {
+		return domain.Errorf(domain.EInvalid, "request body is not valid UTF-8")
+	}
+	// Postgres text holds no NUL, and no name or address needs one.
+	if bytes.Contains(raw, []byte(`\u0000`)) {
+		var generic any
+		if json.Unmarshal(raw, &generic) == nil {
+			if field, found := nulField(generic, ""); found {
+				return domain.Errorf(domain.EInvalid, "field %q contains a NUL character", field)
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -41,13 +75,10 @@ func decodeJSON(c echo.Context, v any) error {
 	var (
 		syntax *json.SyntaxError
 		typ    *json.UnmarshalTypeError
-		he     *echo.HTTPError
 	)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &he): // the body limit
-		return he
 	case errors.Is(err, io.EOF):
 		return domain.Errorf(domain.EInvalid, "request body is empty; send a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -61,6 +92,47 @@ func decodeJSON(c echo.Context, v any) error {
 		return domain.Errorf(domain.EInvalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return domain.Errorf(domain.EInvalid, "request body is not valid: %s", err.Error())
+}
+
+// nulField finds a string (or an object key) holding a NUL character in a
+// decoded JSON value and returns its field path, such as "okta.base_url".
+func nulField(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, strings.ContainsRune(v, 0)
+	case []any:
+		for i, e := range v {
+			if field, found := nulField(e, fmt.Sprintf("%s[%d]", path, i)); found {
+				return field, true
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			field := k
+			if path != "" {
+				field = path + "." + k
+			}
+			if strings.ContainsRune(k, 0) {
+				return field, true
+			}
+			if field, found := nulField(v[k], field); found {
+				return field, true
+			}
+		}
+	}
+	return "", false
+}
+
+// checkText refuses a query value or path segment that is not UTF-8 or
+// holds a NUL, naming where it was.
+func checkText(where, v string) error {
+	if !utf8.ValidString(v) {
+		return domain.Errorf(domain.EInvalid, "%s is not valid UTF-8", where)
+	}
+	if strings.ContainsRune(v, 0) {
+		return domain.Errorf(domain.EInvalid, "%s contains a NUL character", where)
+	}
+	return nil
 }
 
 func jsonType(kind string) string {

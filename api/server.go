@@ -7,10 +7,15 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/config"
@@ -58,7 +63,7 @@ func New(o Options) *Server {
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
-	e.Use(rejectBadQuery)
+	e.Use(rejectBadText)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -215,12 +220,34 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(status, map[string]any{"checks": checks})
 }
 
-// rejectBadQuery answers 400 for a query string that does not decode,
-// instead of silently dropping the parameters it garbles.
-func rejectBadQuery(next echo.HandlerFunc) echo.HandlerFunc {
+// rejectBadText answers 400 for a query string that does not decode
+// (instead of silently dropping the parameters it garbles), and for a query
+// value or path segment that is not UTF-8 or holds a NUL.
+func rejectBadText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+		query, err := url.ParseQuery(c.Request().URL.RawQuery)
+		if err != nil {
 			return domain.Errorf(domain.EInvalid, "query string is not valid URL encoding")
+		}
+		for _, name := range slices.Sorted(maps.Keys(query)) {
+			if err := checkText("a query parameter name", name); err != nil {
+				return err
+			}
+			for _, v := range query[name] {
+				if err := checkText("query parameter "+strconv.Quote(name), v); err != nil {
+					return err
+				}
+			}
+		}
+		route := strings.Split(c.Path(), "/")
+		for i, segment := range strings.Split(c.Request().URL.Path, "/") {
+			where := fmt.Sprintf("path segment %d", i)
+			if i < len(route) && strings.HasPrefix(route[i], ":") {
+				where = "path parameter " + strconv.Quote(route[i][1:])
+			}
+			if err := checkText(where, segment); err != nil {
+				return err
+			}
 		}
 		return next(c)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// rowCounts counts the rows a request could write.
+// rowCounts counts the rows of every table.
 func (s *stack) rowCounts() map[string]int {
 	s.t.Helper()
 	ctx := context.Background()
@@ -30,11 +31,15 @@ func (s *stack) rowCounts() map[string]int {
 		s.t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) < 10 {
+		s.t.Fatalf("listing tables: %v (%d)", err, len(tables))
+	}
 	counts := map[string]int{}
-	for _, table := range []string{"directories", "credentials", "audit_events", "sync_runs", "directory_users", "workspaces", "api_keys",
-		"integrations", "onboardings", "members"} {
+	for _, table := range tables {
 		var n int
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
 			s.t.Fatal(err)
 		}
 		counts[table] = n
@@ -112,9 +117,9 @@ type badRequest struct {
 	want                          int
 }
 
-// expectErrors sends each request and checks its status and error body,
-// then that no row anywhere changed.
-func (s *stack) expectErrors(t *testing.T, cases []badRequest) {
+// expectErrors sends each request and checks its status and error body
+// (with says, when given, its message), then that no row anywhere changed.
+func (s *stack) expectErrors(t *testing.T, cases []badRequest, says ...func(tc badRequest, message string) bool) {
 	t.Helper()
 	before := s.rowCounts()
 	for _, tc := range cases {
@@ -143,6 +148,11 @@ func (s *stack) expectErrors(t *testing.T, cases []badRequest) {
 			}
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, raw, tc.want)
+			}
+			for _, ok := range says {
+				if !ok(tc, body.Error.Message) {
+					t.Fatalf("message %q does not say where the bad input was", body.Error.Message)
+				}
 			}
 		})
 	}
@@ -191,6 +201,84 @@ func TestIntegrationBadInput(t *testing.T) {
 		{"MalformedIDMember", "GET", "/v1/integrations/nope/members/1", s.apiKey, "", 404},
 		{"EmptyToken", "PUT", "/v1/integrations/" + ig.ID + "/token", s.apiKey, `{"access_token":""}`, 400},
 		{"TokenOtherWorkspace", "PUT", "/v1/integrations/" + ig.ID + "/token", otherKey, `{"access_token":"EAAx"}`, 404},
+	})
+}
+
+// TestBadBytesEveryRoute sends invalid UTF-8 and NUL bytes to every route:
+// in each path parameter, in a query value and in a JSON body. Each gets
+// a 400 JSON error naming where the bytes were, and nothing changes.
+func TestBadBytesEveryRoute(t *testing.T) {
+	s := newStack(t, seed.Company(emailDomain, 5, 4))
+	dir := s.importOkta()
+	ig, code := s.createIntegration(s.apiKey, metaToken)
+	if code != http.StatusCreated {
+		t.Fatalf("create integration: %d", code)
+	}
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	member := s.members(s.apiKey, ig.ID, "")[0].ExternalID
+	runs, _, err := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 1})
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("sync runs: %v", err)
+	}
+	supportKey, _, err := s.store.CreateSupportKey(context.Background(), "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const missing = "00000000-0000-4000-8000-000000000000"
+	good := func(route, param string) string {
+		switch {
+		case param == "id" && strings.HasPrefix(route, "/v1/directories"):
+			return dir.ID
+		case param == "id" && strings.HasPrefix(route, "/v1/integrations"):
+			return ig.ID
+		case param == "member", param == "invitation":
+			return member
+		case param == "run":
+			return runs[0].ID
+		}
+		return missing
+	}
+	bad := map[string]string{"InvalidUTF8": "%ff", "NUL": "a%00b"}
+	var cases []badRequest
+	for _, r := range api.New(api.Options{}).Routes() {
+		var params []string
+		path := regexp.MustCompile(`:\w+`).ReplaceAllStringFunc(r.Path, func(p string) string {
+			params = append(params, p[1:])
+			return good(r.Path, p[1:])
+		})
+		name, key := r.Method+" "+r.Path, s.apiKey
+		if strings.HasSuffix(r.Path, "/app-approved") {
+			key = supportKey
+		}
+		for kind, text := range bad {
+			for _, p := range params {
+				badPath := strings.Replace(path, "/"+good(r.Path, p), "/"+text, 1)
+				cases = append(cases, badRequest{name + " " + kind + " " + p, r.Method, badPath, key, "", 400})
+			}
+			cases = append(cases, badRequest{name + " " + kind + " query", r.Method, path + "?q=" + text, key, "", 400})
+		}
+		if (r.Method == "POST" || r.Method == "PUT") && !strings.HasPrefix(r.Path, "/confirm/") && !strings.HasPrefix(r.Path, "/codec/") {
+			cases = append(cases,
+				badRequest{name + " body NUL", r.Method, path, key, `{"name":"a\u0000b"}`, 400},
+				badRequest{name + " body NUL nested", r.Method, path, key, `{"okta":{"base_url":["x","\u0000"]}}`, 400},
+				badRequest{name + " body InvalidUTF8", r.Method, path, key, "{\"name\":\"\xff\"}", 400})
+		}
+	}
+	s.expectErrors(t, cases, func(tc badRequest, message string) bool {
+		switch {
+		case strings.HasSuffix(tc.name, " query"):
+			return strings.Contains(message, `query parameter "q"`)
+		case strings.Contains(tc.name, " body NUL nested"):
+			return message == `field "okta.base_url[1]" contains a NUL character`
+		case strings.Contains(tc.name, " body NUL"):
+			return message == `field "name" contains a NUL character`
+		case strings.Contains(tc.name, " body "):
+			return message == "request body is not valid UTF-8"
+		}
+		param := tc.name[strings.LastIndex(tc.name, " ")+1:]
+		return strings.Contains(message, `path parameter "`+param+`"`)
 	})
 }
 

@@ -24,46 +24,60 @@ func hasBody(c echo.Context) bool {
 	return c.Request().ContentLength != 0 || c.Request().Header.Get("Content-Type") != ""
 }
 
-// noBody refuses a body on an endpoint that takes none; an empty JSON
-// object is accepted.
+// noBody refuses a body on an endpoint that takes none; an empty body or
+// an empty JSON object is accepted.
 func noBody(c echo.Context) error {
-	if !hasBody(c) {
-		return nil
+	raw, err := readJSON(c)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return err
 	}
-	return decodeJSON(c, &emptyRequest{})
+	return decodeStrictly(raw, &emptyRequest{})
 }
 
 // decodeJSON reads the request body into v strictly: JSON only, no unknown
 // fields, no trailing data, and messages that name the offending field.
 func decodeJSON(c echo.Context, v any) error {
+	raw, err := readJSON(c)
+	if err != nil {
+		return err
+	}
+	return decodeStrictly(raw, v)
+}
+
+// readJSON reads a JSON body: UTF-8, without NUL in any string.
+func readJSON(c echo.Context) ([]byte, error) {
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return domain.Errorf(domain.EInvalid, "send the body as Content-Type: application/json")
+			return nil, domain.Errorf(domain.EInvalid, "send the body as Content-Type: application/json")
 		}
 	}
 	raw, err := io.ReadAll(c.Request().Body)
 	var he *echo.HTTPError
 	if errors.As(err, &he) { // the body limit
-		return he
+		return nil, he
 	}
 	if err != nil {
-		return domain.Errorf(domain.EInvalid, "request body could not be read")
+		return nil, domain.Errorf(domain.EInvalid, "request body could not be read")
 	}
 	if !utf8.Valid(raw) {
-		return domain.Errorf(domain.EInvalid, "request body is not valid UTF-8")
+		return nil, domain.Errorf(domain.EInvalid, "request body is not valid UTF-8")
 	}
 	// Postgres text holds no NUL, and no name or address needs one.
 	if bytes.Contains(raw, []byte(`\u0000`)) {
 		var generic any
 		if json.Unmarshal(raw, &generic) == nil {
 			if field, found := nulField(generic, ""); found {
-				return domain.Errorf(domain.EInvalid, "field %q contains a NUL character", field)
+				return nil, domain.Errorf(domain.EInvalid, "field %q contains a NUL character", field)
 			}
 		}
 	}
+	return raw, nil
+}
+
+func decodeStrictly(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err = dec.Decode(v)
+	err := dec.Decode(v)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}

@@ -69,10 +69,10 @@ func New(o Options) *Server {
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 	codec := echo.WrapHandler(o.Codec)
-	e.POST("/codec/encode", codec)
-	e.POST("/codec/decode", codec)
-	e.OPTIONS("/codec/encode", codec)
-	e.OPTIONS("/codec/decode", codec)
+	for _, path := range []string{"/codec/encode", "/codec/decode", "/codec/:token/encode", "/codec/:token/decode"} {
+		e.POST(path, codec)
+		e.OPTIONS(path, codec)
+	}
 
 	// Authentication is per route: group middleware would add catch-all
 	// routes that answer 404 where 405 is right.

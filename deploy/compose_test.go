@@ -15,7 +15,7 @@ import (
 func TestComposeFile(t *testing.T) {
 	opts, err := cli.NewProjectOptions([]string{"../docker-compose.yml"},
 		cli.WithWorkingDirectory(".."),
-		cli.WithEnv([]string{"HUBKEEPER_ENCRYPTION_KEYS=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}),
+		cli.WithEnv([]string{"HUBKEEPER_ENCRYPTION_KEYS=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "HUBKEEPER_CODEC_ACCESS_TOKEN=codec-compose-token"}),
 		cli.WithProfiles([]string{"sandbox"}),
 		cli.WithName("hubkeeper"))
 	if err != nil {
@@ -49,8 +49,11 @@ func TestComposeFile(t *testing.T) {
 	if v := project.Services["worker"].Environment["HUBKEEPER_SMTP_ADDR"]; v == nil || *v != "mailpit:1025" {
 		t.Errorf("the worker must mail through Mailpit, HUBKEEPER_SMTP_ADDR = %v", v)
 	}
-	if v := project.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; v == nil || *v != "http://localhost:8080/codec" {
+	if v := project.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; v == nil || *v != "http://localhost:8080/codec/codec-compose-token" {
 		t.Errorf("temporal-ui codec endpoint = %v", v)
+	}
+	if v := project.Services["api"].Environment["HUBKEEPER_CODEC_ACCESS_TOKEN"]; v == nil || *v != "codec-compose-token" {
+		t.Errorf("the API must require the codec token the UI sends, HUBKEEPER_CODEC_ACCESS_TOKEN = %v", v)
 	}
 	if v := project.Services["temporal"].Environment["DB"]; v == nil || *v != "postgres12" {
 		t.Errorf("temporal must persist to Postgres, DB = %v", v)

@@ -89,6 +89,7 @@ func TestBadInput(t *testing.T) {
 		{"NoKeyCreate", "POST", "/v1/directories", "", okta(""), 401},
 		{"OtherWorkspaceDirectory", "GET", "/v1/directories/" + dir.ID, otherKey, ``, 404},
 		{"OtherWorkspaceSync", "POST", "/v1/directories/" + dir.ID + "/sync", otherKey, ``, 404},
+		{"SyncTakesNoBody", "POST", "/v1/directories/" + dir.ID + "/sync", s.apiKey, `{"full":true}`, 400},
 		{"OtherWorkspaceUsers", "GET", "/v1/directories/" + dir.ID + "/users", otherKey, ``, 404},
 		{"OtherWorkspaceRuns", "GET", "/v1/directories/" + dir.ID + "/sync-runs", otherKey, ``, 404},
 		{"UnknownDirectory", "GET", "/v1/directories/" + missing, s.apiKey, ``, 404},
@@ -319,23 +320,46 @@ func TestCodecEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(map[string]any{"payloads": encoded})
-	req, _ := http.NewRequest("POST", s.api.URL+"/codec/decode", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Namespace", "default")
-	req.Header.Set("Origin", "http://localhost:8233")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	decode := func(url, authorization string) (int, string, http.Header) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", "default")
+		req.Header.Set("Origin", "http://localhost:8233")
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out), resp.Header
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(out), "eyJEaXJlY3RvcnlJRCI6ImQxIn0") || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
-		t.Fatalf("decode: %d %s (CORS %q)", resp.StatusCode, out, resp.Header.Get("Access-Control-Allow-Origin"))
+	const decoded = "eyJEaXJlY3RvcnlJRCI6ImQxIn0"
+	for name, call := range map[string][2]string{
+		"Header": {s.api.URL + "/codec/decode", "Bearer " + codecToken},
+		"Path":   {s.api.URL + "/codec/" + codecToken + "/decode", ""},
+	} {
+		code, out, header := decode(call[0], call[1])
+		if code != 200 || !strings.Contains(out, decoded) || header.Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
+			t.Fatalf("%s: decode: %d %s (CORS %q)", name, code, out, header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	for name, call := range map[string][2]string{
+		"NoToken":         {s.api.URL + "/codec/decode", ""},
+		"WrongHeader":     {s.api.URL + "/codec/decode", "Bearer " + codecToken + "x"},
+		"WrongPath":       {s.api.URL + "/codec/" + codecToken + "x/decode", ""},
+		"WrongPathHeader": {s.api.URL + "/codec/nope-nope-nope-nope/decode", "Bearer " + codecToken},
+	} {
+		if code, out, _ := decode(call[0], call[1]); code != http.StatusUnauthorized || strings.Contains(out, decoded) {
+			t.Errorf("%s: %d %s, want 401", name, code, out)
+		}
 	}
 
 	preflight, _ := http.NewRequest("OPTIONS", s.api.URL+"/codec/decode", nil)
 	preflight.Header.Set("Origin", "http://evil.example")
-	resp, err = http.DefaultClient.Do(preflight)
+	resp, err := http.DefaultClient.Do(preflight)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,16 +368,17 @@ func TestCodecEndpoint(t *testing.T) {
 		t.Fatal("CORS allowed an unknown origin")
 	}
 
-	t.Run("ErrNoAccessToken", func(t *testing.T) {
-		h := temporalclient.CodecHandler(keys, nil, "operator-token")
-		srv := api.New(api.Options{Codec: h, Logger: nil})
+	// With no token configured (the default), nothing is decoded.
+	srv := api.New(api.Options{Codec: temporalclient.CodecHandler(keys, nil, "")})
+	for _, path := range []string{"/codec/decode", "/codec/" + codecToken + "/decode"} {
 		rec := newRecorder()
-		r, _ := http.NewRequest("POST", "/codec/decode", strings.NewReader(string(body)))
+		r, _ := http.NewRequest("POST", path, strings.NewReader(string(body)))
+		r.Header.Set("Authorization", "Bearer ")
 		srv.ServeHTTP(rec, r)
-		if rec.code != http.StatusUnauthorized {
-			t.Fatalf("status %d", rec.code)
+		if rec.code != http.StatusUnauthorized || !strings.Contains(rec.body.String(), "HUBKEEPER_CODEC_ACCESS_TOKEN") {
+			t.Fatalf("unconfigured %s: %d %s", path, rec.code, rec.body.String())
 		}
-	})
+	}
 }
 
 func TestHealthAndReadiness(t *testing.T) {

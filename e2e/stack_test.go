@@ -48,6 +48,8 @@ const (
 	taskQueue   = "hubkeeper-e2e"
 	emailDomain = "acme.test"
 	metaToken   = "EAAsandboxMetaSystemUserToken-e2e-Lm55"
+	// codecToken admits the tests to the codec endpoint.
+	codecToken = "codec-e2e-token-Tq3v9"
 	// metaBusinessID is the sandbox Business Manager of the tests.
 	metaBusinessID = "901234567890123"
 )
@@ -168,7 +170,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(w.Stop)
 
 	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
-		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, ""), Logger: logger})
+		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
 	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
 	acts.PublicURL = s.api.URL

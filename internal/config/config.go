@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -97,11 +98,16 @@ func Load(ctx context.Context, cfg any, lookuper envconfig.Lookuper) error {
 	return validate(cfg)
 }
 
+var codecTokenRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{16,256}$`)
+
 func validate(cfg any) error {
 	var c *Common
 	switch v := cfg.(type) {
 	case *API:
 		c = &v.Common
+		if t := v.CodecAccessToken; t != "" && !codecTokenRE.MatchString(t) {
+			return fmt.Errorf("configuration: HUBKEEPER_CODEC_ACCESS_TOKEN must be 16 to 256 letters, digits or ._~- (it may travel in a URL path)")
+		}
 	case *Worker:
 		c = &v.Common
 		if v.MaxConcurrentActivities < 1 {

@@ -15,7 +15,7 @@ func TestLoadDefaultsAndRedaction(t *testing.T) {
 	env := envconfig.MapLookuper(map[string]string{
 		"DATABASE_URL":                 "postgres://u:db-password@h/db",
 		"HUBKEEPER_ENCRYPTION_KEYS":    "k1:c2VjcmV0LWtleS1tYXRlcmlhbA==",
-		"HUBKEEPER_CODEC_ACCESS_TOKEN": "codec-token",
+		"HUBKEEPER_CODEC_ACCESS_TOKEN": "codec-token-Kd81xQ",
 	})
 	var cfg API
 	if err := Load(context.Background(), &cfg, env); err != nil {
@@ -28,7 +28,7 @@ func TestLoadDefaultsAndRedaction(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", Redacted(&cfg))
 	out := buf.String()
-	for _, secret := range []string{"db-password", "c2VjcmV0", "codec-token"} {
+	for _, secret := range []string{"db-password", "c2VjcmV0", "codec-token-Kd81xQ"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log contains a secret: %s", out)
 		}
@@ -71,5 +71,17 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatal("want error")
 			}
 		})
+	}
+}
+
+func TestCodecAccessToken(t *testing.T) {
+	for token, ok := range map[string]bool{"": true, "codec-token-Kd81xQ": true, "short": false, "has/slash/in-it-x": false,
+		"has space in it xx": false} {
+		env := envconfig.MapLookuper(map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x",
+			"HUBKEEPER_CODEC_ACCESS_TOKEN": token})
+		var cfg API
+		if err := Load(context.Background(), &cfg, env); (err == nil) != ok {
+			t.Errorf("token %q: error %v", token, err)
+		}
 	}
 }

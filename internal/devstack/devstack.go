@@ -106,6 +106,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		"SANDBOX_ENTRA_SECRET":       func() (string, error) { return randomToken("sbx~") },
 		"SANDBOX_META_TOKEN":         func() (string, error) { return randomToken("EAAsbx") },
 		"SANDBOX_PINTEREST_PASSWORD": func() (string, error) { return randomToken("pin-") },
+		// The UI reaches the codec endpoint with it in the path.
+		"HUBKEEPER_CODEC_ACCESS_TOKEN": func() (string, error) { return randomToken("codec-") },
 	})
 	if err != nil {
 		return err
@@ -156,7 +158,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	defer tLog.Close()
 	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(temporalPort),
 		"--ui-port", strconv.Itoa(uiPort), "--db-filename", filepath.Join(o.DataDir, "temporal.db"),
-		"--ui-codec-endpoint", apiURL + "/codec", "--log-level", "warn"}, temporalclient.DevServerArgs()...)
+		"--ui-codec-endpoint", apiURL + "/codec/" + state["HUBKEEPER_CODEC_ACCESS_TOKEN"], "--log-level", "warn"}, temporalclient.DevServerArgs()...)
 	tcmd := exec.Command(cli, args...)
 	tcmd.Stdout, tcmd.Stderr = tLog, tLog
 	tcmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -183,7 +185,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
 		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
 		MetricsAddr: o.MetricsAddr},
-		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}}
+		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"]}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ package temporalclient
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,8 +138,11 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 }
 
 // CodecHandler serves /encode and /decode for the Temporal web UI
-// (--ui-codec-endpoint). Browsers from allowedOrigins may call it; when
-// accessToken is set, requests must carry it as a Bearer token.
+// (--ui-codec-endpoint). Browsers from allowedOrigins may call it. Every
+// call must carry accessToken, as "Authorization: Bearer <token>" (the
+// temporal CLI's --codec-auth) or as the path segment before /encode and
+// /decode (the UI's endpoint .../codec/<token>, since the UI sends no
+// header of its own); with no accessToken the endpoint decodes nothing.
 func CodecHandler(keys *secrets.Keyring, allowedOrigins []string, accessToken string) http.Handler {
 	codec := converter.NewPayloadCodecHTTPHandler(&Codec{Keys: keys})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -153,18 +157,35 @@ func CodecHandler(keys *secrets.Keyring, allowedOrigins []string, accessToken st
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if accessToken != "" && r.Header.Get("Authorization") != "Bearer "+accessToken {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":{"code":"unauthorized","message":"codec endpoint needs the operator access token"}}`))
+		op := r.URL.Path[strings.LastIndex(r.URL.Path, "/"):]
+		if op != "/encode" && op != "/decode" {
+			http.NotFound(w, r)
 			return
 		}
-		if !strings.HasSuffix(r.URL.Path, "/encode") && !strings.HasSuffix(r.URL.Path, "/decode") {
-			http.NotFound(w, r)
+		given := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if segments := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(segments) == 3 {
+			given = segments[1]
+		}
+		if refusal := codecRefusal(accessToken, given); refusal != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = fmt.Fprintf(w, `{"error":{"code":"unauthorized","message":%q}}`, refusal)
 			return
 		}
 		codec.ServeHTTP(w, r)
 	})
+}
+
+// codecRefusal says why a codec call with the given token is refused, or
+// "" to admit it.
+func codecRefusal(accessToken, given string) string {
+	switch {
+	case accessToken == "":
+		return "the codec endpoint decodes nothing until the operator sets HUBKEEPER_CODEC_ACCESS_TOKEN"
+	case subtle.ConstantTimeCompare([]byte(given), []byte(accessToken)) != 1:
+		return "the codec endpoint needs the operator's access token (HUBKEEPER_CODEC_ACCESS_TOKEN)"
+	}
+	return ""
 }
 
 // RegisterSearchAttributes adds the custom search attributes to a namespace

@@ -7,6 +7,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"net/http"
 	"time"
 
@@ -21,8 +23,10 @@ import (
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	Store *store.Store
-	// HTTP is the client provider calls go through.
+	// HTTP is the client provider calls go through (ProviderHosts.Client).
 	HTTP *http.Client
+	// ProviderHosts is the operator's part of where stored base URLs may point.
+	ProviderHosts egress.Policy
 	// Backoff bounds the in-place retries of provider clients.
 	Backoff providerhttp.Policy
 	// Mailer sends reports to admins; PublicURL is where their links point (the API).
@@ -41,6 +45,33 @@ type Activities struct {
 	// Browser drives Pinterest's web app; Pinterest bounds its waits.
 	Browser   *browser.Shared
 	Pinterest PinterestTimings
+}
+
+// allowedURL returns a stored base URL for service (def when none is
+// stored), refused unless the hosts policy allows it: an operator may have
+// narrowed it since the URL was set.
+func (a *Activities) allowedURL(service egress.Service, field, stored, def string) (string, error) {
+	if stored == "" {
+		stored = def
+	}
+	if _, err := a.ProviderHosts.CheckBaseURL(service, field, stored); err != nil {
+		return "", domain.Errorf(domain.EInvalid, "%v", err)
+	}
+	return stored, nil
+}
+
+// graph builds a Graph client for an integration with token (opened by the
+// caller, which holds it nowhere else).
+func (a *Activities) graph(ig store.Integration, token string) (*meta.Client, error) {
+	base, err := a.allowedURL(egress.MetaGraph, "graph_base_url", ig.Settings.GraphBaseURL, meta.DefaultBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c, err := meta.New(base, ig.Settings.GraphVersion, token, meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
+	if err != nil {
+		return nil, domain.Errorf(domain.EInvalid, "%v", err)
+	}
+	return c, nil
 }
 
 // Error types of failures, as the workflows' retry policies see them.

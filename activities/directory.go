@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/entra"
@@ -59,14 +60,26 @@ func (a *Activities) importer(ctx context.Context, d store.Directory) (directory
 	}
 	switch d.Type {
 	case domain.DirectoryOkta:
-		c, err := okta.New(d.Settings.BaseURL, string(secret), okta.WithHTTPClient(a.HTTP), okta.WithBackoff(a.Backoff))
+		base, err := a.allowedURL(egress.Okta, "okta.base_url", d.Settings.BaseURL, "")
+		if err != nil {
+			return nil, err
+		}
+		c, err := okta.New(base, string(secret), okta.WithHTTPClient(a.HTTP), okta.WithBackoff(a.Backoff))
 		if err != nil {
 			return nil, domain.Errorf(domain.EInvalid, "%v", err)
 		}
 		return c, nil
 	case domain.DirectoryEntra:
+		graph, err := a.allowedURL(egress.EntraGraph, "entra.graph_base_url", d.Settings.GraphBaseURL, domain.EntraGraphBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		login, err := a.allowedURL(egress.EntraLogin, "entra.login_base_url", d.Settings.LoginBaseURL, domain.EntraLoginBaseURL)
+		if err != nil {
+			return nil, err
+		}
 		c, err := entra.New(entra.Config{TenantID: d.Settings.TenantID, ClientID: d.Settings.ClientID, ClientSecret: string(secret),
-			GraphBaseURL: d.Settings.GraphBaseURL, LoginBaseURL: d.Settings.LoginBaseURL},
+			GraphBaseURL: graph, LoginBaseURL: login},
 			entra.WithHTTPClient(a.HTTP), entra.WithBackoff(a.Backoff))
 		if err != nil {
 			return nil, domain.Errorf(domain.EInvalid, "%v", err)

@@ -58,11 +58,7 @@ func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*
 	if err != nil {
 		return nil, fmt.Errorf("open integration credential: %w", err)
 	}
-	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, string(token), meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
-	if err != nil {
-		return nil, domain.Errorf(domain.EInvalid, "%v", err)
-	}
-	return c, nil
+	return a.graph(ig, string(token))
 }
 
 // providerFailure marks the integration needs_reauth when the provider

@@ -151,10 +151,9 @@ func (a *Activities) CheckAppClaimed(ctx context.Context, integrationID string) 
 	if err != nil {
 		return Verdict{}, fmt.Errorf("open app credential: %w", err)
 	}
-	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, ig.AppID+"|"+string(secret), meta.WithHTTPClient(a.HTTP),
-		meta.WithBackoff(a.Backoff))
+	c, err := a.graph(ig, ig.AppID+"|"+string(secret))
 	if err != nil {
-		return Verdict{}, failure(domain.Errorf(domain.EInvalid, "%v", err))
+		return Verdict{}, failure(err)
 	}
 	owner, err := c.AppOwner(ctx, ig.AppID)
 	if err != nil {
@@ -187,9 +186,9 @@ func (a *Activities) VerifyOnboardingToken(ctx context.Context, in VerifyOnboard
 	if err != nil {
 		return Verdict{}, fmt.Errorf("open submitted token: %w", err)
 	}
-	c, err := meta.New(ig.Settings.GraphBaseURL, ig.Settings.GraphVersion, string(token), meta.WithHTTPClient(a.HTTP), meta.WithBackoff(a.Backoff))
+	c, err := a.graph(ig, string(token))
 	if err != nil {
-		return Verdict{}, failure(domain.Errorf(domain.EInvalid, "%v", err))
+		return Verdict{}, failure(err)
 	}
 	check, err := c.CheckToken(ctx, ig.BusinessID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
@@ -27,6 +28,10 @@ func (a *Activities) pinterestSession(ctx context.Context, ig store.Integration,
 	if a.Browser == nil {
 		return nil, nil, errors.New("this worker has no browser")
 	}
+	base, err := a.allowedURL(egress.PinterestWeb, "web_base_url", ig.Settings.WebBaseURL, PinterestWebURL)
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := a.Browser.Get(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -47,10 +52,6 @@ func (a *Activities) pinterestSession(ctx context.Context, ig store.Integration,
 		if err != nil {
 			activity.GetLogger(ctx).Warn("kept browser session unusable; logging in afresh", "error", err)
 		}
-	}
-	base := ig.Settings.WebBaseURL
-	if base == "" {
-		base = PinterestWebURL
 	}
 	c, err := pinterest.Open(ctx, sess, base, ig.BusinessID, pinterest.Account{Email: ig.Settings.Automation.Email, Password: string(password)}, code)
 	if err != nil {

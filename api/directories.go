@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -32,7 +33,7 @@ type entraSettings struct {
 }
 
 // validate checks the request and returns the directory to store.
-func (r createDirectoryRequest) validate() (store.NewDirectory, error) {
+func (r createDirectoryRequest) validate(hosts egress.Policy) (store.NewDirectory, error) {
 	nd := store.NewDirectory{Type: domain.DirectoryType(r.Type), Name: r.Name}
 	if err := required("name", r.Name); err != nil {
 		return nd, err
@@ -48,7 +49,7 @@ func (r createDirectoryRequest) validate() (store.NewDirectory, error) {
 		if r.Okta == nil || r.Entra != nil {
 			return nd, domain.Errorf(domain.EInvalid, `a directory of type "okta" needs an "okta" object and no "entra" object`)
 		}
-		if err := firstErr(required("okta.base_url", r.Okta.BaseURL), checkURL("okta.base_url", r.Okta.BaseURL),
+		if err := firstErr(required("okta.base_url", r.Okta.BaseURL), checkURL(hosts, egress.Okta, "okta.base_url", r.Okta.BaseURL),
 			required("okta.api_token", r.Okta.APIToken)); err != nil {
 			return nd, err
 		}
@@ -63,9 +64,12 @@ func (r createDirectoryRequest) validate() (store.NewDirectory, error) {
 			required("entra.client_secret", e.ClientSecret)); err != nil {
 			return nd, err
 		}
-		for field, v := range map[string]string{"entra.graph_base_url": e.GraphBaseURL, "entra.login_base_url": e.LoginBaseURL} {
-			if v != "" {
-				if err := checkURL(field, v); err != nil {
+		for _, u := range []struct {
+			service  egress.Service
+			field, v string
+		}{{egress.EntraGraph, "entra.graph_base_url", e.GraphBaseURL}, {egress.EntraLogin, "entra.login_base_url", e.LoginBaseURL}} {
+			if u.v != "" {
+				if err := checkURL(hosts, u.service, u.field, u.v); err != nil {
 					return nd, err
 				}
 			}
@@ -91,7 +95,7 @@ func (s *Server) createDirectory(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	nd, err := req.validate()
+	nd, err := req.validate(s.ProviderHosts)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http"
 	"regexp"
 
@@ -42,7 +43,7 @@ var (
 	phoneNumber  = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{5,24}$`)
 )
 
-func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
+func (r createIntegrationRequest) validate(hosts egress.Policy) (store.NewIntegration, error) {
 	ni := store.NewIntegration{Provider: domain.Provider(r.Provider), Label: r.Label, BusinessID: r.BusinessID, AppID: r.AppID,
 		LoginMethod: r.LoginMethod, RemovalSafeguard: 0.2}
 	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID)); err != nil {
@@ -59,9 +60,9 @@ func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 	}
 	switch ni.Provider {
 	case domain.ProviderMeta:
-		return r.validateMeta(ni)
+		return r.validateMeta(hosts, ni)
 	case domain.ProviderPinterest:
-		return r.validatePinterest(ni)
+		return r.validatePinterest(hosts, ni)
 	case "":
 		return ni, domain.Errorf(domain.EInvalid, `provider is required: "meta" or "pinterest"`)
 	default:
@@ -69,7 +70,7 @@ func (r createIntegrationRequest) validate() (store.NewIntegration, error) {
 	}
 }
 
-func (r createIntegrationRequest) validateMeta(ni store.NewIntegration) (store.NewIntegration, error) {
+func (r createIntegrationRequest) validateMeta(hosts egress.Policy, ni store.NewIntegration) (store.NewIntegration, error) {
 	ni.Secret = []byte(r.AccessToken)
 	ni.Settings = store.IntegrationSettings{GraphBaseURL: r.GraphBaseURL, GraphVersion: r.GraphVersion}
 	if r.Automation != nil || r.WebBaseURL != "" {
@@ -100,7 +101,7 @@ func (r createIntegrationRequest) validateMeta(ni store.NewIntegration) (store.N
 		return ni, domain.Errorf(domain.EInvalid, `login_method must be "sso" or "password"`)
 	}
 	if r.GraphBaseURL != "" {
-		if err := checkURL("graph_base_url", r.GraphBaseURL); err != nil {
+		if err := checkURL(hosts, egress.MetaGraph, "graph_base_url", r.GraphBaseURL); err != nil {
 			return ni, err
 		}
 	}
@@ -112,7 +113,7 @@ func (r createIntegrationRequest) validateMeta(ni store.NewIntegration) (store.N
 
 // validatePinterest checks a Pinterest business: it is always onboarded,
 // starting with the automation account's login.
-func (r createIntegrationRequest) validatePinterest(ni store.NewIntegration) (store.NewIntegration, error) {
+func (r createIntegrationRequest) validatePinterest(hosts egress.Policy, ni store.NewIntegration) (store.NewIntegration, error) {
 	if r.AccessToken != "" || r.AppID != "" || r.GraphBaseURL != "" || r.GraphVersion != "" || r.Onboarding {
 		return ni, domain.Errorf(domain.EInvalid, "access_token, app_id, graph_* and onboarding are Meta's; "+
 			"Pinterest connects through an automation account and is always onboarded")
@@ -138,7 +139,7 @@ func (r createIntegrationRequest) validatePinterest(ni store.NewIntegration) (st
 		}
 	}
 	if r.WebBaseURL != "" {
-		if err := checkURL("web_base_url", r.WebBaseURL); err != nil {
+		if err := checkURL(hosts, egress.PinterestWeb, "web_base_url", r.WebBaseURL); err != nil {
 			return ni, err
 		}
 	}
@@ -176,7 +177,7 @@ func (s *Server) createIntegration(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ni, err := req.validate()
+	ni, err := req.validate(s.ProviderHosts)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/labstack/echo/v4"
 )
@@ -176,9 +176,9 @@ func page(c echo.Context) (store.Page, error) {
 	return p, nil
 }
 
-// checkURL accepts what the provider clients accept as a base URL.
-func checkURL(field, raw string) error {
-	if _, err := providerhttp.BaseURL(field, raw); err != nil {
+// checkURL accepts a base URL of service that the hosts policy allows.
+func checkURL(hosts egress.Policy, service egress.Service, field, raw string) error {
+	if _, err := hosts.CheckBaseURL(service, field, raw); err != nil {
 		return domain.Errorf(domain.EInvalid, "%s", err.Error())
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"log/slog"
 	"maps"
 	"net"
@@ -39,6 +40,8 @@ type Options struct {
 	TaskQueue string
 	// SyncEvery is the interval of the daily Schedules of directories and integrations.
 	SyncEvery time.Duration
+	// ProviderHosts is the operator's part of where tenants' base URLs may point.
+	ProviderHosts egress.Policy
 	// Codec serves /codec/encode and /codec/decode for the Temporal web UI.
 	Codec  http.Handler
 	Logger *slog.Logger
@@ -329,7 +332,7 @@ const StartDrainEvery = 30 * time.Second
 
 // NewFromDeps builds the API over a process's dependencies.
 func NewFromDeps(d *process.Deps, cfg config.API) *Server {
-	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery,
+	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery, ProviderHosts: cfg.ProviderHosts,
 		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger})
 }
 

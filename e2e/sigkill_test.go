@@ -41,7 +41,8 @@ func (s *stack) startWorkers(t *testing.T, queue string, n int) []*workerProcess
 		}
 		w.cmd.Stdout, w.cmd.Stderr = out, out
 		w.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dbURL, "HUBKEEPER_ENCRYPTION_KEYS="+temporaltest.KeySpec,
-			"TEMPORAL_ADDRESS="+s.temporalAddr, "HUBKEEPER_TASK_QUEUE="+queue, "HUBKEEPER_CAPTURE_DIR="+dir)
+			"TEMPORAL_ADDRESS="+s.temporalAddr, "HUBKEEPER_TASK_QUEUE="+queue, "HUBKEEPER_CAPTURE_DIR="+dir,
+			"HUBKEEPER_PROVIDER_HOSTS=127.0.0.1")
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,10 @@ const (
 	// metaBusinessID is the sandbox Business Manager of the tests.
 	metaBusinessID = "901234567890123"
 )
+
+// sandboxHosts lets tenants' base URLs name the sandboxes, which listen on
+// 127.0.0.1 at ports chosen per test.
+var sandboxHosts = egress.Policy{Allowed: []string{"127.0.0.1"}}
 
 // onboardingTimings run a whole Meta onboarding in seconds.
 var onboardingTimings = activities.OnboardingTimings{RemindEvery: 4 * time.Second, ApprovalDeadline: 5 * time.Minute,
@@ -151,7 +156,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second},
+	acts := &activities.Activities{Store: s.store, HTTP: sandboxHosts.Client(30 * time.Second), ProviderHosts: sandboxHosts,
 		Backoff: providerhttp.Policy{Attempts: 4, MaxWait: 5 * time.Second, Base: 50 * time.Millisecond},
 		Mailer:  mailer, Reports: activities.ReportTimings{RemindEvery: time.Hour, ExpireAfter: 24 * time.Hour},
 		TokenNotice:        14 * 24 * time.Hour,
@@ -170,7 +175,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(w.Stop)
 
 	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
-		Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
+		ProviderHosts: sandboxHosts, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
 	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
 	acts.PublicURL = s.api.URL
@@ -317,7 +322,7 @@ func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.Wo
 // worker.HeartbeatEvery), for tests that stop it mid-work.
 func (s *stack) crashableWorker(t testing.TB, queue string) sdkworker.Worker {
 	t.Helper()
-	acts := &activities.Activities{Store: s.store, HTTP: &http.Client{Timeout: 30 * time.Second}, Backoff: providerhttp.Default,
+	acts := &activities.Activities{Store: s.store, HTTP: sandboxHosts.Client(30 * time.Second), ProviderHosts: sandboxHosts, Backoff: providerhttp.Default,
 		Browser: s.browser}
 	w := sdkworker.New(s.temporal, queue, sdkworker.Options{WorkerStopTimeout: time.Millisecond,
 		DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})

@@ -4,7 +4,6 @@ package worker
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
@@ -38,8 +37,9 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 	if err != nil {
 		return nil, err
 	}
-	return &activities.Activities{Store: d.Store, HTTP: &http.Client{Timeout: 60 * time.Second}, Backoff: providerhttp.Default,
-		Mailer: mailer, PublicURL: m.PublicURL, TokenNotice: time.Duration(m.TokenNoticeDays) * 24 * time.Hour,
+	return &activities.Activities{Store: d.Store, HTTP: cfg.ProviderHosts.Client(60 * time.Second), ProviderHosts: cfg.ProviderHosts,
+		Backoff: providerhttp.Default,
+		Mailer:  mailer, PublicURL: m.PublicURL, TokenNotice: time.Duration(m.TokenNoticeDays) * 24 * time.Hour,
 		Reports: activities.ReportTimings{RemindEvery: m.ReportRemindEvery, ExpireAfter: m.ReportExpireAfter},
 		Onboarding: activities.OnboardingTimings{RemindEvery: o.OnboardingRemindEvery, ApprovalDeadline: o.OnboardingApprovalDeadline,
 			StepDeadline: o.OnboardingStepDeadline, ClaimPollEvery: o.OnboardingClaimPollEvery, RestrictionWindow: o.MetaRestrictionWindow},

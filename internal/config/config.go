@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -26,6 +27,9 @@ type Common struct {
 	LogLevel          slog.Level    `env:"HUBKEEPER_LOG_LEVEL, default=info"`
 	LogFormat         string        `env:"HUBKEEPER_LOG_FORMAT, default=text"`
 	MetricsAddr       string        `env:"HUBKEEPER_METRICS_ADDR"`
+	// ProviderHosts are hosts, beyond the providers' own, that tenants'
+	// base URLs may name and that may be dialed on a private address.
+	ProviderHosts egress.Policy `env:"HUBKEEPER_PROVIDER_HOSTS"`
 }
 
 // API is the HTTP API's configuration.

@@ -54,6 +54,7 @@ func TestLoadErrors(t *testing.T) {
 		"ErrCaptureKeep":       {"HUBKEEPER_CAPTURE_KEEP": "0s"},
 		"ErrTokenNoticeZero":   {"HUBKEEPER_TOKEN_NOTICE_DAYS": "0"},
 		"ErrTokenNoticeYears":  {"HUBKEEPER_TOKEN_NOTICE_DAYS": "800"},
+		"ErrProviderHosts":     {"HUBKEEPER_PROVIDER_HOSTS": "http://sandbox:8093"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}
@@ -71,6 +72,18 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatal("want error")
 			}
 		})
+	}
+}
+
+func TestProviderHosts(t *testing.T) {
+	env := envconfig.MapLookuper(map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x",
+		"HUBKEEPER_PROVIDER_HOSTS": "sandbox:8093, okta.internal"})
+	var cfg Worker
+	if err := Load(context.Background(), &cfg, env); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.ProviderHosts.Allowed, ","); got != "sandbox:8093,okta.internal" {
+		t.Fatalf("ProviderHosts = %q", got)
 	}
 }
 

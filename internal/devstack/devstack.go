@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"io"
 	"log/slog"
 	"net"
@@ -182,9 +183,18 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	say("sandbox Okta at %s, sandbox Entra ID at %s, sandbox Meta Graph API at %s, sandbox Pinterest at %s", sb.OktaURL, sb.EntraURL,
 		sb.MetaURL, sb.PinterestURL)
 
+	// Tenants' base URLs may name the sandboxes, and nothing else local.
+	var sandboxes []string
+	for _, u := range []string{sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL} {
+		sandboxes = append(sandboxes, strings.TrimPrefix(u, "http://"))
+	}
+	hosts, err := egress.Parse(strings.Join(sandboxes, ","))
+	if err != nil {
+		return err
+	}
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
 		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
-		MetricsAddr: o.MetricsAddr},
+		MetricsAddr: o.MetricsAddr, ProviderHosts: hosts},
 		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"]}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)
 	if err != nil {

@@ -91,37 +91,53 @@ var NonRetryable = []string{ErrPermanent, ErrAuthBroken, ErrNotFound, ErrInvalid
 // failure maps an error to a Temporal application error: rate limits retry
 // after the server's hint, transient faults retry, the rest do not. The
 // message is a sentence for people, in the provider's words, which never
-// hold a secret.
+// hold a secret; e-mail addresses in it are blanked, since it reaches logs
+// and workflow history.
 func failure(err error) error {
 	if err == nil {
 		return nil
 	}
 	if pe, ok := domain.AsProviderError(err); ok {
+		message := domain.WithoutEmails(pe.Sentence())
 		switch pe.Kind {
 		case domain.RateLimited:
-			return temporal.NewApplicationErrorWithOptions(pe.Sentence(), ErrRateLimited,
+			return temporal.NewApplicationErrorWithOptions(message, ErrRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter})
 		case domain.Transient:
-			return temporal.NewApplicationError(pe.Sentence(), ErrTransient)
+			return temporal.NewApplicationError(message, ErrTransient)
 		case domain.AuthBroken:
-			return temporal.NewNonRetryableApplicationError(pe.Sentence(), ErrAuthBroken, nil)
+			return temporal.NewNonRetryableApplicationError(message, ErrAuthBroken, nil)
 		default:
-			return temporal.NewNonRetryableApplicationError(pe.Sentence(), ErrPermanent, nil)
+			return temporal.NewNonRetryableApplicationError(message, ErrPermanent, nil)
 		}
 	}
 	var de *domain.Error
 	if errors.As(err, &de) {
+		message := domain.WithoutEmails(de.Message)
 		switch de.Code {
 		case domain.ENotFound:
-			return temporal.NewNonRetryableApplicationError(de.Message, ErrNotFound, nil)
+			return temporal.NewNonRetryableApplicationError(message, ErrNotFound, nil)
 		case domain.EInvalid:
-			return temporal.NewNonRetryableApplicationError(de.Message, ErrInvalid, nil)
+			return temporal.NewNonRetryableApplicationError(message, ErrInvalid, nil)
 		case domain.EConflict:
-			return temporal.NewNonRetryableApplicationError(de.Message, ErrConflict, nil)
+			return temporal.NewNonRetryableApplicationError(message, ErrConflict, nil)
 		}
+	}
+	if message := domain.WithoutEmails(err.Error()); message != err.Error() {
+		return blanked{message: message, err: err}
 	}
 	return err
 }
+
+// blanked is an error whose text has its e-mail addresses blanked; it
+// still unwraps to the original (a cancellation stays one).
+type blanked struct {
+	message string
+	err     error
+}
+
+func (b blanked) Error() string { return b.message }
+func (b blanked) Unwrap() error { return b.err }
 
 // sentence says what went wrong for people: in the provider's words, or
 // the domain error's message.

@@ -1,7 +1,10 @@
 package activities
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +39,28 @@ func TestFailureClasses(t *testing.T) {
 				t.Fatalf("failure = %v (type %s, non-retryable %v)", app, app.Type(), app.NonRetryable())
 			}
 		})
+	}
+}
+
+// A failure's text reaches logs and history: addresses in it are blanked,
+// whatever kind of error carried them.
+func TestFailureBlanksEmailAddresses(t *testing.T) {
+	for name, err := range map[string]error{
+		"Provider": &domain.ProviderError{Provider: "meta", Kind: domain.Permanent, Message: "(#3963) ann.lee@acme.test is already invited"},
+		"Domain":   domain.Errorf(domain.EConflict, "ann.lee@acme.test is already in the business or invited"),
+		"Other":    fmt.Errorf("mail: 550 5.1.1 <ann.lee@acme.test>: Recipient address rejected: %w", context.Canceled),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := failure(err)
+			if strings.Contains(got.Error(), "ann.lee") || !strings.Contains(got.Error(), "<e-mail>") {
+				t.Fatalf("failure text %q", got)
+			}
+			if name == "Other" && !errors.Is(got, context.Canceled) {
+				t.Fatal("blanking lost the cause")
+			}
+		})
+	}
+	if plain := errors.New("no address here"); failure(plain) != plain {
+		t.Fatal("an error without an address is changed")
 	}
 }

@@ -22,8 +22,10 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -208,14 +210,25 @@ func TestBadTokenNeedsReauth(t *testing.T) {
 	}
 }
 
-// assertNoSecrets checks a run's history — as stored, and with every
-// payload decrypted — and the logs for secret, in clear and in base64.
+// assertNoSecrets checks a run's history and its current details (pending
+// activities with their heartbeats and last failures, memo, search
+// attributes) — as stored, and with every payload decrypted — and the logs
+// for secret, in clear and in base64. Failures must be encoded, and no
+// e-mail address may appear in anything stored in clear.
 func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
 	t.Helper()
 	hist := history(t, s, workflowID, runID)
-	raw, err := protojson.Marshal(hist)
+	desc, err := s.temporal.DescribeWorkflowExecution(context.Background(), workflowID, runID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var raw []byte
+	for _, m := range []proto.Message{hist, desc} {
+		b, err := protojson.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
 	}
 	// A short number (a verification code) counts only standing alone: the
 	// digits of timestamps and ids are no leak.
@@ -229,9 +242,17 @@ func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
 			t.Fatalf("logs contain the secret")
 		}
 	}
+	if address := regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z0-9.-]+`).Find(raw); address != nil {
+		t.Fatalf("history holds an e-mail address in clear: %s", address)
+	}
+	for _, f := range collectFailures(hist.ProtoReflect()) {
+		if f.Source == "GoSDK" && (f.EncodedAttributes == nil || f.Message != "Encoded failure") {
+			t.Fatalf("failure stored unencoded: %q", f.Message)
+		}
+	}
 	keys, _ := secrets.ParseKeyring(temporaltest.KeySpec)
 	codec := &temporalclient.Codec{Keys: keys}
-	payloads := collectPayloads(hist.ProtoReflect())
+	payloads := append(collectPayloads(hist.ProtoReflect()), collectPayloads(desc.ProtoReflect())...)
 	if len(payloads) == 0 {
 		t.Fatal("history has no payloads to check")
 	}
@@ -247,6 +268,26 @@ func assertNoSecrets(t *testing.T, s *stack, workflowID, runID, secret string) {
 			t.Fatalf("decrypted history payload contains the secret: %s", dec[0].Data)
 		}
 	}
+}
+
+// collectFailures finds every Failure in a message, causes included.
+func collectFailures(m protoreflect.Message) []*failurepb.Failure {
+	var out []*failurepb.Failure
+	if f, ok := m.Interface().(*failurepb.Failure); ok {
+		out = append(out, f)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			for i := range v.List().Len() {
+				out = append(out, collectFailures(v.List().Get(i).Message())...)
+			}
+		case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+			out = append(out, collectFailures(v.Message())...)
+		}
+		return true
+	})
+	return out
 }
 
 func history(t testing.TB, s *stack, workflowID, runID string) *historypb.History {

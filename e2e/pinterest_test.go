@@ -173,8 +173,8 @@ func TestPinterestWrongPassword(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
-	v := s.waitOnboarding(created.ID, "a refused password", refusedFor("refused the password"))
-	if v.Status != "needs_reauth" || !strings.Contains(v.StatusMessage, "refused the password of "+pinAutomation) {
+	v := s.waitOnboarding(created.ID, "a refused password", refusedFor("refused the automation account's password"))
+	if v.Status != "needs_reauth" || strings.Contains(v.StatusMessage, pinAutomation) {
 		t.Fatalf("integration %+v", v.Integration)
 	}
 	if pages, logins := sb.Stats(); logins != 0 || pages > 6 {

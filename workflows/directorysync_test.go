@@ -97,7 +97,8 @@ func TestReplayExportedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: temporalclient.DataConverter(keys)})
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: temporalclient.DataConverter(keys),
+		FailureConverter: temporalclient.FailureConverter(keys)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package domain
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
@@ -60,6 +61,17 @@ func NormalizeEmail(s string) string {
 		return ""
 	}
 	return s
+}
+
+var emailAddress = regexp.MustCompile("[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+")
+
+// WithoutEmails replaces every e-mail address in a text bound for logs or
+// workflow history with "<e-mail>".
+func WithoutEmails(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return emailAddress.ReplaceAllString(s, "<e-mail>")
 }
 
 // NormalizeAliases normalises addresses, drops empties, the primary address

@@ -108,8 +108,8 @@ func (c *Client) checkAccess() error {
 		return c.transient("check access", err)
 	}
 	if has {
-		return c.fail(domain.Permanent, "not_manager", "access", fmt.Sprintf("%s cannot manage business %s: it needs the Manager role",
-			c.account.Email, c.businessID))
+		return c.fail(domain.Permanent, "not_manager", "access", fmt.Sprintf("the automation account cannot manage business %s: it needs the Manager role",
+			c.businessID))
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func (c *Client) login() error {
 	if strings.HasPrefix(c.path(), loginUI.VerifyPath) {
 		if c.code == nil {
 			return c.fail(domain.Permanent, ErrVerificationRequired, "verification",
-				"Pinterest asks for the verification code it sent to "+c.account.Email)
+				"Pinterest asks for the verification code it sent to the automation account")
 		}
 		code, err := c.code(c.s.Page.GetContext())
 		if err != nil {
@@ -166,7 +166,7 @@ func (c *Client) login() error {
 		}
 	}
 	if strings.HasPrefix(c.path(), loginUI.LoginPath) {
-		return c.fail(domain.AuthBroken, "wrong_password", "login", "Pinterest refused the password of "+c.account.Email)
+		return c.fail(domain.AuthBroken, "wrong_password", "login", "Pinterest refused the automation account's password")
 	}
 	c.Logins++
 	return nil

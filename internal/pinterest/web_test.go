@@ -109,7 +109,7 @@ func TestWrongPasswordFailsAsAuthWithoutThePassword(t *testing.T) {
 	wrong := "Not-the-Pa55word-" + password
 	_, err := pinterest.Open(context.Background(), session(t, b), base, businessID, pinterest.Account{Email: automation, Password: wrong}, nil)
 	pe, ok := domain.AsProviderError(err)
-	if !ok || pe.Kind != domain.AuthBroken || !strings.Contains(pe.Message, "refused the password") {
+	if !ok || pe.Kind != domain.AuthBroken || !strings.Contains(pe.Message, "refused the automation account's password") {
 		t.Fatalf("err = %v, want auth_broken", err)
 	}
 	if strings.Contains(err.Error(), wrong) {

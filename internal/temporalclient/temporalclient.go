@@ -61,9 +61,10 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 		return nil, errors.New("temporal client: a keyring is required for the payload codec")
 	}
 	opts := client.Options{
-		HostPort:      o.HostPort,
-		Namespace:     o.Namespace,
-		DataConverter: DataConverter(o.Keys),
+		HostPort:         o.HostPort,
+		Namespace:        o.Namespace,
+		DataConverter:    DataConverter(o.Keys),
+		FailureConverter: FailureConverter(o.Keys),
 	}
 	if o.Logger != nil {
 		opts.Logger = log.NewStructuredLogger(o.Logger)
@@ -77,6 +78,13 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", o.HostPort, err)
 	}
 	return c, nil
+}
+
+// FailureConverter keeps failures' messages and stack traces in an
+// encrypted payload too, since a provider's words may name a person.
+func FailureConverter(keys *secrets.Keyring) converter.FailureConverter {
+	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: DataConverter(keys),
+		EncodeCommonAttributes: true})
 }
 
 // DataConverter encodes payloads as usual, then encrypts them.

@@ -19,7 +19,7 @@ import (
 // the test fails, never skips, without Chromium (.ci/run installs it).
 func launchBrowser(t *testing.T) *browser.Browser {
 	t.Helper()
-	b, err := browser.Launch(browser.Options{PageTimeout: 30 * time.Second, CaptureDir: t.TempDir()})
+	b, err := browser.Launch(browser.Options{PageTimeout: 30 * time.Second, CaptureDir: t.TempDir(), Hosts: sandboxHosts})
 	if err != nil {
 		t.Fatal(err)
 	}

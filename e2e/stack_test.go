@@ -164,7 +164,8 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		SupportEmail:       supportEmail,
 		EnsureSyncSchedule: worker.SyncScheduler(s.temporal, taskQueue, 24*time.Hour),
 		// Chromium starts only for the tests that drive Pinterest.
-		Browser:   &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir()}},
+		Browser: &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir(),
+			Hosts: sandboxHosts}},
 		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}}
 	t.Cleanup(acts.Browser.Close)
 	s.browser = acts.Browser

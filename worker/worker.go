@@ -46,7 +46,8 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 		SupportEmail:       o.SupportEmail,
 		EnsureSyncSchedule: SyncScheduler(d.Temporal, cfg.TaskQueue, cfg.SyncEvery),
 		Browser: &browser.Shared{Options: browser.Options{Bin: cfg.Chromium, Sessions: cfg.BrowserSessions, PageTimeout: cfg.BrowserPageTimeout,
-			CaptureDir: cfg.CaptureDir, CaptureKeep: cfg.CaptureKeep, CaptureMax: cfg.CaptureMax}},
+			CaptureDir: cfg.CaptureDir, CaptureKeep: cfg.CaptureKeep, CaptureMax: cfg.CaptureMax, User: cfg.BrowserUser,
+			Hosts: cfg.ProviderHosts}},
 		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,6 @@ import (
 	"time"
 
 	"github.com/go-rod/rod"
-	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/proto"
 )
 
@@ -37,6 +37,12 @@ type Options struct {
 	CaptureDir  string
 	CaptureKeep time.Duration
 	CaptureMax  int
+	// User runs Chromium when the worker is root (its sandbox refuses
+	// root); empty: nobody.
+	User string
+	// Hosts are the operator's allowed hosts; pages reach those and
+	// Pinterest's own (egress.BrowserHosts), through a filtering proxy.
+	Hosts egress.Policy
 }
 
 // Shared launches Chromium on first use, so a worker that never drives a
@@ -90,7 +96,8 @@ func (b *Browser) alive(ctx context.Context) bool {
 type Browser struct {
 	o        Options
 	rod      *rod.Browser
-	launcher *launcher.Launcher
+	chromium *chromium
+	proxy    *proxy
 	slots    chan struct{}
 }
 
@@ -110,8 +117,8 @@ func FindChromium() (string, error) {
 	return "", errors.New("chromium not found: apt-get install chromium, or set HUBKEEPER_CHROMIUM")
 }
 
-// Launch starts Chromium. Without these flags Chromium floods a closed
-// network with update and sync requests; as root it needs no-sandbox.
+// Launch starts Chromium with its sandbox, reaching the network only
+// through a proxy that lets pages load from the allowed hosts.
 func Launch(o Options) (*Browser, error) {
 	if o.Bin == "" {
 		bin, err := FindChromium()
@@ -135,26 +142,29 @@ func Launch(o Options) (*Browser, error) {
 	if o.CaptureMax <= 0 {
 		o.CaptureMax = 100
 	}
-	l := launcher.New().Bin(o.Bin).Headless(true).NoSandbox(true).
-		Set("disable-background-networking").Set("disable-component-update").Set("disable-sync").
-		Set("no-first-run").Set("disable-gpu").Set("disable-quic").Set("disable-dev-shm-usage")
-	u, err := l.Launch()
+	p, err := startProxy(o.Hosts)
 	if err != nil {
+		return nil, fmt.Errorf("browser proxy: %w", err)
+	}
+	c, err := startChromium(o, p.addr())
+	if err != nil {
+		p.close()
 		return nil, fmt.Errorf("launch chromium: %w", err)
 	}
-	b := rod.New().ControlURL(u)
+	b := rod.New().ControlURL(c.devtools)
 	if err := b.Connect(); err != nil {
-		l.Kill()
+		c.stop()
+		p.close()
 		return nil, fmt.Errorf("connect to chromium: %w", err)
 	}
-	return &Browser{o: o, rod: b, launcher: l, slots: make(chan struct{}, o.Sessions)}, nil
+	return &Browser{o: o, rod: b, chromium: c, proxy: p, slots: make(chan struct{}, o.Sessions)}, nil
 }
 
-// Close stops Chromium and removes its profile.
+// Close stops Chromium, removes its profile and stops its proxy.
 func (b *Browser) Close() {
 	_ = b.rod.Close()
-	b.launcher.Kill()
-	b.launcher.Cleanup()
+	b.chromium.stop()
+	b.proxy.close()
 }
 
 // Session is one page in its own incognito context (its own cookies).
@@ -318,12 +328,27 @@ func stripQuery(u string) string {
 // PeakMemory sums the peak resident memory (VmHWM) of Chromium's processes,
 // in bytes: an upper bound of the browser's peak, read from /proc (Linux).
 func (b *Browser) PeakMemory() (int64, error) {
-	root := b.launcher.PID()
-	parents := map[int]int{}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
+	var total int64
+	for _, pid := range b.processes() {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				total += kb * 1024
+			}
+		}
 	}
+	return total, nil
+}
+
+// processes lists Chromium's processes: the browser and its descendants.
+func (b *Browser) processes() []int {
+	root := b.chromium.pid()
+	parents := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -339,29 +364,14 @@ func (b *Browser) PeakMemory() (int64, error) {
 			parents[pid], _ = strconv.Atoi(fields[1])
 		}
 	}
-	inTree := func(pid int) bool {
-		for ; pid > 1; pid = parents[pid] {
-			if pid == root {
-				return true
-			}
-		}
-		return false
-	}
-	var total int64
+	var tree []int
 	for pid := range parents {
-		if !inTree(pid) {
-			continue
-		}
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-				total += kb * 1024
+		for p := pid; p > 1; p = parents[p] {
+			if p == root {
+				tree = append(tree, pid)
+				break
 			}
 		}
 	}
-	return total, nil
+	return tree
 }

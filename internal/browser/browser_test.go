@@ -1,8 +1,10 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +15,7 @@ import (
 	"time"
 )
 
-func chromium(t *testing.T) string {
+func chromiumBin(t *testing.T) string {
 	t.Helper()
 	bin, err := FindChromium()
 	if err != nil {
@@ -21,6 +23,9 @@ func chromium(t *testing.T) string {
 	}
 	return bin
 }
+
+// loopback lets pages load from the tests' servers.
+var loopback = egress.Policy{Allowed: []string{"127.0.0.1"}}
 
 func page(t *testing.T) string {
 	t.Helper()
@@ -34,13 +39,13 @@ func page(t *testing.T) string {
 // A browser that failed to launch, or died, is launched again by the next
 // caller instead of failing every activity for the worker's life.
 func TestSharedRelaunches(t *testing.T) {
-	sh := &Shared{Options: Options{Bin: "/nonexistent/chromium", Sessions: 1, PageTimeout: 10 * time.Second, CaptureDir: t.TempDir()}}
+	sh := &Shared{Options: Options{Hosts: loopback, Bin: "/nonexistent/chromium", Sessions: 1, PageTimeout: 10 * time.Second, CaptureDir: t.TempDir()}}
 	defer sh.Close()
 	ctx := context.Background()
 	if _, err := sh.Get(ctx); err == nil {
 		t.Fatal("launched a browser that does not exist")
 	}
-	sh.Options.Bin = chromium(t) // Chromium is installed now
+	sh.Options.Bin = chromiumBin(t) // Chromium is installed now
 	first, err := sh.Get(ctx)
 	if err != nil {
 		t.Fatalf("after installing: %v", err)
@@ -49,7 +54,7 @@ func TestSharedRelaunches(t *testing.T) {
 		t.Fatal("a live browser was replaced")
 	}
 	// Chromium crashes.
-	if err := syscall.Kill(first.launcher.PID(), syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(first.chromium.pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -74,7 +79,7 @@ func TestSharedRelaunches(t *testing.T) {
 
 // A session waits for a free slot only as long as the activity's context.
 func TestSessionBoundByContext(t *testing.T) {
-	b, err := Launch(Options{Bin: chromium(t), Sessions: 1, CaptureDir: t.TempDir()})
+	b, err := Launch(Options{Hosts: loopback, Bin: chromiumBin(t), Sessions: 1, CaptureDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +100,7 @@ func TestSessionBoundByContext(t *testing.T) {
 // number; password fields are emptied first.
 func TestCapturesAreBounded(t *testing.T) {
 	dir := t.TempDir()
-	b, err := Launch(Options{Bin: chromium(t), Sessions: 1, CaptureDir: dir, CaptureKeep: time.Hour, CaptureMax: 2})
+	b, err := Launch(Options{Hosts: loopback, Bin: chromiumBin(t), Sessions: 1, CaptureDir: dir, CaptureKeep: time.Hour, CaptureMax: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +143,87 @@ func TestCapturesAreBounded(t *testing.T) {
 		if len(html) == 0 || strings.Contains(string(html), "s3cret-pass") {
 			t.Fatal("the capture is empty or shows the password")
 		}
+	}
+}
+
+// Chromium runs with its sandbox: never as root, never with --no-sandbox,
+// its renderers confined by seccomp.
+func TestChromiumRunsSandboxed(t *testing.T) {
+	b, err := Launch(Options{Hosts: loopback, Bin: chromiumBin(t), Sessions: 1, CaptureDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sess, err := b.NewSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.Open(page(t)); err != nil {
+		t.Fatal(err)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", b.chromium.pid()))
+	if strings.Contains(string(cmdline), "no-sandbox") {
+		t.Fatalf("chromium runs without its sandbox: %s", bytes.ReplaceAll(cmdline, []byte{0}, []byte(" ")))
+	}
+	confined := 0
+	for _, pid := range b.processes() {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		if uid := field(string(status), "Uid:"); strings.Fields(uid)[0] == "0" {
+			t.Fatalf("chromium process %d runs as root", pid)
+		}
+		if field(string(status), "Seccomp:") == "2" {
+			confined++
+		}
+	}
+	if confined == 0 {
+		t.Fatal("no chromium process is confined by seccomp: the sandbox is off")
+	}
+}
+
+func field(status, name string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+// A page reaches only the allowed hosts: another local server, linked,
+// fetched and navigated to, sees no request.
+func TestPagesReachOnlyAllowedHosts(t *testing.T) {
+	hits := 0
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer other.Close()
+	allowed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><title>t</title><img src="%s/pixel.png"><script>fetch("%s/data").catch(() => {})</script>`,
+			other.URL, other.URL)
+	}))
+	defer allowed.Close()
+	b, err := Launch(Options{Hosts: egress.Policy{Allowed: []string{strings.TrimPrefix(allowed.URL, "http://")}}, Bin: chromiumBin(t),
+		Sessions: 1, CaptureDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sess, err := b.NewSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.Open(allowed.URL); err != nil {
+		t.Fatal(err)
+	}
+	_ = sess.Open(other.URL + "/navigate")
+	time.Sleep(300 * time.Millisecond) // the fetch has been refused or sent by now
+	if hits != 0 {
+		t.Fatalf("a page reached a host it may not: %d requests", hits)
+	}
+	if b.proxy.refusals() < 3 {
+		t.Fatalf("the proxy refused %d requests, want the image, the fetch and the navigation", b.proxy.refusals())
 	}
 }

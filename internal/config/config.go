@@ -60,6 +60,9 @@ type Browser struct {
 	CaptureKeep       time.Duration `env:"HUBKEEPER_CAPTURE_KEEP, default=168h"`
 	CaptureMax        int           `env:"HUBKEEPER_CAPTURE_MAX, default=100"`
 	PinterestCodeWait time.Duration `env:"HUBKEEPER_PINTEREST_CODE_WAIT, default=15m"`
+	// BrowserUser runs Chromium when the worker runs as root, since
+	// Chromium's sandbox refuses root.
+	BrowserUser string `env:"HUBKEEPER_BROWSER_USER, default=nobody"`
 }
 
 // Onboarding times Meta onboardings. Every wait for a person reminds and

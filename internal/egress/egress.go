@@ -128,6 +128,13 @@ func (p Policy) CheckBaseURL(service Service, field, raw string) (*url.URL, erro
 		field, strings.Join(vendorHosts[service], " or https://"), Setting)
 }
 
+// AllowsBrowser reports whether the browser may load from host on port:
+// the Pinterest web hosts over https, or an operator-allowed host.
+func (p Policy) AllowsBrowser(host, port string) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	return p.allows(host, port) || (port == "443" && matches(BrowserHosts, host))
+}
+
 // matches reports whether host is one of patterns ("*." for subdomains).
 func matches(patterns []string, host string) bool {
 	return slices.ContainsFunc(patterns, func(p string) bool {

@@ -2,6 +2,7 @@ package pinterest_test
 
 import (
 	"context"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -23,7 +24,8 @@ const (
 
 func launch(t *testing.T) *browser.Browser {
 	t.Helper()
-	b, err := browser.Launch(browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir()})
+	b, err := browser.Launch(browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir(),
+		Hosts: egress.Policy{Allowed: []string{"127.0.0.1"}}})
 	if err != nil {
 		t.Fatalf("%v (the browser tests need Chromium: apt-get install chromium)", err)
 	}

@@ -176,7 +176,7 @@ func TestStartsOwedWhileTemporalIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	downAPI := httptest.NewServer(api.New(api.Options{Store: s.store, Temporal: down, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
+	downAPI := httptest.NewServer(api.New(api.Options{Store: s.store, Temporal: down, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour, ProviderHosts: sandboxHosts,
 		Codec: http.NotFoundHandler()}))
 	t.Cleanup(downAPI.Close)
 	post := func(path string, body any, out any) int {

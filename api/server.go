@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -45,12 +46,20 @@ type Options struct {
 	// Codec serves /codec/encode and /codec/decode for the Temporal web UI.
 	Codec  http.Handler
 	Logger *slog.Logger
+	// KeyRequestsPerMinute bounds each API key's requests, and
+	// ConfirmRequestsPerMinute each client address's confirmation pages
+	// (0: 600 and 30).
+	KeyRequestsPerMinute, ConfirmRequestsPerMinute int
+	// TrustedProxies are the networks whose X-Forwarded-For names the
+	// client; without them the client is the connection's peer.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the HTTP API.
 type Server struct {
 	Options
-	echo *echo.Echo
+	echo                *echo.Echo
+	keyLimit, pageLimit *limiter
 }
 
 // New builds the API and its routes.
@@ -58,9 +67,18 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{Options: o, echo: echo.New()}
+	s := &Server{Options: o, echo: echo.New(), keyLimit: newLimiter(cmp.Or(o.KeyRequestsPerMinute, 600)),
+		pageLimit: newLimiter(cmp.Or(o.ConfirmRequestsPerMinute, 30))}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(o.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range o.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
@@ -119,9 +137,12 @@ func New(o Options) *Server {
 	v1.GET("/reports", s.listReports, s.authenticate)
 	v1.GET("/reports/:id", s.getReport, s.authenticate)
 	v1.POST("/reports/:id/decision", s.postDecision, s.authenticate)
+	v1.GET("/api-keys", s.listAPIKeys, s.authenticate)
+	v1.POST("/api-keys", s.createAPIKey, s.authenticate)
+	v1.DELETE("/api-keys/:id", s.revokeAPIKey, s.authenticate)
 	// Confirmation links from report e-mails: GET only shows, POST decides.
-	e.GET("/confirm/:token", s.getConfirm)
-	e.POST("/confirm/:token", s.postConfirm)
+	e.GET("/confirm/:token", s.getConfirm, s.limitPages)
+	e.POST("/confirm/:token", s.postConfirm, s.limitPages)
 	return s
 }
 
@@ -168,7 +189,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he):
 		status = he.Code
 		body.Error.Code = map[int]string{404: domain.ENotFound, 405: "method_not_allowed", 413: "too_large",
-			401: domain.EUnauthorized, 400: domain.EInvalid}[status]
+			401: domain.EUnauthorized, 400: domain.EInvalid, 429: "rate_limited"}[status]
 		if body.Error.Code == "" {
 			body.Error.Code = http.StatusText(status)
 		}
@@ -285,10 +306,23 @@ func (s *Server) authenticateScope(scope string, next echo.HandlerFunc) echo.Han
 		if err != nil {
 			return err
 		}
+		if err := s.keyLimit.limit(c, key.ID, "this API key"); err != nil {
+			return err
+		}
 		if key.Scope != scope {
 			return domain.Errorf(domain.EForbidden, "%s", scopeRefusals[scope])
 		}
 		c.Set("api_key", key)
+		return next(c)
+	}
+}
+
+// limitPages bounds the confirmation pages a client address may load.
+func (s *Server) limitPages(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.pageLimit.limit(c, c.RealIP(), "this address"); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }
@@ -333,6 +367,7 @@ const StartDrainEvery = 30 * time.Second
 // NewFromDeps builds the API over a process's dependencies.
 func NewFromDeps(d *process.Deps, cfg config.API) *Server {
 	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery, ProviderHosts: cfg.ProviderHosts,
+		KeyRequestsPerMinute: cfg.KeyRequestsPerMinute, ConfirmRequestsPerMinute: cfg.ConfirmRequestsPerMinute, TrustedProxies: cfg.Proxies(),
 		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger})
 }
 

@@ -54,7 +54,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, _, err := s.store.CreateAPIKey(context.Background(), other.ID, "other")
+	otherKey, _, err := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{WorkspaceID: other.ID, Name: "other", Scope: store.ScopeAdmin, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		t.Fatalf("create: %d", code)
 	}
 	other, _ := s.store.CreateWorkspace(context.Background(), "Other")
-	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "other")
+	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{WorkspaceID: other.ID, Name: "other", Scope: store.ScopeAdmin, Actor: "test"})
 	body := func(change string) string {
 		return `{"provider":"meta","label":"L","business_id":"123","login_method":"sso","access_token":"EAAx"` + change + `}`
 	}
@@ -223,7 +223,7 @@ func TestBadBytesEveryRoute(t *testing.T) {
 	if err != nil || len(runs) == 0 {
 		t.Fatalf("sync runs: %v", err)
 	}
-	supportKey, _, err := s.store.CreateSupportKey(context.Background(), "support")
+	supportKey, _, err := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "support", Scope: store.ScopeSupport, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

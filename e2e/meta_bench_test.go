@@ -60,7 +60,7 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 
 	smallEvents := func() int {
 		ws, _ := s.store.CreateWorkspace(context.Background(), "Small business")
-		key, _, _ := s.store.CreateAPIKey(context.Background(), ws.ID, "bench")
+		key, _, _ := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{WorkspaceID: ws.ID, Name: "bench", Scope: store.ScopeAdmin, Actor: "test"})
 		var ig store.Integration
 		s.call("POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Small", "business_id": small.ID,
 			"login_method": "sso", "access_token": metaToken + "-small", "graph_base_url": s.metaURL}, &ig)

@@ -217,7 +217,7 @@ func TestMetaCheckForUpdates(t *testing.T) {
 
 	t.Run("FaultsGiveTheSameResult", func(t *testing.T) {
 		other, _ := s.store.CreateWorkspace(context.Background(), "Same company, flaky network")
-		key, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "faults")
+		key, _, _ := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{WorkspaceID: other.ID, Name: "faults", Scope: store.ScopeAdmin, Actor: "test"})
 		if _, _, err := s.store.CreateDirectory(context.Background(), store.NewDirectory{WorkspaceID: other.ID, Type: domain.DirectoryOkta,
 			Name: "Okta", Settings: domain.DirectorySettings{BaseURL: s.oktaURL}, Secret: []byte(oktaToken)}); err != nil {
 			t.Fatal(err)

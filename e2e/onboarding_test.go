@@ -97,7 +97,7 @@ func TestMetaOnboardingEndToEnd(t *testing.T) {
 	if !strings.Contains(request, igID) || !strings.Contains(request, base+"app-approved") {
 		t.Fatalf("support's request does not say what to call:\n%s", request)
 	}
-	supportKey, _, err := s.store.CreateSupportKey(ctx, "support desk")
+	supportKey, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{Name: "support desk", Scope: store.ScopeSupport, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func TestStoppedOnboardingCanRestart(t *testing.T) {
 	if err := s.temporal.TerminateWorkflow(context.Background(), workflows.OnboardingID(created.ID), "", "test: stopped"); err != nil {
 		t.Fatal(err)
 	}
-	supportKey, _, err := s.store.CreateSupportKey(context.Background(), "support desk")
+	supportKey, _, err := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "support desk", Scope: store.ScopeSupport, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

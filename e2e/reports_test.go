@@ -158,7 +158,7 @@ func TestReportDecisionAPI(t *testing.T) {
 	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
 	id, version := reports.Items[0].ID, reports.Items[0].Version
 	other, _ := s.store.CreateWorkspace(context.Background(), "Other")
-	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), other.ID, "o")
+	otherKey, _, _ := s.store.CreateAPIKey(context.Background(), store.NewAPIKey{WorkspaceID: other.ID, Name: "o", Scope: store.ScopeAdmin, Actor: "test"})
 	s.expectErrors(t, []badRequest{
 		{"BadDecision", "POST", "/v1/reports/" + id + "/decision", s.apiKey, `{"decision":"maybe"}`, 400},
 		{"UnknownLeftOut", "POST", "/v1/reports/" + id + "/decision", s.apiKey, fmt.Sprintf(`{"decision":"confirm","exclude":["nobody"],"version":%d}`, version), 400},

@@ -176,7 +176,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(w.Stop)
 
 	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
-		ProviderHosts: sandboxHosts, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
+		ProviderHosts: sandboxHosts, KeyRequestsPerMinute: 1_000_000, ConfirmRequestsPerMinute: 1_000_000, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
 	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
 	acts.PublicURL = s.api.URL
@@ -184,7 +184,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	if s.ws, err = s.store.CreateWorkspace(ctx, "Acme"); err != nil {
 		t.Fatal(err)
 	}
-	if s.apiKey, _, err = s.store.CreateAPIKey(ctx, s.ws.ID, "e2e"); err != nil {
+	if s.apiKey, _, err = s.store.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: s.ws.ID, Name: "e2e", Scope: store.ScopeAdmin, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	return s

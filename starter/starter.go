@@ -3,6 +3,7 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/process"
@@ -26,8 +28,12 @@ const Usage = `Operations:
   migrate                                   apply pending database migrations
   workspace create --name NAME              create a workspace and print its first API key
   workspace list                            list workspaces
-  apikey create --workspace ID [--name N]   issue another API key (shown once)
-  apikey create --scope support [--name N]  issue a support key: approves dedicated apps in every workspace
+  apikey create --workspace ID [--name N] [--expires 720h]
+                                            issue another API key (shown once)
+  apikey create --scope support [--name N] [--expires D]
+                                            issue a support key: approves dedicated apps in every workspace
+  apikey list [--workspace ID]              list API keys (every workspace's without --workspace)
+  apikey revoke --id KEY_ID                 revoke an API key at once
   directory sync --directory ID [--wait]    import a directory now
   integration sync --integration ID [--wait] check a business center for updates now
   schedule list                             list Schedules with their state
@@ -61,7 +67,8 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	workspace := fs.String("workspace", "", "workspace id")
 	directory := fs.String("directory", "", "directory id")
 	integration := fs.String("integration", "", "integration id")
-	id := fs.String("id", "", "Schedule id")
+	id := fs.String("id", "", "Schedule id, or API key id")
+	expires := fs.Duration("expires", 0, "API key lifetime (0: none)")
 	note := fs.String("note", "paused by an operator", "note")
 	wait := fs.Bool("wait", false, "wait for the workflow to finish")
 	scope := fs.String("scope", store.ScopeAdmin, "API key scope: admin or support")
@@ -84,13 +91,13 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 		st.Close()
 		fmt.Fprintln(out, "migrations applied")
 		return nil
-	case "workspace create", "workspace list", "apikey create":
+	case "workspace create", "workspace list", "apikey create", "apikey list", "apikey revoke":
 		_, st, err := process.OpenStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return workspaceCommand(ctx, st, cmd, *name, *workspace, *scope, out, need)
+		return workspaceCommand(ctx, st, cmd, keyFlags{name: *name, workspace: *workspace, scope: *scope, id: *id, expires: *expires}, out, need)
 	case "directory sync", "integration sync", "schedule list", "schedule pause", "schedule unpause", "schedule trigger", "search-attributes register":
 	default:
 		return ErrUsage
@@ -196,17 +203,23 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	return ErrUsage
 }
 
-func workspaceCommand(ctx context.Context, st *store.Store, cmd, name, workspace, scope string, out io.Writer, need func(*string, string) error) error {
+// keyFlags are the flags of the workspace and apikey commands.
+type keyFlags struct {
+	name, workspace, scope, id string
+	expires                    time.Duration
+}
+
+func workspaceCommand(ctx context.Context, st *store.Store, cmd string, f keyFlags, out io.Writer, need func(*string, string) error) error {
 	switch cmd {
 	case "workspace create":
-		if err := need(&name, "name"); err != nil {
+		if err := need(&f.name, "name"); err != nil {
 			return err
 		}
-		ws, err := st.CreateWorkspace(ctx, name)
+		ws, err := st.CreateWorkspace(ctx, f.name)
 		if err != nil {
 			return err
 		}
-		key, _, err := st.CreateAPIKey(ctx, ws.ID, "initial")
+		key, _, err := st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: ws.ID, Name: "initial", Scope: store.ScopeAdmin, Actor: "operator"})
 		if err != nil {
 			return err
 		}
@@ -220,30 +233,56 @@ func workspaceCommand(ctx context.Context, st *store.Store, cmd, name, workspace
 			fmt.Fprintf(out, "%s\t%s\n", ws.ID, ws.Name)
 		}
 	case "apikey create":
-		if name == "" {
-			name = "starter"
+		if f.name == "" {
+			f.name = "starter"
 		}
-		var key string
-		var k store.APIKey
-		var err error
-		switch scope {
-		case store.ScopeSupport:
-			if workspace != "" {
-				return fmt.Errorf("a support key serves every workspace: drop --workspace")
-			}
-			key, k, err = st.CreateSupportKey(ctx, name)
-		case store.ScopeAdmin:
-			if err := need(&workspace, "workspace"); err != nil {
+		nk := store.NewAPIKey{WorkspaceID: f.workspace, Name: f.name, Scope: f.scope, Actor: "operator"}
+		if f.scope == store.ScopeAdmin {
+			if err := need(&f.workspace, "workspace"); err != nil {
 				return err
 			}
-			key, k, err = st.CreateAPIKey(ctx, workspace, name)
-		default:
-			return fmt.Errorf("--scope must be admin or support")
 		}
+		if f.expires < 0 {
+			return fmt.Errorf("--expires must be a positive duration such as 720h")
+		}
+		if f.expires > 0 {
+			at := time.Now().Add(f.expires)
+			nk.ExpiresAt = &at
+		}
+		key, k, err := st.CreateAPIKey(ctx, nk)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "API key %s (id %s, shown once)\n", key, k.ID)
+	case "apikey list":
+		keys, err := st.ListAPIKeys(ctx, f.workspace)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tPREFIX\tSCOPE\tWORKSPACE\tNAME\tCREATED\tEXPIRES\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Scope, cmp.Or(k.WorkspaceID, "-"), k.Name,
+				k.CreatedAt.UTC().Format(time.RFC3339), when(k.ExpiresAt), when(k.LastUsedAt), when(k.RevokedAt))
+		}
+		return tw.Flush()
+	case "apikey revoke":
+		if err := need(&f.id, "id"); err != nil {
+			return err
+		}
+		k, err := st.RevokeAPIKey(ctx, "", f.id, "operator")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "API key %s (%s…) revoked\n", k.ID, k.Prefix)
 	}
 	return nil
+}
+
+// when formats an optional time for a table.
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

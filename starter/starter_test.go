@@ -71,6 +71,32 @@ func TestCommands(t *testing.T) {
 			t.Fatalf("apikey create %v succeeded", bad)
 		}
 	}
+	// A key with an expiry, listed with the others, then revoked.
+	out, err = run("apikey", "create", "--workspace", wsID, "--name", "short-lived", "--expires", "24h")
+	if err != nil {
+		t.Fatalf("apikey create --expires: %q %v", out, err)
+	}
+	shortKey, shortID := strings.Fields(out)[2], strings.TrimSuffix(strings.Fields(out)[4], ",")
+	if k, err := st.AuthenticateAPIKey(ctx, shortKey); err != nil || k.ExpiresAt == nil || time.Until(*k.ExpiresAt) < 23*time.Hour {
+		t.Fatalf("expiring key = %+v, %v", k, err)
+	}
+	out, err = run("apikey", "list", "--workspace", wsID)
+	if err != nil || !regexp.MustCompile(shortID+`\s+hk_\S+…\s+admin\s+`+wsID+`\s+short-lived\s+\S+\s+20\d\d-`).MatchString(out) ||
+		strings.Contains(out, "support desk") || strings.Contains(out, shortKey) {
+		t.Fatalf("apikey list: %q %v", out, err)
+	}
+	if out, err := run("apikey", "list"); err != nil || !strings.Contains(out, "support desk") {
+		t.Fatalf("apikey list of every workspace: %q %v", out, err)
+	}
+	if out, err := run("apikey", "revoke", "--id", shortID); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("apikey revoke: %q %v", out, err)
+	}
+	if _, err := st.AuthenticateAPIKey(ctx, shortKey); domain.ErrorCode(err) != domain.EUnauthorized {
+		t.Fatalf("a revoked key authenticates: %v", err)
+	}
+	if _, err := run("apikey", "revoke", "--id", shortID); domain.ErrorCode(err) != domain.ENotFound {
+		t.Fatalf("second revoke: %v", err)
+	}
 	if out, err := run("workspace", "list"); err != nil || !strings.Contains(out, wsID+"\tAcme") {
 		t.Fatalf("workspace list: %q %v", out, err)
 	}

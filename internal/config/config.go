@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"reflect"
 	"regexp"
@@ -38,6 +39,23 @@ type API struct {
 	Addr             string   `env:"HUBKEEPER_API_ADDR, default=:8080"`
 	CodecCORSOrigins []string `env:"HUBKEEPER_CODEC_CORS_ORIGINS, default=http://localhost:8233"`
 	CodecAccessToken string   `env:"HUBKEEPER_CODEC_ACCESS_TOKEN" secret:"true"`
+	// KeyRequestsPerMinute bounds each API key; ConfirmRequestsPerMinute
+	// each client address's confirmation pages.
+	KeyRequestsPerMinute     int `env:"HUBKEEPER_KEY_REQUESTS_PER_MINUTE, default=600"`
+	ConfirmRequestsPerMinute int `env:"HUBKEEPER_CONFIRM_REQUESTS_PER_MINUTE, default=30"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
+	TrustedProxies []string `env:"HUBKEEPER_TRUSTED_PROXIES"`
+}
+
+// Proxies parses TrustedProxies (checked by Load).
+func (a API) Proxies() []*net.IPNet {
+	var nets []*net.IPNet
+	for _, cidr := range a.TrustedProxies {
+		if _, n, err := net.ParseCIDR(strings.TrimSpace(cidr)); err == nil {
+			nets = append(nets, n)
+		}
+	}
+	return nets
 }
 
 // Worker is the worker's configuration.
@@ -112,6 +130,14 @@ func validate(cfg any) error {
 	switch v := cfg.(type) {
 	case *API:
 		c = &v.Common
+		if v.KeyRequestsPerMinute < 1 || v.ConfirmRequestsPerMinute < 1 {
+			return fmt.Errorf("configuration: HUBKEEPER_KEY_REQUESTS_PER_MINUTE and HUBKEEPER_CONFIRM_REQUESTS_PER_MINUTE must be at least 1")
+		}
+		for _, cidr := range v.TrustedProxies {
+			if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+				return fmt.Errorf("configuration: HUBKEEPER_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr)
+			}
+		}
 		if t := v.CodecAccessToken; t != "" && !codecTokenRE.MatchString(t) {
 			return fmt.Errorf("configuration: HUBKEEPER_CODEC_ACCESS_TOKEN must be 16 to 256 letters, digits or ._~- (it may travel in a URL path)")
 		}

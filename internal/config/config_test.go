@@ -98,3 +98,25 @@ func TestCodecAccessToken(t *testing.T) {
 		}
 	}
 }
+
+func TestAPILimitsAndProxies(t *testing.T) {
+	load := func(extra map[string]string) (API, error) {
+		env := map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x"}
+		for k, v := range extra {
+			env[k] = v
+		}
+		var cfg API
+		err := Load(context.Background(), &cfg, envconfig.MapLookuper(env))
+		return cfg, err
+	}
+	cfg, err := load(map[string]string{"HUBKEEPER_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.0/24"})
+	if err != nil || cfg.KeyRequestsPerMinute != 600 || cfg.ConfirmRequestsPerMinute != 30 || len(cfg.Proxies()) != 2 {
+		t.Fatalf("cfg %+v, %v", cfg, err)
+	}
+	for _, bad := range []map[string]string{{"HUBKEEPER_TRUSTED_PROXIES": "10.0.0.1"}, {"HUBKEEPER_KEY_REQUESTS_PER_MINUTE": "0"},
+		{"HUBKEEPER_CONFIRM_REQUESTS_PER_MINUTE": "-1"}} {
+		if _, err := load(bad); err == nil {
+			t.Errorf("%v: want error", bad)
+		}
+	}
+}

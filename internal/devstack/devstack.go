@@ -377,7 +377,7 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		}
 	}
 	if demo.apiKey == "" {
-		if demo.apiKey, _, err = st.CreateAPIKey(ctx, demo.workspaceID, "dev stack"); err != nil {
+		if demo.apiKey, _, err = st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: demo.workspaceID, Name: "dev stack", Scope: store.ScopeAdmin, Actor: "dev stack"}); err != nil {
 			return demo, err
 		}
 	}
@@ -387,7 +387,7 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		}
 	}
 	if demo.supportKey == "" {
-		if demo.supportKey, _, err = st.CreateSupportKey(ctx, "dev stack support"); err != nil {
+		if demo.supportKey, _, err = st.CreateAPIKey(ctx, store.NewAPIKey{Name: "dev stack support", Scope: store.ScopeSupport, Actor: "dev stack"}); err != nil {
 			return demo, err
 		}
 	}

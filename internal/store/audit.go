@@ -29,7 +29,7 @@ func insertAudit(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
 		e.Details = map[string]any{}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO audit_events (workspace_id, actor, action, subject_type, subject_id, workflow_id, run_id, trace_id, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		VALUES (nullif($1, '')::uuid, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		e.WorkspaceID, e.Actor, e.Action, e.SubjectType, e.SubjectID, e.WorkflowID, e.RunID, e.TraceID, e.Details)
 	return err
 }

@@ -13,7 +13,7 @@ import (
 func TestSupportKeyServesNoWorkspace(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	secret, key, err := f.st.CreateSupportKey(ctx, "support desk")
+	secret, key, err := f.st.CreateAPIKey(ctx, store.NewAPIKey{Name: "support desk", Scope: store.ScopeSupport, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestSupportKeyServesNoWorkspace(t *testing.T) {
 	if err != nil || got.ID != key.ID || got.Scope != store.ScopeSupport || got.WorkspaceID != "" {
 		t.Fatalf("Authenticate = %+v, %v", got, err)
 	}
-	admin, _, _ := f.st.CreateAPIKey(ctx, f.ws.ID, "admin")
+	admin, _, _ := f.st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: f.ws.ID, Name: "admin", Scope: store.ScopeAdmin, Actor: "test"})
 	if got, _ := f.st.AuthenticateAPIKey(ctx, admin); got.Scope != store.ScopeAdmin {
 		t.Fatalf("workspace key scope %q", got.Scope)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
@@ -67,7 +68,7 @@ func (f *fixture) count(t *testing.T, sql string, args ...any) int {
 func TestAPIKeys(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	secret, key, err := f.st.CreateAPIKey(ctx, f.ws.ID, "ci")
+	secret, key, err := f.st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: f.ws.ID, Name: "ci", Scope: store.ScopeAdmin, Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +85,85 @@ func TestAPIKeys(t *testing.T) {
 				t.Fatalf("err = %v, want unauthorized", err)
 			}
 		})
+	}
+}
+
+// Keys expire, note their last use at most once a minute, are listed
+// without their secret and revoked once; each event is audited.
+func TestAPIKeyLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	soon := time.Now().Add(time.Hour)
+	secret, key, err := f.st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: f.ws.ID, Name: "ci", Scope: store.ScopeAdmin,
+		ExpiresAt: &soon, Actor: "api_key:first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	for name, nk := range map[string]store.NewAPIKey{
+		"ErrExpiresInThePast": {WorkspaceID: f.ws.ID, Name: "x", Scope: store.ScopeAdmin, ExpiresAt: &past},
+		"ErrNoName":           {WorkspaceID: f.ws.ID, Name: " ", Scope: store.ScopeAdmin},
+		"ErrAdminNoWorkspace": {Name: "x", Scope: store.ScopeAdmin},
+		"ErrSupportWorkspace": {WorkspaceID: f.ws.ID, Name: "x", Scope: store.ScopeSupport},
+		"ErrScope":            {WorkspaceID: f.ws.ID, Name: "x", Scope: "root"},
+	} {
+		if _, _, err := f.st.CreateAPIKey(ctx, nk); domain.ErrorCode(err) != domain.EInvalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	lastUsed := func() time.Time {
+		var at time.Time
+		if err := f.db.QueryRow(ctx, `SELECT last_used_at FROM api_keys WHERE id = $1`, key.ID).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if _, err := f.st.AuthenticateAPIKey(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	first := lastUsed()
+	if _, err := f.st.AuthenticateAPIKey(ctx, secret); err != nil || !lastUsed().Equal(first) {
+		t.Fatalf("a second use within the minute wrote last_used_at again: %v", err)
+	}
+	f.db.Exec(ctx, `UPDATE api_keys SET last_used_at = last_used_at - interval '2 minutes' WHERE id = $1`, key.ID)
+	if _, err := f.st.AuthenticateAPIKey(ctx, secret); err != nil || !lastUsed().After(first.Add(-time.Second)) {
+		t.Fatalf("a use after a minute did not note the time: %v", err)
+	}
+
+	keys, err := f.st.ListAPIKeys(ctx, f.ws.ID)
+	if err != nil || len(keys) != 1 || keys[0].ID != key.ID || keys[0].ExpiresAt == nil || keys[0].LastUsedAt == nil {
+		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
+	}
+
+	f.db.Exec(ctx, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, key.ID)
+	if _, err := f.st.AuthenticateAPIKey(ctx, secret); domain.ErrorCode(err) != domain.EUnauthorized || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired key: %v", err)
+	}
+
+	if _, err := f.st.RevokeAPIKey(ctx, f.ws.ID, key.ID, "api_key:first"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.RevokeAPIKey(ctx, f.ws.ID, key.ID, "api_key:first"); domain.ErrorCode(err) != domain.ENotFound {
+		t.Fatalf("second revoke: %v", err)
+	}
+	other, _ := f.st.CreateWorkspace(ctx, "Other")
+	_, otherKey, _ := f.st.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: other.ID, Name: "o", Scope: store.ScopeAdmin, Actor: "test"})
+	if _, err := f.st.RevokeAPIKey(ctx, f.ws.ID, otherKey.ID, "api_key:first"); domain.ErrorCode(err) != domain.ENotFound {
+		t.Fatalf("revoked another workspace's key: %v", err)
+	}
+	_, support, err := f.st.CreateAPIKey(ctx, store.NewAPIKey{Name: "desk", Scope: store.ScopeSupport, Actor: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.RevokeAPIKey(ctx, "", support.ID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	for action, want := range map[string]int{"api_key.created": 3, "api_key.revoked": 2} {
+		if n := f.count(t, `SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id IN ($2, $3, $4)`, action, key.ID,
+			otherKey.ID, support.ID); n != want {
+			t.Errorf("%d %s events, want %d", n, action, want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"go.temporal.io/sdk/activity"
 	"net/http"
 	"time"
 
@@ -45,6 +46,23 @@ type Activities struct {
 	// Browser drives Pinterest's web app; Pinterest bounds its waits.
 	Browser   *browser.Shared
 	Pinterest PinterestTimings
+	// Retention is how long what is kept only for a while stays (Purge).
+	Retention time.Duration
+}
+
+// Purge removes what is kept only for a while (Store.Purge, older than
+// Retention) and prunes this worker's failure captures.
+func (a *Activities) Purge(ctx context.Context) (store.Purged, error) {
+	purged, err := a.Store.Purge(ctx, a.Retention)
+	if err != nil {
+		return purged, failure(err)
+	}
+	if a.Browser != nil {
+		a.Browser.Options.PruneCaptures()
+	}
+	activity.GetLogger(ctx).Info("purged", "credentials", purged.Credentials, "report_tokens", purged.ReportTokens,
+		"staging_rows", purged.StagingRows)
+	return purged, nil
 }
 
 // allowedURL returns a stored base URL for service (def when none is

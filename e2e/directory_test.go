@@ -195,6 +195,7 @@ func TestBadTokenNeedsReauth(t *testing.T) {
 		t.Fatalf("audit = %+v, %v", events, err)
 	}
 	assertNoSecrets(t, s, started.WorkflowID, started.RunID, wrong)
+	exportHistory(t, s, started.WorkflowID, started.RunID, "directory_sync_refused_encoded_failure.json")
 
 	// The admin puts the right token in: the next import succeeds and the directory is ok again.
 	if code := s.call("PUT", "/v1/directories/"+dir.ID+"/credentials", s.apiKey, map[string]string{"secret": oktaToken}, nil); code != http.StatusNoContent {

@@ -166,7 +166,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		// Chromium starts only for the tests that drive Pinterest.
 		Browser: &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir(),
 			Hosts: sandboxHosts}},
-		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}}
+		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}, Retention: 7 * 24 * time.Hour}
 	t.Cleanup(acts.Browser.Close)
 	s.browser = acts.Browser
 	w := worker.New(s.temporal, taskQueue, acts, 10)

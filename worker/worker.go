@@ -27,6 +27,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DeprovisionReport)
 	r.RegisterWorkflow(workflows.MetaOnboarding)
 	r.RegisterWorkflow(workflows.PinterestOnboarding)
+	r.RegisterWorkflow(workflows.Retention)
 	r.RegisterActivity(acts)
 }
 
@@ -48,7 +49,7 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 		Browser: &browser.Shared{Options: browser.Options{Bin: cfg.Chromium, Sessions: cfg.BrowserSessions, PageTimeout: cfg.BrowserPageTimeout,
 			CaptureDir: cfg.CaptureDir, CaptureKeep: cfg.CaptureKeep, CaptureMax: cfg.CaptureMax, User: cfg.BrowserUser,
 			Hosts: cfg.ProviderHosts}},
-		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}}, nil
+		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}, Retention: cfg.Retention}, nil
 }
 
 // SyncScheduler creates integrations' daily check-for-updates Schedules,
@@ -91,6 +92,9 @@ func Run(ctx context.Context, cfg config.Worker) error {
 		return err
 	}
 	defer acts.Browser.Close()
+	if err := workflows.EnsureRetentionSchedule(ctx, d.Temporal, cfg.TaskQueue, cfg.RetentionEvery); err != nil {
+		return err
+	}
 	w := New(d.Temporal, cfg.TaskQueue, acts, cfg.MaxConcurrentActivities)
 	if err := w.Start(); err != nil {
 		return err

@@ -109,6 +109,7 @@ func TestReplayExportedHistories(t *testing.T) {
 	replayer.RegisterWorkflow(MetaOnboarding)
 	replayer.RegisterWorkflow(PinterestOnboarding)
 	replayer.RegisterWorkflow(BulkMemberAction)
+	replayer.RegisterWorkflow(Retention)
 	// Every history in testdata, those recorded by older code included.
 	names, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(names) < 20 {

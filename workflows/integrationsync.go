@@ -192,7 +192,8 @@ func optional(ctx workflow.Context, err error, problem *string) error {
 // review, which reads the decision first.
 func (s *integrationSync) startReview(ctx workflow.Context, reportID string) error {
 	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ReportWorkflowID(reportID),
-		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON})
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporalclient.WorkspaceID.ValueSet(s.in.WorkspaceID), temporalclient.IntegrationID.ValueSet(s.in.IntegrationID))})
 	err := workflow.ExecuteChildWorkflow(child, DeprovisionReport, ReportInput{ReportID: reportID, WorkspaceID: s.in.WorkspaceID,
 		IntegrationID: s.in.IntegrationID}).GetChildWorkflowExecution().Get(ctx, nil)
 	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {

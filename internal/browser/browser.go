@@ -117,16 +117,8 @@ func FindChromium() (string, error) {
 	return "", errors.New("chromium not found: apt-get install chromium, or set HUBKEEPER_CHROMIUM")
 }
 
-// Launch starts Chromium with its sandbox, reaching the network only
-// through a proxy that lets pages load from the allowed hosts.
-func Launch(o Options) (*Browser, error) {
-	if o.Bin == "" {
-		bin, err := FindChromium()
-		if err != nil {
-			return nil, err
-		}
-		o.Bin = bin
-	}
+// withDefaults fills the options left unset.
+func (o Options) withDefaults() Options {
 	if o.Sessions < 1 {
 		o.Sessions = 2
 	}
@@ -142,6 +134,20 @@ func Launch(o Options) (*Browser, error) {
 	if o.CaptureMax <= 0 {
 		o.CaptureMax = 100
 	}
+	return o
+}
+
+// Launch starts Chromium with its sandbox, reaching the network only
+// through a proxy that lets pages load from the allowed hosts.
+func Launch(o Options) (*Browser, error) {
+	if o.Bin == "" {
+		bin, err := FindChromium()
+		if err != nil {
+			return nil, err
+		}
+		o.Bin = bin
+	}
+	o = o.withDefaults()
 	p, err := startProxy(o.Hosts)
 	if err != nil {
 		return nil, fmt.Errorf("browser proxy: %w", err)
@@ -259,7 +265,7 @@ type Capture struct {
 // emptying every password field, under name in the capture directory, and
 // drops captures beyond the ones kept (too old, or too many).
 func (s *Session) Capture(name string) (Capture, error) {
-	defer s.b.pruneCaptures()
+	defer s.b.o.PruneCaptures()
 	p := s.Page.Timeout(s.b.o.PageTimeout)
 	if _, err := p.Eval(`() => { for (const el of document.querySelectorAll('input[type=password]')) { el.value = ''; el.removeAttribute('value') } }`); err != nil {
 		return Capture{}, fmt.Errorf("clear password fields: %w", err)
@@ -283,10 +289,11 @@ func (s *Session) Capture(name string) (Capture, error) {
 	return c, os.WriteFile(c.HTML, []byte(html), 0o600)
 }
 
-// pruneCaptures deletes captures older than CaptureKeep, then the oldest
+// PruneCaptures deletes captures older than CaptureKeep, then the oldest
 // beyond the CaptureMax newest.
-func (b *Browser) pruneCaptures() {
-	entries, err := os.ReadDir(b.o.CaptureDir)
+func (o Options) PruneCaptures() {
+	o = o.withDefaults()
+	entries, err := os.ReadDir(o.CaptureDir)
 	if err != nil {
 		return
 	}
@@ -311,9 +318,9 @@ func (b *Browser) pruneCaptures() {
 	}
 	slices.SortFunc(kept, func(x, y capture) int { return y.at.Compare(x.at) })
 	for i, c := range kept {
-		if i >= b.o.CaptureMax || time.Since(c.at) > b.o.CaptureKeep {
+		if i >= o.CaptureMax || time.Since(c.at) > o.CaptureKeep {
 			for _, ext := range []string{".png", ".html"} {
-				_ = os.Remove(filepath.Join(b.o.CaptureDir, c.base+ext))
+				_ = os.Remove(filepath.Join(o.CaptureDir, c.base+ext))
 			}
 		}
 	}

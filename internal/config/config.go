@@ -62,6 +62,10 @@ func (a API) Proxies() []*net.IPNet {
 type Worker struct {
 	Common
 	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
+	// Retention is how long superseded credentials and used or expired
+	// report links are kept; RetentionEvery how often they are purged.
+	Retention      time.Duration `env:"HUBKEEPER_RETENTION, default=168h"`
+	RetentionEvery time.Duration `env:"HUBKEEPER_RETENTION_EVERY, default=24h"`
 	Mail
 	Onboarding
 	Browser
@@ -145,6 +149,9 @@ func validate(cfg any) error {
 		c = &v.Common
 		if v.MaxConcurrentActivities < 1 {
 			return fmt.Errorf("configuration: HUBKEEPER_WORKER_MAX_ACTIVITIES must be at least 1")
+		}
+		if v.Retention < time.Hour || v.RetentionEvery < time.Minute {
+			return fmt.Errorf("configuration: HUBKEEPER_RETENTION must be at least 1h and HUBKEEPER_RETENTION_EVERY at least 1m")
 		}
 		if v.ReportRemindEvery <= 0 || v.ReportExpireAfter <= 0 {
 			return fmt.Errorf("configuration: HUBKEEPER_REPORT_REMIND_EVERY and HUBKEEPER_REPORT_EXPIRE_AFTER must be positive")

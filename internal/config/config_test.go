@@ -55,6 +55,8 @@ func TestLoadErrors(t *testing.T) {
 		"ErrTokenNoticeZero":   {"HUBKEEPER_TOKEN_NOTICE_DAYS": "0"},
 		"ErrTokenNoticeYears":  {"HUBKEEPER_TOKEN_NOTICE_DAYS": "800"},
 		"ErrProviderHosts":     {"HUBKEEPER_PROVIDER_HOSTS": "http://sandbox:8093"},
+		"ErrRetentionShort":    {"HUBKEEPER_RETENTION": "10m"},
+		"ErrRetentionEvery":    {"HUBKEEPER_RETENTION_EVERY": "1s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}

@@ -53,14 +53,14 @@ func scanDirectory(r pgx.Row) (Directory, error) {
 }
 
 // sealCredential stores secret encrypted, bound to its own row id.
-func (s *Store) sealCredential(ctx context.Context, tx pgx.Tx, workspaceID, kind string, secret []byte) (string, error) {
+func (s *Store) sealCredential(ctx context.Context, tx pgx.Tx, workspaceID, ownerID, kind string, secret []byte) (string, error) {
 	id := uuid.NewString()
 	sealed, keyID, err := s.keys.Seal(secrets.AtRest, secret, []byte(id))
 	if err != nil {
 		return "", err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO credentials (id, workspace_id, kind, key_id, ciphertext) VALUES ($1, $2, $3, $4, $5)`,
-		id, workspaceID, kind, keyID, sealed)
+	_, err = tx.Exec(ctx, `INSERT INTO credentials (id, workspace_id, owner_id, kind, key_id, ciphertext) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, workspaceID, ownerID, kind, keyID, sealed)
 	return id, err
 }
 
@@ -82,13 +82,14 @@ func (s *Store) CreateDirectory(ctx context.Context, nd NewDirectory) (Directory
 	var d Directory
 	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		credID, err := s.sealCredential(ctx, tx, nd.WorkspaceID, string(nd.Type)+"_secret", nd.Secret)
+		id := uuid.NewString()
+		credID, err := s.sealCredential(ctx, tx, nd.WorkspaceID, id, string(nd.Type)+"_secret", nd.Secret)
 		if err != nil {
 			return err
 		}
-		d, err = scanDirectory(tx.QueryRow(ctx, `INSERT INTO directories (workspace_id, type, name, settings, credential_id, deprovision_safeguard)
-			VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6::real, 0), 0.1)) RETURNING `+directoryColumns,
-			nd.WorkspaceID, nd.Type, nd.Name, nd.Settings, credID, nd.DeprovisionSafeguard))
+		d, err = scanDirectory(tx.QueryRow(ctx, `INSERT INTO directories (id, workspace_id, type, name, settings, credential_id, deprovision_safeguard)
+			VALUES ($1, $2, $3, $4, $5, $6, coalesce(nullif($7::real, 0), 0.1)) RETURNING `+directoryColumns,
+			id, nd.WorkspaceID, nd.Type, nd.Name, nd.Settings, credID, nd.DeprovisionSafeguard))
 		if err != nil {
 			return err
 		}
@@ -163,7 +164,7 @@ func (s *Store) ReplaceDirectorySecret(ctx context.Context, workspaceID, directo
 		if err != nil {
 			return notFound(err, "directory")
 		}
-		credID, err := s.sealCredential(ctx, tx, workspaceID, dirType+"_secret", secret)
+		credID, err := s.sealCredential(ctx, tx, workspaceID, directoryID, dirType+"_secret", secret)
 		if err != nil {
 			return err
 		}

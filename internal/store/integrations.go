@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -105,6 +106,7 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 	var ig Integration
 	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		id := uuid.NewString()
 		var credID *string
 		status := "connected"
 		if ni.OnboardingStage != "" {
@@ -112,17 +114,17 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 		}
 		if len(ni.Secret) > 0 { // a Meta token or a Pinterest password; a Meta onboarding starts without
 			kind := map[domain.Provider]string{domain.ProviderMeta: "meta_token", domain.ProviderPinterest: "pinterest_password"}[ni.Provider]
-			id, err := s.sealCredential(ctx, tx, ni.WorkspaceID, kind, ni.Secret)
+			sealed, err := s.sealCredential(ctx, tx, ni.WorkspaceID, id, kind, ni.Secret)
 			if err != nil {
 				return err
 			}
-			credID = &id
+			credID = &sealed
 		}
 		var err error
 		ig, err = scanIntegration(tx.QueryRow(ctx, `INSERT INTO integrations
-			(workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+integrationColumns,
-			ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard, status))
+			(id, workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING `+integrationColumns,
+			id, ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard, status))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return domain.Errorf(domain.EConflict, "business %s is already connected in this workspace", ni.BusinessID)
@@ -656,7 +658,7 @@ func (s *Store) ReplaceIntegrationSecret(ctx context.Context, ig Integration, ac
 		kind, action = "pinterest_password", "integration.password_replaced"
 	}
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
-		credID, err := s.sealCredential(ctx, tx, ig.WorkspaceID, kind, secret)
+		credID, err := s.sealCredential(ctx, tx, ig.WorkspaceID, ig.ID, kind, secret)
 		if err != nil {
 			return err
 		}

@@ -150,7 +150,7 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 				done.Repeat = true
 				return nil
 			}
-			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, "meta_app_secret", sub.Secret)
+			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, sub.IntegrationID, "meta_app_secret", sub.Secret)
 			if err != nil {
 				return err
 			}
@@ -169,7 +169,7 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 				done.Repeat, done.CredentialID = true, o.TokenCredentialID
 				return nil
 			}
-			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, "meta_token", sub.Secret)
+			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, sub.IntegrationID, "meta_token", sub.Secret)
 			if err != nil {
 				return err
 			}
@@ -189,7 +189,7 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 			}
 			audit.Action, audit.Details["profile"] = "onboarding.profile_submitted", sub.Profile
 		case OnboardLogin:
-			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, "pinterest_code", sub.Secret)
+			credID, err := s.sealCredential(ctx, tx, sub.WorkspaceID, sub.IntegrationID, "pinterest_code", sub.Secret)
 			if err != nil {
 				return err
 			}
@@ -364,7 +364,7 @@ func (s *Store) SaveBrowserSession(ctx context.Context, integrationID string, co
 		if err != nil {
 			return notFound(err, "integration")
 		}
-		credID, err := s.sealCredential(ctx, tx, workspaceID, "browser_cookies", cookies)
+		credID, err := s.sealCredential(ctx, tx, workspaceID, integrationID, "browser_cookies", cookies)
 		if err != nil {
 			return err
 		}

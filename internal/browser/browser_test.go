@@ -79,16 +79,7 @@ func TestSharedRelaunches(t *testing.T) {
 
 // A session waits for a free slot only as long as the activity's context.
 func TestSessionBoundByContext(t *testing.T) {
-	b, err := Launch(Options{Hosts: loopback, Bin: chromiumBin(t), Sessions: 1, CaptureDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	held, err := b.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
+	b, _ := launched(t, loopback)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := b.NewSession(ctx); err == nil {
@@ -149,16 +140,7 @@ func TestCapturesAreBounded(t *testing.T) {
 // Chromium runs with its sandbox: never as root, never with --no-sandbox,
 // its renderers confined by seccomp.
 func TestChromiumRunsSandboxed(t *testing.T) {
-	b, err := Launch(Options{Hosts: loopback, Bin: chromiumBin(t), Sessions: 1, CaptureDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	sess, err := b.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	b, sess := launched(t, loopback)
 	if err := sess.Open(page(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +166,24 @@ func TestChromiumRunsSandboxed(t *testing.T) {
 	}
 }
 
+// launched starts a browser of one session that pages reach hosts from,
+// and opens that session; both close with the test.
+func launched(t *testing.T, hosts egress.Policy) (*Browser, *Session) {
+	t.Helper()
+	b, err := Launch(Options{Hosts: hosts, Bin: chromiumBin(t), Sessions: 1, CaptureDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	sess, err := b.NewSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sess.Close)
+	return b, sess
+}
+
+// field reads a field of /proc/<pid>/status.
 func field(status, name string) string {
 	for _, line := range strings.Split(status, "\n") {
 		if rest, ok := strings.CutPrefix(line, name); ok {
@@ -204,17 +204,7 @@ func TestPagesReachOnlyAllowedHosts(t *testing.T) {
 			other.URL, other.URL)
 	}))
 	defer allowed.Close()
-	b, err := Launch(Options{Hosts: egress.Policy{Allowed: []string{strings.TrimPrefix(allowed.URL, "http://")}}, Bin: chromiumBin(t),
-		Sessions: 1, CaptureDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	sess, err := b.NewSession(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	b, sess := launched(t, egress.Policy{Allowed: []string{strings.TrimPrefix(allowed.URL, "http://")}})
 	if err := sess.Open(allowed.URL); err != nil {
 		t.Fatal(err)
 	}

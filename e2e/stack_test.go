@@ -259,11 +259,17 @@ type syncStarted struct {
 // sync triggers an import through the API and waits for its workflow.
 func (s *stack) sync(dirID string) (syncStarted, error) {
 	s.t.Helper()
+	return s.syncAs(s.apiKey, dirID)
+}
+
+// syncAs triggers an import with another workspace's key and waits for it.
+func (s *stack) syncAs(key, dirID string) (syncStarted, error) {
+	s.t.Helper()
 	var started syncStarted
-	if code := s.call("POST", "/v1/directories/"+dirID+"/sync", s.apiKey, nil, &started); code != http.StatusAccepted {
+	if code := s.call("POST", "/v1/directories/"+dirID+"/sync", key, nil, &started); code != http.StatusAccepted {
 		s.t.Fatalf("sync: %d", code)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return started, s.temporal.GetWorkflow(ctx, started.WorkflowID, started.RunID).Get(ctx, nil)
 }

@@ -471,3 +471,27 @@ func TestDeprovisionSafeguard(t *testing.T) {
 		t.Fatalf("the older halted import keeps %d staged users", n)
 	}
 }
+
+// A run's finished_at is when its import committed, not when it began to
+// apply: 20,000 users take long enough to tell them apart.
+func TestImportFinishedAtCommit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	users := make([]domain.DirectoryUser, 20000)
+	for i := range users {
+		users[i] = user(fmt.Sprintf("00u%06d", i), fmt.Sprintf("p%d@acme.test", i), "P", domain.UserActive)
+	}
+	id := f.stageImport(t, "big", true, users)
+	began := time.Now()
+	if _, err := f.st.ApplyImport(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	run, err := f.st.SyncRun(ctx, id)
+	if err != nil || run.FinishedAt == nil {
+		t.Fatalf("run %+v, %v", run, err)
+	}
+	if half := began.Add(committed.Sub(began) / 2); run.FinishedAt.Before(half) {
+		t.Fatalf("finished_at %v is nearer the apply's start (%v) than its commit (%v)", run.FinishedAt, began, committed)
+	}
+}

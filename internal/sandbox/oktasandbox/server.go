@@ -9,9 +9,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,9 @@ type Server struct {
 	mu    sync.Mutex
 	token string
 	users map[string]*User
+	// ids are the users' ids in order, for paging; nil after a user is
+	// added or deleted, until the next listing sorts them again.
+	ids []string
 	// Latency is added to every request.
 	Latency time.Duration
 	// RateLimit is the number of calls per Window (0: unlimited).
@@ -215,18 +219,26 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	after := q.Get("after")
 	s.mu.Lock()
+	if s.ids == nil {
+		s.ids = slices.Sorted(maps.Keys(s.users))
+	}
+	// One more than a page tells whether another follows.
 	var matched []User
-	for _, u := range s.users {
-		if u.ID <= after {
-			continue
+	start, found := slices.BinarySearch(s.ids, after)
+	if found {
+		start++
+	}
+	for _, id := range s.ids[start:] {
+		if len(matched) > limit {
+			break
 		}
+		u := s.users[id]
 		if u.Status == "DEPROVISIONED" && !expr.mentionsStatus() || expr != nil && !expr.match(u) {
 			continue
 		}
 		matched = append(matched, *u)
 	}
 	s.mu.Unlock()
-	sort.Slice(matched, func(i, j int) bool { return matched[i].ID < matched[j].ID })
 
 	base := "http://" + r.Host + "/api/v1/users"
 	self := url.Values{"limit": {strconv.Itoa(limit)}}
@@ -307,6 +319,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	u := &User{ID: "00u" + randomID(17), Status: status, Created: now, Activated: now, StatusChanged: now, LastUpdated: now, Profile: p}
 	u.Type.ID = "oty1defaultusertype0"
 	s.users[u.ID] = u
+	s.ids = nil
 	writeJSON(w, http.StatusOK, u)
 }
 
@@ -353,6 +366,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if u.Status == "DEPROVISIONED" {
 		delete(s.users, u.ID)
+		s.ids = nil
 	} else {
 		s.setStatus(u, "DEPROVISIONED")
 	}

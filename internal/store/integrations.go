@@ -460,6 +460,9 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 		if err := lockMembers(ctx, tx, igID, true); err != nil {
 			return err
 		}
+		if err := hashJoinsOnly(ctx, tx); err != nil {
+			return err
+		}
 		if status != string(domain.SyncRunning) {
 			var details map[string]any
 			err := tx.QueryRow(ctx, `SELECT added, changed, removed, unchanged, error, details FROM sync_runs WHERE id = $1`, runID).

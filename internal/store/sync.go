@@ -254,9 +254,11 @@ func (s *Store) applyImport(ctx context.Context, runID, acceptedBy string) (Impo
 // hashJoinsOnly keeps the rest of a transaction's statements linear: the
 // staging tables' statistics are whatever autovacuum saw last, often an
 // empty table, and a nested loop planned over one is quadratic in the rows
-// a large run staged (an import of 12,000 users took minutes).
+// a large run staged (an import of 12,000 users took minutes). The cost
+// that forbids nested loops would also have every statement JIT-compiled,
+// half a second each, so JIT is off too.
 func hashJoinsOnly(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`)
+	_, err := tx.Exec(ctx, `SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)`)
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,17 @@ type Business struct {
 	Pending     map[string]*PendingUser
 	SystemUsers map[string]*SystemUser
 	Assets      map[string]*Asset
+	// userIDs are Users' ids in order, for paging; nil after the server
+	// adds or deletes a user, until the next listing sorts them again.
+	userIDs []string
+}
+
+// sortedUserIDs returns Users' ids in order.
+func (b *Business) sortedUserIDs() []string {
+	if b.userIDs == nil || len(b.userIDs) != len(b.Users) {
+		b.userIDs = slices.Sorted(maps.Keys(b.Users))
+	}
+	return b.userIDs
 }
 
 // BusinessUser is a person in the business.
@@ -588,6 +600,7 @@ func (s *Server) operation(w http.ResponseWriter, method, version string, path [
 		// Removing a business user takes away every asset they held.
 		s.removals++
 		delete(b.Users, path[0])
+		b.userIDs = nil
 		for _, a := range b.Assets {
 			delete(a.Holders, path[0])
 		}
@@ -742,7 +755,7 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 	var item func(id string) map[string]any
 	switch {
 	case id == b.ID && edge == "business_users":
-		ids, item = keys(b.Users), func(id string) map[string]any {
+		ids, item = b.sortedUserIDs(), func(id string) map[string]any {
 			u := b.Users[id]
 			return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "first_name": u.FirstName,
 				"last_name": u.LastName, "role": u.Role, "tasks": u.Tasks, "title": u.Title, "two_fac_status": u.TwoFactor,
@@ -873,6 +886,7 @@ func (s *Server) getEdge(w http.ResponseWriter, b *Business, id, edge string, q 
 			delete(s.dropAfter, edge)
 			defer func(last string) {
 				delete(b.Users, last)
+				b.userIDs = nil
 				delete(b.Pending, last)
 			}(window[len(window)-1])
 		}
@@ -1015,6 +1029,7 @@ func (s *Server) AcceptInvitation(businessID, invitationID string) (string, erro
 	s.seq++
 	id := fmt.Sprintf("%d", 22000000000000+s.seq)
 	local, _, _ := strings.Cut(p.Email, "@")
+	b.userIDs = nil
 	b.Users[id] = &BusinessUser{ID: id, Email: p.Email, Name: local, FirstName: local, Role: p.Role, Tasks: []string{}, UserType: "BUSINESS_USER",
 		TwoFactor: "disabled"}
 	return id, nil
@@ -1037,10 +1052,18 @@ func keys[V any](m map[string]V) []string {
 }
 
 // pageAfter returns, in order, the first limit ids after after ("": from
-// the start), whether more follow, and whether after is among ids. It
-// selects without sorting every id, so a page of a large edge costs one
-// pass over it.
+// the start), whether more follow, and whether after is among ids. Sorted
+// ids are paged by binary search; others are selected without sorting
+// them all, so a page of a large edge costs at most one pass over it.
 func pageAfter(ids []string, after string, limit int) (page []string, more, found bool) {
+	if slices.IsSorted(ids) {
+		start, found := slices.BinarySearch(ids, after)
+		if found {
+			start++
+		}
+		end := min(len(ids), start+limit)
+		return ids[start:end], end < len(ids), found || after == ""
+	}
 	found = after == ""
 	for _, id := range ids {
 		if id <= after {

@@ -7,17 +7,17 @@ package activities
 import (
 	"context"
 	"errors"
-	"github.com/hubkeeper/hubkeeper/internal/egress"
-	"github.com/hubkeeper/hubkeeper/internal/meta"
-	"go.temporal.io/sdk/activity"
 	"net/http"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
+	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/store"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 

@@ -3,9 +3,9 @@ package activities
 import (
 	"context"
 	"fmt"
-	"github.com/hubkeeper/hubkeeper/internal/egress"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/entra"
 	"github.com/hubkeeper/hubkeeper/internal/okta"
 	"github.com/hubkeeper/hubkeeper/internal/store"

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/pinterest"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/activity"

@@ -1,10 +1,10 @@
 package api
 
 import (
-	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/labstack/echo/v4"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 )
 
 func chromiumBin(t *testing.T) string {

@@ -2,7 +2,6 @@ package pinterest_test
 
 import (
 	"context"
-	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/pinterest"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"

@@ -72,7 +72,7 @@ func (a *Activities) allowedURL(service egress.Service, field, stored, def strin
 	if stored == "" {
 		stored = def
 	}
-	if _, err := a.ProviderHosts.CheckBaseURL(service, field, stored); err != nil {
+	if err := a.ProviderHosts.CheckBaseURL(service, field, stored); err != nil {
 		return "", domain.Errorf(domain.EInvalid, "%v", err)
 	}
 	return stored, nil

@@ -178,7 +178,7 @@ func page(c echo.Context) (store.Page, error) {
 
 // checkURL accepts a base URL of service that the hosts policy allows.
 func checkURL(hosts egress.Policy, service egress.Service, field, raw string) error {
-	if _, err := hosts.CheckBaseURL(service, field, raw); err != nil {
+	if err := hosts.CheckBaseURL(service, field, raw); err != nil {
 		return domain.Errorf(domain.EInvalid, "%s", err.Error())
 	}
 	return nil

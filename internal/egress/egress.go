@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,22 +108,19 @@ func (p Policy) allows(host, port string) bool {
 // CheckBaseURL accepts raw as service's base URL (the API field named
 // field): the provider's own host over https on the default port, or an
 // operator-allowed host. A refusal says what would allow it.
-func (p Policy) CheckBaseURL(service Service, field, raw string) (*url.URL, error) {
+func (p Policy) CheckBaseURL(service Service, field, raw string) error {
 	u, err := providerhttp.BaseURL(field, raw)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	if p.allows(host, port) {
-		return u, nil
+	if p.allows(host, port) || u.Scheme == "https" && port == "443" && matches(vendorHosts[service], host) {
+		return nil
 	}
-	if u.Scheme == "https" && port == "443" && matches(vendorHosts[service], host) {
-		return u, nil
-	}
-	return nil, fmt.Errorf("%s must be https://%s (the provider's own host); other hosts only where the operator lists them in %s",
+	return fmt.Errorf("%s must be https://%s (the provider's own host); other hosts only where the operator lists them in %s",
 		field, strings.Join(vendorHosts[service], " or https://"), Setting)
 }
 

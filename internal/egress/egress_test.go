@@ -47,7 +47,7 @@ func TestCheckBaseURL(t *testing.T) {
 		{PinterestWeb, "https://pinterest.com", true},
 		{PinterestWeb, "https://www.pinterest.com.evil.example", false},
 	} {
-		_, err := p.CheckBaseURL(tc.service, "field", tc.raw)
+		err := p.CheckBaseURL(tc.service, "field", tc.raw)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s %s: error %v, want ok=%v", tc.service, tc.raw, err, tc.ok)
 		}

@@ -63,12 +63,24 @@ type Store struct {
 	now  domain.Clock
 }
 
+// DefaultMaxConns bounds a process's Postgres connections unless
+// DATABASE_URL sets pool_max_conns. pgx's own default, one per CPU (at
+// least 4), starves a worker running 20 activities beside an API.
+const DefaultMaxConns = 20
+
 // Open connects to Postgres. keys seals and opens stored credentials.
 func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring) (*Store, error) {
 	if keys == nil {
 		return nil, errors.New("store: a keyring is required")
 	}
-	pool, err := pgxpool.New(ctx, databaseURL)
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

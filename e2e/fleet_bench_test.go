@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// BenchmarkMetaFleet checks 200 Meta integrations of 1,000 members each
+// (20 workspaces of 10; the sandbox answers in 25 ms) all due at once, on
+// the stack's one worker, while admins read member lists at 500 requests a
+// second. It prints checks per minute, p50 and p99 check time, Graph
+// requests, the test process's peak RSS (worker, API and sandboxes), the
+// most Postgres connections seen, and the member list's p50 and p99.
+func BenchmarkMetaFleet(b *testing.B) {
+	const (
+		workspaces, perWorkspace, members = 20, 10, 1000
+		listRate                          = 500 // member-list requests a second
+	)
+	people := seed.Company(emailDomain, members, 40)
+	s := newStack(b, people)
+	ctx := context.Background()
+	shape := metasandbox.Shape{Members: members, Pages: 60, AdAccounts: 40, HoldersPerAsset: 10, Invitations: 5}
+	type fleetIntegration struct{ id, key string }
+	var fleet []fleetIntegration
+	for w := range workspaces {
+		ws, err := s.store.CreateWorkspace(ctx, fmt.Sprintf("Fleet %d", w))
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: ws.ID, Name: "bench", Scope: store.ScopeAdmin, Actor: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range perWorkspace {
+			businessID := strconv.Itoa(800000000000000 + w*1000 + i)
+			token := fmt.Sprintf("EAAfleet-%d-%d", w, i)
+			s.meta.AddBusiness(metasandbox.NewBusiness(businessID, emailDomain, people, shape, time.Now()), token)
+			var ig store.Integration
+			if code := s.call("POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Fleet", "business_id": businessID,
+				"login_method": "sso", "access_token": token, "graph_base_url": s.metaURL}, &ig); code != http.StatusCreated {
+				b.Fatalf("create integration: %d", code)
+			}
+			fleet = append(fleet, fleetIntegration{ig.ID, key})
+		}
+	}
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	s.meta.Latency = 25 * time.Millisecond
+
+	b.ResetTimer()
+	for range b.N {
+		requestsBefore, _ := s.meta.Requests()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		// Admins read member lists meanwhile.
+		var mu sync.Mutex
+		var listed []time.Duration
+		listErrors := 0
+		// Admins' browsers keep their connections, as a load tool would.
+		admins := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			began, sent := time.Now(), 0
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				// Open loop: what is due by now is sent, however slow the answers.
+				for due := int(time.Since(began).Seconds() * listRate); sent < due; sent++ {
+					ig := fleet[sent%len(fleet)]
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						start := time.Now()
+						req, _ := http.NewRequest("GET", s.api.URL+"/v1/integrations/"+ig.id+"/members?limit=50", nil)
+						req.Header.Set("Authorization", "Bearer "+ig.key)
+						resp, err := admins.Do(req)
+						took := time.Since(start)
+						mu.Lock()
+						defer mu.Unlock()
+						if err != nil || resp.StatusCode != 200 {
+							listErrors++
+						} else {
+							listed = append(listed, took)
+						}
+						if resp != nil {
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+						}
+					}()
+				}
+			}
+		}()
+		// The most Postgres connections seen.
+		maxConns := 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var n int
+				if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&n); err == nil {
+					maxConns = max(maxConns, n)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+
+		start := time.Now()
+		started := make([]syncStarted, len(fleet))
+		for i, ig := range fleet {
+			if code := s.call("POST", "/v1/integrations/"+ig.id+"/sync", ig.key, nil, &started[i]); code != http.StatusAccepted {
+				b.Fatalf("sync: %d", code)
+			}
+		}
+		var checks []time.Duration
+		for _, st := range started {
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+			err := s.temporal.GetWorkflow(wctx, st.WorkflowID, st.RunID).Get(wctx, nil)
+			cancel()
+			if err != nil {
+				b.Fatalf("check %s: %v", st.WorkflowID, err)
+			}
+		}
+		wall := time.Since(start)
+		close(stop)
+		wg.Wait()
+		rows, err := conn.Query(ctx, `SELECT finished_at - started_at FROM sync_runs WHERE integration_id IS NOT NULL AND started_at >= $1`, start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var d time.Duration
+			if err := rows.Scan(&d); err != nil {
+				b.Fatal(err)
+			}
+			checks = append(checks, d)
+		}
+		rows.Close()
+		requestsAfter, _ := s.meta.Requests()
+		slices.Sort(checks)
+		slices.Sort(listed)
+		pct := func(ds []time.Duration, p float64) time.Duration {
+			if len(ds) == 0 {
+				return 0
+			}
+			return ds[min(len(ds)-1, int(float64(len(ds))*p))].Round(time.Millisecond)
+		}
+		perMinute := float64(len(fleet)) / wall.Minutes()
+		b.ReportMetric(perMinute, "checks/min")
+		b.ReportMetric(pct(checks, 0.99).Seconds(), "s/check-p99")
+		b.ReportMetric(float64(pct(listed, 0.99).Milliseconds()), "ms/member-list-p99")
+		fmt.Printf("meta fleet of %d integrations x %d members (%d workspaces), all due at once, one worker:\n"+
+			"  %v wall, %.0f checks/min; check p50 %v, p99 %v; %d Graph requests; peak RSS of the test process %s; most Postgres connections %d\n"+
+			"  member list at %d/s: %d answered, %d failed, p50 %v, p99 %v\n",
+			len(fleet), members, workspaces, wall.Round(time.Millisecond), perMinute, pct(checks, 0.5), pct(checks, 0.99),
+			requestsAfter-requestsBefore, peakRSS(), maxConns, listRate, len(listed), listErrors, pct(listed, 0.5), pct(listed, 0.99))
+	}
+}
+
+// peakRSS is this process's peak resident memory (VmHWM), from /proc.
+func peakRSS() string {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return "?"
+}

@@ -139,11 +139,16 @@ func TestCapturesAreBounded(t *testing.T) {
 }
 
 // Chromium runs with its sandbox: never as root, never with --no-sandbox,
-// its renderers confined by seccomp.
+// its renderers confined by seccomp, and without the worker's environment.
 func TestChromiumRunsSandboxed(t *testing.T) {
+	t.Setenv("HUBKEEPER_ENCRYPTION_KEYS", "k1:a-secret-the-browser-must-not-see")
 	b, sess := launched(t, loopback)
 	if err := sess.Open(page(t)); err != nil {
 		t.Fatal(err)
+	}
+	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", b.chromium.pid()))
+	if bytes.Contains(environ, []byte("HUBKEEPER_")) || bytes.Contains(environ, []byte("DATABASE_URL")) {
+		t.Fatal("chromium inherited the worker's settings, secrets among them")
 	}
 	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", b.chromium.pid()))
 	if strings.Contains(string(cmdline), "no-sandbox") {

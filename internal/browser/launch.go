@@ -54,7 +54,9 @@ func startChromium(o Options, proxyAddr string) (*chromium, error) {
 		Set(flags.ProxyServer, "http://"+proxyAddr).Set("proxy-bypass-list", "<-loopback>").
 		Delete(flags.NoSandbox)
 	cmd := exec.Command(o.Bin, l.FormatArgs()...)
-	cmd.Env = append(os.Environ(), "HOME="+dataDir)
+	// The worker's environment holds its secrets (the encryption keys, the
+	// database URL): Chromium gets none of it.
+	cmd.Env = []string{"HOME=" + dataDir, "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=UTC"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

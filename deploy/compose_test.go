@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -57,6 +58,16 @@ func TestComposeFile(t *testing.T) {
 	}
 	if v := project.Services["temporal"].Environment["DB"]; v == nil || *v != "postgres12" {
 		t.Errorf("temporal must persist to Postgres, DB = %v", v)
+	}
+	temporal := project.Services["temporal"]
+	if v := temporal.Environment["DYNAMIC_CONFIG_FILE_PATH"]; v == nil || len(temporal.Volumes) != 1 ||
+		!strings.HasSuffix(temporal.Volumes[0].Source, "deploy/temporal-dynamicconfig.yaml") ||
+		"/etc/temporal/"+*v != temporal.Volumes[0].Target {
+		t.Errorf("temporal must load deploy/temporal-dynamicconfig.yaml (fairness), DYNAMIC_CONFIG_FILE_PATH = %v, volumes %+v", v, temporal.Volumes)
+	}
+	raw, err := os.ReadFile("temporal-dynamicconfig.yaml")
+	if err != nil || !strings.Contains(string(raw), "matching.enableFairness:\n  - value: true") {
+		t.Errorf("deploy/temporal-dynamicconfig.yaml must turn fairness on: %v", err)
 	}
 	if b := project.Services["setup"].Build; b == nil || b.Dockerfile != "deploy/Dockerfile" {
 		t.Errorf("setup must build deploy/Dockerfile")

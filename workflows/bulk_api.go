@@ -42,6 +42,7 @@ type BulkProgress struct {
 func StartBulkAction(ctx context.Context, c client.Client, taskQueue string, in BulkInput) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:        BulkActionID(in.IntegrationID, in.BulkID),
+		Priority:  tenant(in.WorkspaceID),
 		TaskQueue: taskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),

@@ -64,6 +64,7 @@ func directorySyncAttributes(in DirectorySyncInput) temporal.SearchAttributes {
 func StartDirectorySync(ctx context.Context, c client.Client, taskQueue string, in DirectorySyncInput) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       DirectorySyncID(in.DirectoryID),
+		Priority:                 tenant(in.WorkspaceID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -81,7 +82,7 @@ func StartDirectorySync(ctx context.Context, c client.Client, taskQueue string, 
 func EnsureDirectorySyncSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in DirectorySyncInput) error {
 	in.Trigger = "schedule"
 	return ensureDailySchedule(ctx, c, DirectorySyncID(in.DirectoryID), every, &client.ScheduleWorkflowAction{
-		ID: DirectorySyncID(in.DirectoryID), Workflow: DirectorySync, Args: []any{in}, TaskQueue: taskQueue,
+		ID: DirectorySyncID(in.DirectoryID), Workflow: DirectorySync, Args: []any{in}, TaskQueue: taskQueue, Priority: tenant(in.WorkspaceID),
 		TypedSearchAttributes: directorySyncAttributes(in)})
 }
 

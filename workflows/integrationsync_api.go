@@ -59,6 +59,7 @@ func integrationSyncAttributes(in IntegrationSyncInput) temporal.SearchAttribute
 func StartIntegrationSync(ctx context.Context, c client.Client, taskQueue string, in IntegrationSyncInput) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       IntegrationSyncID(in.IntegrationID),
+		Priority:                 tenant(in.WorkspaceID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -76,6 +77,6 @@ func StartIntegrationSync(ctx context.Context, c client.Client, taskQueue string
 func EnsureIntegrationSyncSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in IntegrationSyncInput) error {
 	in.Trigger = "schedule"
 	return ensureDailySchedule(ctx, c, IntegrationSyncID(in.IntegrationID), every, &client.ScheduleWorkflowAction{
-		ID: IntegrationSyncID(in.IntegrationID), Workflow: IntegrationSync, Args: []any{in}, TaskQueue: taskQueue,
+		ID: IntegrationSyncID(in.IntegrationID), Workflow: IntegrationSync, Args: []any{in}, TaskQueue: taskQueue, Priority: tenant(in.WorkspaceID),
 		TypedSearchAttributes: integrationSyncAttributes(in)})
 }

@@ -50,6 +50,7 @@ const StageWaiting = "waiting"
 func StartMemberAction(ctx context.Context, c client.Client, taskQueue string, in MemberActionInput) (client.WorkflowRun, error) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       MemberActionID(in),
+		Priority:                 tenant(in.WorkspaceID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -80,6 +80,7 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 	}
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       OnboardingID(in.IntegrationID),
+		Priority:                 tenant(in.WorkspaceID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,

@@ -42,6 +42,7 @@ const SignalDecision = "decision"
 func WakeReportReview(ctx context.Context, c client.Client, taskQueue string, in ReportInput) error {
 	_, err := c.SignalWithStartWorkflow(ctx, ReportWorkflowID(in.ReportID), SignalDecision, nil, client.StartWorkflowOptions{
 		ID: ReportWorkflowID(in.ReportID), TaskQueue: taskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Priority: tenant(in.WorkspaceID),
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
 			temporalclient.IntegrationID.ValueSet(in.IntegrationID), temporalclient.Stage.ValueSet(StageStarting)),
 		StaticSummary: "Deprovision report review",

@@ -28,6 +28,14 @@ var untilDone = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoeff
 var mailRetry = &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 	MaximumAttempts: 5, NonRetryableErrorTypes: activities.NonRetryable}
 
+// tenant is the Priority of a workspace's workflows: their tasks share one
+// fairness key, so the matching service dispatches workspaces in turn and
+// one with hundreds of checks due cannot starve the others. Activities and
+// child workflows inherit it.
+func tenant(workspaceID string) temporal.Priority {
+	return temporal.Priority{FairnessKey: workspaceID}
+}
+
 // recording is ctx for recording how a run ended: retried until done, and
 // run even when the workflow was cancelled.
 func recording(ctx workflow.Context) workflow.Context {

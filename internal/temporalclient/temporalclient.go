@@ -223,9 +223,10 @@ func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace st
 }
 
 // DevServerArgs are the `temporal server start-dev` flags that register the
-// search attributes.
+// search attributes and turn task queue fairness on (workspaces' tasks are
+// dispatched in turn by their fairness key).
 func DevServerArgs() []string {
-	var args []string
+	args := []string{"--dynamic-config-value", "matching.enableFairness=true"}
 	for _, name := range SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}

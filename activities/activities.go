@@ -48,6 +48,8 @@ type Activities struct {
 	Pinterest PinterestTimings
 	// Retention is how long what is kept only for a while stays (Purge).
 	Retention time.Duration
+	// Slots bound the checks and imports running at once (TakeSlot).
+	Slots store.SlotLimits
 }
 
 // Purge removes what is kept only for a while (Store.Purge, older than

@@ -101,7 +101,7 @@ func TestOktaImportEndToEnd(t *testing.T) {
 	}
 
 	assertNoSecrets(t, s, first.WorkflowID, first.RunID, oktaToken)
-	exportHistory(t, s, first.WorkflowID, first.RunID, "directory_sync_okta.json")
+	exportHistory(t, s, first.WorkflowID, first.RunID, "directory_sync_okta_slots.json")
 }
 
 func TestEntraImportEndToEnd(t *testing.T) {

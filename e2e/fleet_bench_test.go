@@ -25,8 +25,8 @@ import (
 // asks first; ten small ones have 10 each. It prints checks per minute,
 // p50 and p99 check time (all, the big workspace's, the small ones'),
 // Graph requests, the test process's peak RSS (worker, API and
-// sandboxes), the most Postgres connections seen, and the member list's
-// p50 and p99.
+// sandboxes), the most Postgres connections and slots one workspace held
+// seen, and the member list's p50 and p99.
 func BenchmarkMetaFleet(b *testing.B) {
 	const (
 		members  = 1000
@@ -117,15 +117,18 @@ func BenchmarkMetaFleet(b *testing.B) {
 				}
 			}
 		}()
-		// The most Postgres connections seen.
-		maxConns := 0
+		// The most Postgres connections, and slots one workspace held, seen.
+		maxConns, maxSlots := 0, 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				var n int
+				var n, slots int
 				if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&n); err == nil {
 					maxConns = max(maxConns, n)
+				}
+				if err := conn.QueryRow(ctx, `SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM work_slots GROUP BY workspace_id) w`).Scan(&slots); err == nil {
+					maxSlots = max(maxSlots, slots)
 				}
 				select {
 				case <-stop:
@@ -195,11 +198,11 @@ func BenchmarkMetaFleet(b *testing.B) {
 		b.ReportMetric(float64(pct(listed, 0.99).Milliseconds()), "ms/member-list-p99")
 		fmt.Printf("meta fleet of %d integrations x %d members (%d workspaces, the first with %d), all due at once, one worker:\n"+
 			"  %v wall, %.0f checks/min; done after p50 %v, p99 %v (big workspace p50 %v, p99 %v; small ones p50 %v, p99 %v)\n"+
-			"  %d Graph requests; peak RSS of the test process %s; most Postgres connections %d\n"+
+			"  %d Graph requests; peak RSS of the test process %s; most Postgres connections %d; most slots held by one workspace %d of %d\n"+
 			"  member list at %d/s: %d answered, %d failed, p50 %v, p99 %v\n",
 			len(fleet), members, len(sizes), sizes[0], wall.Round(time.Millisecond), perMinute, pct(checks, 0.5), pct(checks, 0.99),
 			pct(bigChecks, 0.5), pct(bigChecks, 0.99), pct(smallChecks, 0.5), pct(smallChecks, 0.99),
-			requestsAfter-requestsBefore, peakRSS(), maxConns, listRate, len(listed), listErrors, pct(listed, 0.5), pct(listed, 0.99))
+			requestsAfter-requestsBefore, peakRSS(), maxConns, maxSlots, slotLimits.PerWorkspace, listRate, len(listed), listErrors, pct(listed, 0.5), pct(listed, 0.99))
 	}
 }
 

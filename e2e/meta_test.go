@@ -166,9 +166,10 @@ func TestMetaCheckForUpdates(t *testing.T) {
 	events := history(t, s, started.WorkflowID, started.RunID).Events
 	t.Logf("check for updates: %d history events", len(events))
 	// The same whatever the business's size: a few events per activity
-	// (members, assets, grants, partners, the token's expiry, reconcile).
-	if len(events) > 70 {
-		t.Fatalf("%d history events, want at most 70", len(events))
+	// (members, assets, grants, partners, the token's expiry, reconcile,
+	// taking and giving back a slot).
+	if len(events) > 80 {
+		t.Fatalf("%d history events, want at most 80", len(events))
 	}
 	pageTokens := s.meta.PageTokens()
 	if len(pageTokens) == 0 {
@@ -382,7 +383,7 @@ func TestMetaCheckForUpdates(t *testing.T) {
 			{"RoleLowercase", "GET", "/v1/integrations/" + ig.ID + "/members?role=admin", s.apiKey, "", 400},
 		})
 		assertNoSecrets(t, s, last.WorkflowID, last.RunID, metaToken)
-		exportHistory(t, s, last.WorkflowID, last.RunID, "integration_sync_meta_partners.json")
+		exportHistory(t, s, last.WorkflowID, last.RunID, "integration_sync_meta_slots.json")
 	})
 
 	// Past its expiry, the token is refused: the integration needs a new one.

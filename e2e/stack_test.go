@@ -20,6 +20,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/browser"
+	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
@@ -166,7 +167,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		// Chromium starts only for the tests that drive Pinterest.
 		Browser: &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir(),
 			Hosts: sandboxHosts}},
-		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}, Retention: 7 * 24 * time.Hour}
+		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}, Retention: 7 * 24 * time.Hour, Slots: slotLimits}
 	t.Cleanup(acts.Browser.Close)
 	s.browser = acts.Browser
 	w := worker.New(s.temporal, taskQueue, acts, 10)
@@ -203,6 +204,12 @@ func (s *stack) importOkta() store.Directory {
 // call sends a request to the API and decodes a JSON answer into out (if not nil).
 func (s *stack) call(method, path, key string, body any, out any) int {
 	s.t.Helper()
+	return s.callAt(s.api.URL, method, path, key, body, out)
+}
+
+// callAt is call to the API at base.
+func (s *stack) callAt(base, method, path, key string, body any, out any) int {
+	s.t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -212,7 +219,7 @@ func (s *stack) call(method, path, key string, body any, out any) int {
 		j, _ := json.Marshal(b)
 		r = bytes.NewReader(j)
 	}
-	req, _ := http.NewRequest(method, s.api.URL+path, r)
+	req, _ := http.NewRequest(method, base+path, r)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -324,13 +331,16 @@ func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.Wo
 	return workflows.StartMemberAction(context.Background(), s.temporal, queue, ch)
 }
 
+// slotLimits are the workers' default concurrency bounds.
+var slotLimits = store.SlotLimits{PerProvider: config.DefaultProviderConcurrency, PerWorkspace: 10, Lease: activities.SlotLease}
+
 // crashableWorker starts a worker on queue that stops at once, as a
 // crashed process would, and sends heartbeats every 100ms (production:
 // worker.HeartbeatEvery), for tests that stop it mid-work.
 func (s *stack) crashableWorker(t testing.TB, queue string) sdkworker.Worker {
 	t.Helper()
 	acts := &activities.Activities{Store: s.store, HTTP: sandboxHosts.Client(30 * time.Second), ProviderHosts: sandboxHosts, Backoff: providerhttp.Default,
-		Browser: s.browser}
+		Browser: s.browser, Slots: slotLimits}
 	w := sdkworker.New(s.temporal, queue, sdkworker.Options{WorkerStopTimeout: time.Millisecond,
 		DefaultHeartbeatThrottleInterval: 100 * time.Millisecond, MaxHeartbeatThrottleInterval: 100 * time.Millisecond})
 	worker.Register(w, acts)

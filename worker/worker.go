@@ -49,7 +49,8 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 		Browser: &browser.Shared{Options: browser.Options{Bin: cfg.Chromium, Sessions: cfg.BrowserSessions, PageTimeout: cfg.BrowserPageTimeout,
 			CaptureDir: cfg.CaptureDir, CaptureKeep: cfg.CaptureKeep, CaptureMax: cfg.CaptureMax, User: cfg.BrowserUser,
 			Hosts: cfg.ProviderHosts}},
-		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}, Retention: cfg.Retention}, nil
+		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}, Retention: cfg.Retention,
+		Slots: store.SlotLimits{PerProvider: cfg.ProviderLimits(), PerWorkspace: cfg.WorkspaceConcurrency, Lease: activities.SlotLease}}, nil
 }
 
 // SyncScheduler creates integrations' daily check-for-updates Schedules,

@@ -53,7 +53,8 @@ func (s *directorySync) run(ctx workflow.Context) (DirectorySyncResult, error) {
 		return s.result, err
 	}
 
-	if err := s.fetchAndApply(ctx, short); err != nil {
+	slot := activities.SlotRequest{Provider: s.in.Provider, WorkspaceID: s.in.WorkspaceID, SyncRunID: s.result.SyncRunID}
+	if err := withSlot(ctx, slot, func() error { return s.fetchAndApply(ctx, short) }); err != nil {
 		why := explain(ctx, err)
 		setStage(ctx, StageFailed, "Import failed: "+why)
 		cleanup := recording(short)

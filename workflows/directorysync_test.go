@@ -20,7 +20,17 @@ import (
 
 var input = DirectorySyncInput{WorkspaceID: "ws-1", DirectoryID: "dir-1", Provider: "okta", Trigger: "test"}
 
+// newEnv is a test environment in which every check and import gets its
+// slot at once.
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := withoutSlots()
+	env.OnActivity(a.TakeSlot, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(a.ReleaseSlot, mock.Anything, mock.Anything).Return(nil).Maybe()
+	return env
+}
+
+// withoutSlots is a test environment whose tests say what slots do.
+func withoutSlots() *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Activities{})

@@ -48,7 +48,8 @@ func (s *integrationSync) run(ctx workflow.Context) (IntegrationSyncResult, erro
 		setStage(ctx, StageFailed, "Could not record the sync run: "+explain(ctx, err))
 		return s.result, err
 	}
-	if err := s.fetchAndReconcile(ctx, short); err != nil {
+	slot := activities.SlotRequest{Provider: s.in.Provider, WorkspaceID: s.in.WorkspaceID, SyncRunID: s.result.SyncRunID}
+	if err := withSlot(ctx, slot, func() error { return s.fetchAndReconcile(ctx, short) }); err != nil {
 		why := explain(ctx, err)
 		setStage(ctx, StageFailed, "Check for updates failed: "+why)
 		cleanup := recording(short)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"reflect"
@@ -62,6 +63,12 @@ func (a API) Proxies() []*net.IPNet {
 type Worker struct {
 	Common
 	MaxConcurrentActivities int `env:"HUBKEEPER_WORKER_MAX_ACTIVITIES, default=20"`
+	// ProviderConcurrency bounds the checks and imports calling each
+	// provider at once, across every worker (meta=50,okta=10; a provider
+	// not named keeps its default); WorkspaceConcurrency those of one
+	// workspace.
+	ProviderConcurrency  map[string]int `env:"HUBKEEPER_PROVIDER_CONCURRENCY, separator=="`
+	WorkspaceConcurrency int            `env:"HUBKEEPER_WORKSPACE_CONCURRENCY, default=10"`
 	// Retention is how long superseded credentials and used or expired
 	// report links are kept; RetentionEvery how often they are purged.
 	Retention      time.Duration `env:"HUBKEEPER_RETENTION, default=168h"`
@@ -69,6 +76,18 @@ type Worker struct {
 	Mail
 	Onboarding
 	Browser
+}
+
+// DefaultProviderConcurrency is how many checks or imports call each
+// provider at once unless HUBKEEPER_PROVIDER_CONCURRENCY says otherwise.
+// Pinterest's are browser sessions, which are heavy.
+var DefaultProviderConcurrency = map[string]int{"meta": 50, "pinterest": 4, "okta": 20, "entra": 20}
+
+// ProviderLimits is ProviderConcurrency over its defaults.
+func (w Worker) ProviderLimits() map[string]int {
+	limits := maps.Clone(DefaultProviderConcurrency)
+	maps.Copy(limits, w.ProviderConcurrency)
+	return limits
 }
 
 // Browser is the worker's headless Chromium, which drives Pinterest.
@@ -149,6 +168,14 @@ func validate(cfg any) error {
 		c = &v.Common
 		if v.MaxConcurrentActivities < 1 {
 			return fmt.Errorf("configuration: HUBKEEPER_WORKER_MAX_ACTIVITIES must be at least 1")
+		}
+		if v.WorkspaceConcurrency < 1 {
+			return fmt.Errorf("configuration: HUBKEEPER_WORKSPACE_CONCURRENCY must be at least 1")
+		}
+		for provider, n := range v.ProviderConcurrency {
+			if _, known := DefaultProviderConcurrency[provider]; !known || n < 1 {
+				return fmt.Errorf("configuration: HUBKEEPER_PROVIDER_CONCURRENCY: %q=%d: name meta, pinterest, okta or entra, each at least 1", provider, n)
+			}
 		}
 		if v.Retention < time.Hour || v.RetentionEvery < time.Minute {
 			return fmt.Errorf("configuration: HUBKEEPER_RETENTION must be at least 1h and HUBKEEPER_RETENTION_EVERY at least 1m")

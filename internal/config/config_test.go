@@ -57,6 +57,10 @@ func TestLoadErrors(t *testing.T) {
 		"ErrProviderHosts":     {"HUBKEEPER_PROVIDER_HOSTS": "http://sandbox:8093"},
 		"ErrRetentionShort":    {"HUBKEEPER_RETENTION": "10m"},
 		"ErrRetentionEvery":    {"HUBKEEPER_RETENTION_EVERY": "1s"},
+		"ErrWorkspaceSlots":    {"HUBKEEPER_WORKSPACE_CONCURRENCY": "0"},
+		"ErrUnknownProvider":   {"HUBKEEPER_PROVIDER_CONCURRENCY": "tiktok=3"},
+		"ErrProviderSlots":     {"HUBKEEPER_PROVIDER_CONCURRENCY": "meta=0"},
+		"ErrProviderSlotsForm": {"HUBKEEPER_PROVIDER_CONCURRENCY": "meta:3"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{}
@@ -86,6 +90,23 @@ func TestProviderHosts(t *testing.T) {
 	}
 	if got := strings.Join(cfg.ProviderHosts.Allowed, ","); got != "sandbox:8093,okta.internal" {
 		t.Fatalf("ProviderHosts = %q", got)
+	}
+}
+
+// A provider not named in HUBKEEPER_PROVIDER_CONCURRENCY keeps its default.
+func TestProviderConcurrency(t *testing.T) {
+	env := envconfig.MapLookuper(map[string]string{"DATABASE_URL": "postgres://x", "HUBKEEPER_ENCRYPTION_KEYS": "k:x",
+		"HUBKEEPER_PROVIDER_CONCURRENCY": "meta=5,okta=2"})
+	var cfg Worker
+	if err := Load(context.Background(), &cfg, env); err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.ProviderLimits()
+	if got["meta"] != 5 || got["okta"] != 2 || got["pinterest"] != 4 || got["entra"] != 20 || cfg.WorkspaceConcurrency != 10 {
+		t.Fatalf("limits %v, per workspace %d", got, cfg.WorkspaceConcurrency)
+	}
+	if DefaultProviderConcurrency["meta"] != 50 {
+		t.Fatal("ProviderLimits changed the defaults")
 	}
 }
 

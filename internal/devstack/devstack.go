@@ -215,7 +215,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	go func() { _ = api.Serve(ctx, mailUI, catcher) }()
 	// Onboardings in the dev stack poll the sandbox often and keep Meta's
 	// restriction window short, so a newcomer sees the whole path in minutes.
-	acts, err := worker.NewActivities(deps, config.Worker{Common: cfg.Common, Retention: 7 * 24 * time.Hour,
+	acts, err := worker.NewActivities(deps, config.Worker{Common: cfg.Common, Retention: 7 * 24 * time.Hour, WorkspaceConcurrency: 10,
 		Mail: config.Mail{SMTPAddr: catcher.Addr, SMTPTLS: "none", MailFrom: "hubkeeper@" + sandbox.DemoDomain,
 			PublicURL: apiURL, ReportRemindEvery: 24 * time.Hour, ReportExpireAfter: 7 * 24 * time.Hour},
 		Onboarding: config.Onboarding{SupportEmail: "support@" + sandbox.DemoDomain, OnboardingRemindEvery: time.Hour,

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,47 +19,81 @@ import (
 	"github.com/hubkeeper/hubkeeper/workflows"
 )
 
-// workerProcess is `hubkeeper worker` running as a process of its own.
-type workerProcess struct {
+// hubkeeperProcess is `hubkeeper worker` or `hubkeeper api` running as a
+// process of its own; an API's URL is where it listens.
+type hubkeeperProcess struct {
 	cmd *exec.Cmd
 	log string
+	URL string
 }
 
-// startWorkers builds the hubkeeper binary and starts n worker processes on
-// queue, against the stack's Postgres and Temporal.
-func (s *stack) startWorkers(t *testing.T, queue string, n int) []*workerProcess {
+// startProcesses builds the hubkeeper binary and starts n processes of
+// role ("worker" or "api") on queue, against the stack's Postgres, Temporal
+// and mail catcher, with env added to their environment; APIs are ready
+// when it returns.
+func (s *stack) startProcesses(t *testing.T, role, queue string, n int, env ...string) []*hubkeeperProcess {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "hubkeeper")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hubkeeper/hubkeeper/cmd/hubkeeper").CombinedOutput(); err != nil {
 		t.Fatalf("build hubkeeper: %v\n%s", err, out)
 	}
-	var workers []*workerProcess
+	var procs []*hubkeeperProcess
 	for i := range n {
-		w := &workerProcess{cmd: exec.Command(bin, "worker"), log: filepath.Join(dir, "worker-"+strconv.Itoa(i)+".log")}
-		out, err := os.Create(w.log)
+		p := &hubkeeperProcess{cmd: exec.Command(bin, role), log: filepath.Join(dir, role+"-"+strconv.Itoa(i)+".log")}
+		out, err := os.Create(p.log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.cmd.Stdout, w.cmd.Stderr = out, out
-		w.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dbURL, "HUBKEEPER_ENCRYPTION_KEYS="+temporaltest.KeySpec,
+		p.cmd.Stdout, p.cmd.Stderr = out, out
+		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.dbURL, "HUBKEEPER_ENCRYPTION_KEYS="+temporaltest.KeySpec,
 			"TEMPORAL_ADDRESS="+s.temporalAddr, "HUBKEEPER_TASK_QUEUE="+queue, "HUBKEEPER_CAPTURE_DIR="+dir,
-			"HUBKEEPER_PROVIDER_HOSTS=127.0.0.1")
-		if err := w.cmd.Start(); err != nil {
+			"HUBKEEPER_PROVIDER_HOSTS=127.0.0.1", "HUBKEEPER_SMTP_ADDR="+s.mail.Addr, "HUBKEEPER_SMTP_TLS=none")
+		p.cmd.Env = append(p.cmd.Env, env...)
+		if role == "api" {
+			addr := freeAddr(t)
+			p.URL = "http://" + addr
+			p.cmd.Env = append(p.cmd.Env, "HUBKEEPER_API_ADDR="+addr, "HUBKEEPER_KEY_REQUESTS_PER_MINUTE=1000000")
+		}
+		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			_ = w.cmd.Process.Kill()
-			_ = w.cmd.Wait()
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
 			out.Close()
 		})
-		workers = append(workers, w)
+		procs = append(procs, p)
 	}
-	return workers
+	for _, p := range procs {
+		for deadline := time.Now().Add(time.Minute); p.URL != ""; time.Sleep(50 * time.Millisecond) {
+			if resp, err := http.Get(p.URL + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the API did not get ready\n%s", p.tail())
+			}
+		}
+	}
+	return procs
 }
 
-func (w *workerProcess) tail() string {
-	b, _ := os.ReadFile(w.log)
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func (p *hubkeeperProcess) tail() string {
+	b, _ := os.ReadFile(p.log)
 	return string(b[max(0, len(b)-3000):])
 }
 
@@ -82,7 +118,7 @@ func TestWorkerKilledMidBulk(t *testing.T) {
 		t.Fatalf("%d members to remove, want 100", len(ids))
 	}
 	const queue = "sigkill"
-	workers := s.startWorkers(t, queue, 3)
+	workers := s.startProcesses(t, "worker", queue, 3)
 
 	release := s.meta.HoldBatches()
 	defer release()

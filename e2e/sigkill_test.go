@@ -31,7 +31,7 @@ type hubkeeperProcess struct {
 // role ("worker" or "api") on queue, against the stack's Postgres, Temporal
 // and mail catcher, with env added to their environment; APIs are ready
 // when it returns.
-func (s *stack) startProcesses(t *testing.T, role, queue string, n int, env ...string) []*hubkeeperProcess {
+func (s *stack) startProcesses(t testing.TB, role, queue string, n int, env ...string) []*hubkeeperProcess {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "hubkeeper")
@@ -82,7 +82,7 @@ func (s *stack) startProcesses(t *testing.T, role, queue string, n int, env ...s
 }
 
 // freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

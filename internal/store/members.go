@@ -64,19 +64,13 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		}
 	}
 	limit := p.limit()
+	// The page first, in key order; then, in one round trip, what its
+	// members hold and who they are matched to.
 	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.two_fac_status,
-			m.state, m.match,
-			m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.kept_by, m.kept_at, m.first_seen_at, m.removed_at,
-			(SELECT coalesce(jsonb_agg(jsonb_build_object('directory_id', du.directory_id, 'external_id', du.external_id,
-					'display_name', du.display_name, 'status', du.status) ORDER BY du.directory_id), '[]')
-				FROM directory_users du JOIN directories d ON d.id = du.directory_id
-				WHERE d.workspace_id = $1 AND du.email = m.matched_email),
-			(SELECT coalesce(jsonb_agg(jsonb_build_object('asset_id', g.asset_id, 'type', coalesce(a.type, ''), 'name', coalesce(a.name, ''),
-					'tasks', g.tasks) ORDER BY g.asset_id), '[]')
-				FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
-				WHERE g.integration_id = m.integration_id AND g.member_id = m.external_id)
-		FROM members m JOIN integrations i ON i.id = m.integration_id
-		WHERE i.workspace_id = $1 AND m.integration_id = $2 AND ($3 = '' OR m.state = $3) AND m.external_id > $4
+			m.state, m.match, m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.kept_by, m.kept_at, m.first_seen_at, m.removed_at
+		FROM members m
+		WHERE m.integration_id = $2 AND EXISTS (SELECT 1 FROM integrations i WHERE i.id = $2 AND i.workspace_id = $1)
+			AND ($3 = '' OR m.state = $3) AND m.external_id > $4
 			AND ($6 = '' OR m.external_id = $6) AND ($7 = '' OR m.role = $7)
 			AND ($8 = '' OR ($8 = 'on') = (m.two_fac_status = 'enabled') AND m.two_fac_status <> '')
 		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(f.State), after, limit+1, p.Only, f.Role, f.TwoFactor)
@@ -84,10 +78,9 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		return nil, "", notFound(err, "integration")
 	}
 	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
-		var m Member
+		m := Member{DirectoryUsers: []MatchedUser{}, Assets: []MemberAsset{}}
 		return m, r.Scan(&m.ExternalID, &m.Kind, &m.Email, &m.Name, &m.Role, &m.Tasks, &m.InvitationStatus, &m.TwoFactor, &m.State, &m.Match,
-			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.KeptBy, &m.KeptAt, &m.FirstSeenAt, &m.RemovedAt, &m.DirectoryUsers,
-			&m.Assets)
+			&m.MatchedEmail, &m.MatchedBy, &m.HubRole, &m.ExemptReason, &m.KeptBy, &m.KeptAt, &m.FirstSeenAt, &m.RemovedAt)
 	})
 	if err != nil {
 		return nil, "", notFound(err, "integration")
@@ -97,7 +90,52 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		members = members[:limit]
 		next = encodeCursor(members[limit-1].ExternalID)
 	}
-	return members, next, nil
+	if len(members) == 0 {
+		return members, next, nil
+	}
+	return members, next, s.memberDetails(ctx, workspaceID, integrationID, members)
+}
+
+// memberDetails fills in members' assets and matched directory users.
+func (s *Store) memberDetails(ctx context.Context, workspaceID, integrationID string, members []Member) error {
+	byID := make(map[string]*Member, len(members))
+	byEmail := map[string][]*Member{}
+	ids, emails := make([]string, 0, len(members)), []string{}
+	for i := range members {
+		m := &members[i]
+		byID[m.ExternalID] = m
+		ids = append(ids, m.ExternalID)
+		if m.MatchedEmail != nil {
+			byEmail[*m.MatchedEmail] = append(byEmail[*m.MatchedEmail], m)
+			emails = append(emails, *m.MatchedEmail)
+		}
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT g.member_id, g.asset_id, coalesce(a.type, ''), coalesce(a.name, ''), g.tasks
+		FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
+		WHERE g.integration_id = $1 AND g.member_id = ANY($2) ORDER BY g.member_id, g.asset_id`, integrationID, ids).Query(func(rows pgx.Rows) error {
+		var memberID string
+		var a MemberAsset
+		_, err := pgx.ForEachRow(rows, []any{&memberID, &a.AssetID, &a.Type, &a.Name, &a.Tasks}, func() error {
+			byID[memberID].Assets = append(byID[memberID].Assets, a)
+			return nil
+		})
+		return err
+	})
+	batch.Queue(`SELECT du.email, du.directory_id, du.external_id, du.display_name, du.status
+		FROM directory_users du JOIN directories d ON d.id = du.directory_id
+		WHERE d.workspace_id = $1 AND du.email = ANY($2) ORDER BY du.email, du.directory_id`, workspaceID, emails).Query(func(rows pgx.Rows) error {
+		var email string
+		var u MatchedUser
+		_, err := pgx.ForEachRow(rows, []any{&email, &u.DirectoryID, &u.ExternalID, &u.DisplayName, &u.Status}, func() error {
+			for _, m := range byEmail[email] {
+				m.DirectoryUsers = append(m.DirectoryUsers, u)
+			}
+			return nil
+		})
+		return err
+	})
+	return s.pool.SendBatch(ctx, batch).Close()
 }
 
 // Member returns one member of a workspace's integration.

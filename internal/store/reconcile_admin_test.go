@@ -182,3 +182,44 @@ func TestStagedPageTokens(t *testing.T) {
 		t.Fatalf("%d staged assets (with their tokens) left after the reconcile", n)
 	}
 }
+
+// A member list page carries each member's assets (in asset order) and the
+// directory users they are matched to, also when two members are one
+// person; members without either get empty lists; another workspace sees
+// nothing.
+func TestListMembersDetails(t *testing.T) {
+	f, ig, snap := adminFixture(t)
+	ctx := context.Background()
+	snap.members = append(snap.members, person("m-ada-2", "ada@acme.test"))
+	snap.assets = append(snap.assets, domain.Asset{ExternalID: "a0", Type: "ad_account", Ownership: "owned", Name: "Ads"})
+	snap.grants = append(snap.grants, domain.Grant{AssetID: "a0", MemberID: "m-ada", Tasks: []string{"ANALYZE"}})
+	f.check(t, ig, "r1", snap)
+	members, next, err := f.st.ListMembers(ctx, f.ws.ID, ig.ID, store.MemberFilter{}, store.Page{Limit: 3})
+	if err != nil || next == "" || len(members) != 3 {
+		t.Fatalf("%d members, next %q, %v", len(members), next, err)
+	}
+	got := map[string]store.Member{}
+	for _, m := range members {
+		got[m.ExternalID] = m
+	}
+	ada, twin, agency := got["m-ada"], got["m-ada-2"], got["m-agency"]
+	if len(ada.Assets) != 2 || ada.Assets[0].AssetID != "a0" || ada.Assets[0].Type != "ad_account" || ada.Assets[1].AssetID != "p1" ||
+		!slices.Equal(ada.Assets[1].Tasks, []string{"MANAGE"}) {
+		t.Fatalf("ada's assets %+v", ada.Assets)
+	}
+	for _, m := range []store.Member{ada, twin} {
+		if len(m.DirectoryUsers) != 1 || m.DirectoryUsers[0].ExternalID != "u-ada" || m.DirectoryUsers[0].DirectoryID != f.dir.ID {
+			t.Fatalf("%s's directory users %+v", m.ExternalID, m.DirectoryUsers)
+		}
+	}
+	if agency.Assets == nil || len(agency.Assets) != 0 || agency.DirectoryUsers == nil || len(agency.DirectoryUsers) != 0 {
+		t.Fatalf("the agency member's assets %#v, directory users %#v", agency.Assets, agency.DirectoryUsers)
+	}
+	other, err := f.st.CreateWorkspace(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if members, _, err := f.st.ListMembers(ctx, other.ID, ig.ID, store.MemberFilter{}, store.Page{}); err != nil || len(members) != 0 {
+		t.Fatalf("another workspace lists %d members (%v)", len(members), err)
+	}
+}

@@ -80,6 +80,8 @@ func TestRemoveAnApp(t *testing.T) {
 	for what, sql := range map[string]string{
 		"credentials": `SELECT count(*) FROM credentials WHERE owner_id = $1`,
 		"members":     `SELECT count(*) FROM members WHERE integration_id = $1`,
+		"grants":      `SELECT count(*) FROM asset_grants WHERE integration_id = $1`,
+		"assets":      `SELECT count(*) FROM assets WHERE integration_id = $1`,
 		"reports":     `SELECT count(*) FROM deprovision_reports WHERE integration_id = $1`,
 	} {
 		if n := s.count(t, sql, ig.ID); n != 0 {

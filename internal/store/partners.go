@@ -92,11 +92,14 @@ func reconcilePartners(ctx context.Context, tx pgx.Tx, runID string, ev AuditEve
 		}
 	}
 	ch.AccessRows, err = replace(ctx, tx, pgx.NamedArgs{"run": runID, "integration": ev.SubjectID, "now": now},
-		`INSERT INTO asset_partners AS a (integration_id, asset_id, partner_id, name, tasks, updated_at)
+		`WITH written AS (
+			INSERT INTO asset_partners AS a (integration_id, asset_id, partner_id, name, tasks, updated_at)
 			SELECT @integration, asset_id, partner_id, name, tasks, @now FROM asset_partner_staging WHERE sync_run_id = @run
 			ON CONFLICT (integration_id, asset_id, partner_id) DO UPDATE SET name = EXCLUDED.name, tasks = EXCLUDED.tasks,
 				updated_at = EXCLUDED.updated_at
-			WHERE (a.name, a.tasks) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.tasks)`,
+			WHERE (a.name, a.tasks) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.tasks)
+			RETURNING 1)
+		SELECT count(*) FROM written`,
 		`DELETE FROM asset_partners a WHERE a.integration_id = @integration
 			AND NOT EXISTS (SELECT 1 FROM asset_partner_staging s WHERE s.sync_run_id = @run AND s.asset_id = a.asset_id
 				AND s.partner_id = a.partner_id)

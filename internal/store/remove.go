@@ -23,6 +23,10 @@ func (s *Store) DeleteIntegration(ctx context.Context, workspaceID, id, actor st
 		if err != nil {
 			return notFound(err, "integration")
 		}
+		// Grants have no foreign key to cascade (Reconcile holds the row).
+		if _, err := tx.Exec(ctx, `DELETE FROM asset_grants WHERE integration_id = $1::uuid`, id); err != nil {
+			return err
+		}
 		secrets, err := deleteOwned(ctx, tx, id)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,5 +101,47 @@ func TestPurge(t *testing.T) {
 	}
 	if again, err := f.st.Purge(ctx, 7*24*time.Hour); err != nil || again != (store.Purged{}) {
 		t.Fatalf("a second purge: %+v, %v", again, err)
+	}
+}
+
+// An integration removed while a check reconciles leaves none of its
+// grants behind, whichever commits first: grants have no foreign key, so
+// the reconcile holds the integration's row instead (for real, 8 rounds).
+func TestDeleteIntegrationDuringReconcile(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var members []domain.BusinessMember
+	var grants []domain.Grant
+	assets := []domain.Asset{}
+	for i := range 40 {
+		assets = append(assets, domain.Asset{ExternalID: fmt.Sprintf("p%02d", i), Type: "page", Ownership: "owned", Name: "Page"})
+	}
+	for i := range 500 {
+		id := fmt.Sprintf("m%04d", i)
+		members = append(members, person(id, id+"@agency.example"))
+		for _, a := range assets[:10] {
+			grants = append(grants, domain.Grant{AssetID: a.ExternalID, MemberID: id, Tasks: []string{"MANAGE"}})
+		}
+	}
+	for round := range 8 {
+		ig := f.integration(t)
+		// The members are known; the check brings new grants only.
+		f.check(t, ig, fmt.Sprintf("r%d-0", round), snapshot{members: members, assets: assets})
+		run := f.stage(t, ig, fmt.Sprintf("r%d-1", round), snapshot{members: members, assets: assets, grants: grants})
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.st.Reconcile(ctx, run)
+			done <- err
+		}()
+		time.Sleep(time.Duration(round) * 5 * time.Millisecond)
+		if err := f.st.DeleteIntegration(ctx, f.ws.ID, ig.ID, "api_key:test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil && domain.ErrorCode(err) != domain.ENotFound {
+			t.Fatalf("round %d: reconcile: %v", round, err)
+		}
+		if n := f.count(t, `SELECT count(*) FROM asset_grants WHERE integration_id = $1`, ig.ID); n != 0 {
+			t.Fatalf("round %d: %d grants of the removed integration left", round, n)
+		}
 	}
 }

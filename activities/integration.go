@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -61,6 +62,12 @@ func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*
 	return a.graph(ig, string(token))
 }
 
+// browsed says whether ig's connector works in a browser.
+func browsed(ig store.Integration) bool {
+	d, _ := connector.Describe(ig.Provider)
+	return d.Channel == connector.ChannelBrowser
+}
+
 // providerFailure marks the integration needs_reauth when the provider
 // rejected its token, then maps the error for Temporal.
 func (a *Activities) providerFailure(ctx context.Context, ig store.Integration, err error) error {
@@ -71,7 +78,7 @@ func (a *Activities) providerFailure(ctx context.Context, ig store.Integration, 
 		if merr := a.Store.MarkIntegrationNeedsReauth(ctx, ig, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID, pe.TraceID); merr != nil {
 			return merr
 		}
-	case ok && pe.Kind == domain.Permanent && ig.Provider == domain.ProviderPinterest:
+	case ok && pe.Kind == domain.Permanent && browsed(ig):
 		// The browser kept a screenshot and the page: the audit log says where.
 		if merr := a.Store.RecordAutomationFailure(ctx, ig, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID); merr != nil {
 			return merr

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
-	"github.com/hubkeeper/hubkeeper/internal/pinterest"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
@@ -53,15 +53,7 @@ func (a *Activities) CheckMemberIntent(ctx context.Context, ch MemberChange) (In
 }
 
 // ProviderChange is what a change at the provider did.
-type ProviderChange struct {
-	// TraceID is the provider's trace id of the call that made the change.
-	TraceID string
-	// InvitationID is the provider's id of the invitation (invite).
-	InvitationID string
-	// AlreadyDone: the provider already was as asked (the member gone, the
-	// address invited, the invitation gone), so nothing was sent.
-	AlreadyDone bool
-}
+type ProviderChange = connector.Change
 
 // RemoveMember removes a person from the business center exactly once: a
 // member already removed in Postgres, or no longer in the business, is not
@@ -75,96 +67,44 @@ func (a *Activities) RemoveMember(ctx context.Context, ch MemberChange) (Provide
 	if len(members) == 1 {
 		return ProviderChange{AlreadyDone: true}, nil
 	}
-	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		present, err := c.HasBusinessUser(ctx, ig.BusinessID, ch.MemberID)
-		if err != nil || !present {
-			return ProviderChange{AlreadyDone: !present}, err
-		}
-		trace, err := c.RemoveBusinessUser(ctx, ig.BusinessID, ch.MemberID)
-		return ProviderChange{TraceID: trace}, err
-	}, func(c *pinterest.Client) (ProviderChange, error) {
-		was, err := c.Remove(ch.MemberID)
-		return ProviderChange{AlreadyDone: !was}, err
+	return a.withConnector(ctx, ch, connector.Remove, func(conn any) (ProviderChange, error) {
+		return conn.(connector.Remover).Remove(ctx, ch.MemberID)
 	})
 }
 
 // ChangeRole sets a member's business role and, at Meta, their tasks on
 // assets. Setting what is already set changes nothing, so a retry is harmless.
 func (a *Activities) ChangeRole(ctx context.Context, ch MemberChange) (ProviderChange, error) {
-	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		var change ProviderChange
+	var change ProviderChange
+	if ch.Role != "" {
 		var err error
-		if ch.Role != "" {
-			if change.TraceID, err = c.SetRole(ctx, ch.MemberID, ch.Role); err != nil {
-				return change, err
-			}
+		if change, err = a.withConnector(ctx, ch, connector.SetRole, func(conn any) (ProviderChange, error) {
+			return conn.(connector.RoleSetter).SetRole(ctx, ch.MemberID, ch.Role)
+		}); err != nil {
+			return change, err
 		}
-		for _, at := range ch.Assets {
-			if len(at.Tasks) == 0 {
-				change.TraceID, err = c.UnassignTasks(ctx, at.AssetID, ch.MemberID)
-			} else {
-				change.TraceID, err = c.AssignTasks(ctx, at.AssetID, ch.MemberID, at.Tasks)
-			}
-			if err != nil {
-				return change, err
-			}
-		}
+	}
+	if len(ch.Assets) == 0 {
 		return change, nil
-	}, func(c *pinterest.Client) (ProviderChange, error) {
-		return ProviderChange{}, c.SetRole(ch.MemberID, ch.Role)
+	}
+	return a.withConnector(ctx, ch, connector.SetAssetTasks, func(conn any) (ProviderChange, error) {
+		return conn.(connector.AssetTasksSetter).SetAssetTasks(ctx, ch.MemberID, ch.Assets)
 	})
 }
 
 // InviteMember invites a directory person exactly once: an address already
 // invited returns that invitation.
 func (a *Activities) InviteMember(ctx context.Context, ch MemberChange) (ProviderChange, error) {
-	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		id, trace, err := c.Invite(ctx, ig.BusinessID, ch.Email, ch.Role)
-		return ProviderChange{InvitationID: id, TraceID: trace, AlreadyDone: err == nil && trace == ""}, err
-	}, func(c *pinterest.Client) (ProviderChange, error) {
-		return invitePinterest(c, ch)
+	return a.withConnector(ctx, ch, connector.Invite, func(conn any) (ProviderChange, error) {
+		return conn.(connector.Inviter).Invite(ctx, ch.Email, ch.Role)
 	})
 }
 
 // CancelInvitation cancels an invitation at the provider; one already gone counts as done.
 func (a *Activities) CancelInvitation(ctx context.Context, ch MemberChange) (ProviderChange, error) {
-	return a.atProvider(ctx, ch, func(c *meta.Client, ig store.Integration) (ProviderChange, error) {
-		trace, err := c.CancelInvitation(ctx, ig.BusinessID, ch.MemberID)
-		return ProviderChange{TraceID: trace, AlreadyDone: err == nil && trace == ""}, err
-	}, nil)
-}
-
-// atProvider runs a change at the integration's provider: through the
-// Graph API for Meta, in a logged-in browser session for Pinterest (nil:
-// Pinterest has no such change in Hubkeeper).
-func (a *Activities) atProvider(ctx context.Context, ch MemberChange, atMeta func(*meta.Client, store.Integration) (ProviderChange, error),
-	atPinterest func(*pinterest.Client) (ProviderChange, error)) (ProviderChange, error) {
-	defer beat(ctx).Stop()
-	ig, err := a.Store.IntegrationByID(ctx, ch.IntegrationID)
-	if err != nil {
-		return ProviderChange{}, failure(err)
-	}
-	switch {
-	case ig.Provider == domain.ProviderMeta:
-		c, err := a.metaClientFor(ctx, ig)
-		if err != nil {
-			return ProviderChange{}, failure(err)
-		}
-		change, err := atMeta(c, ig)
-		if err != nil {
-			return ProviderChange{}, a.actionFailure(ctx, ig, ch, err)
-		}
-		return change, nil
-	case ig.Provider == domain.ProviderPinterest && atPinterest != nil:
-		var change ProviderChange
-		err := a.pinterestAction(ctx, ig, func(c *pinterest.Client) error {
-			var err error
-			change, err = atPinterest(c)
-			return err
-		})
-		return change, err
-	}
-	return ProviderChange{}, failure(domain.Errorf(domain.EInvalid, "%s has no %s in Hubkeeper", ig.Provider, ch.Action))
+	return a.withConnector(ctx, ch, connector.CancelInvitation, func(conn any) (ProviderChange, error) {
+		return conn.(connector.InvitationCanceller).CancelInvitation(ctx, ch.MemberID)
+	})
 }
 
 // actionFailure is providerFailure for member actions: when Meta says

@@ -216,28 +216,3 @@ func (a *Activities) pinterestAction(ctx context.Context, ig store.Integration, 
 	}
 	return failure(a.saveSession(ctx, ig, sess))
 }
-
-// invitePinterest invites a directory person exactly once: an invitation
-// already pending for the address is the one returned.
-func invitePinterest(c *pinterest.Client, ch MemberChange) (ProviderChange, error) {
-	pendingID := func() (string, error) {
-		pending, err := c.PendingInvites()
-		for _, inv := range pending {
-			if inv.Email == ch.Email {
-				return inv.ExternalID, err
-			}
-		}
-		return "", err
-	}
-	id, err := pendingID()
-	if err != nil || id != "" {
-		return ProviderChange{InvitationID: id, AlreadyDone: id != ""}, err
-	}
-	if err := c.Invite([]string{ch.Email}, ch.Role); err != nil {
-		return ProviderChange{}, err
-	}
-	if id, err = pendingID(); err == nil && id == "" {
-		err = &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "the new invitation is not listed yet"}
-	}
-	return ProviderChange{InvitationID: id}, err
-}

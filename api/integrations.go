@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -350,22 +351,24 @@ type integrationSecretRequest struct {
 
 // putToken replaces a Meta integration's token, say after Meta rejected it.
 func (s *Server) putToken(c echo.Context) error {
-	return s.replaceSecret(c, domain.ProviderMeta)
+	return s.replaceSecret(c, "meta_token")
 }
 
 // putPassword replaces a Pinterest automation account's password, say after
 // Pinterest refused it; an onboarding still under way logs in again.
 func (s *Server) putPassword(c echo.Context) error {
-	return s.replaceSecret(c, domain.ProviderPinterest)
+	return s.replaceSecret(c, "pinterest_password")
 }
 
-func (s *Server) replaceSecret(c echo.Context, provider domain.Provider) error {
+// replaceSecret replaces an integration's credential of kind (its
+// connector's SecretKind): a Meta token or a Pinterest password.
+func (s *Server) replaceSecret(c echo.Context, kind string) error {
 	var req integrationSecretRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	field, secret, other := "access_token", req.AccessToken, req.Password
-	if provider == domain.ProviderPinterest {
+	if kind == "pinterest_password" {
 		field, secret, other = "password", req.Password, req.AccessToken
 	}
 	if other != "" {
@@ -380,13 +383,15 @@ func (s *Server) replaceSecret(c echo.Context, provider domain.Provider) error {
 	if err != nil {
 		return err
 	}
-	if ig.Provider != provider {
+	d, _ := connector.Describe(ig.Provider)
+	if d.SecretKind != kind {
 		return domain.Errorf(domain.EInvalid, "integration %s is %s: a Meta token goes to PUT …/token, a Pinterest password to PUT …/password",
 			ig.ID, ig.Provider)
 	}
 	// A Meta onboarding takes its token at its token step; a Pinterest one
 	// takes a new password here, and logs in again with it.
-	if provider == domain.ProviderMeta {
+	loginAgain := d.Onboarding == connector.OnboardAutomationLogin
+	if !loginAgain {
 		if err := connected(ig); err != nil {
 			return err
 		}
@@ -394,7 +399,7 @@ func (s *Server) replaceSecret(c echo.Context, provider domain.Provider) error {
 	if err := s.Store.ReplaceIntegrationSecret(ctx, ig, "api_key:"+key.ID, []byte(secret)); err != nil {
 		return err
 	}
-	if ig.OnboardingOpen && provider == domain.ProviderPinterest {
+	if ig.OnboardingOpen && loginAgain {
 		if err := s.wakeOnboarding(ctx, ig.ID, workflows.SignalVerification, nil); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -112,8 +113,8 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 			return err
 		}
 		ch.Provider = ig.Provider
-		if ig.Provider == domain.ProviderPinterest && action == store.ActionCancel {
-			return domain.Errorf(domain.EInvalid, "Hubkeeper cannot cancel Pinterest invitations yet; cancel it in Pinterest Business Manager")
+		if err := supported(ig, needs[action]); err != nil {
+			return err
 		}
 		snap, err := s.Store.CheckMemberChange(ctx, ch)
 		if err != nil {
@@ -224,8 +225,10 @@ func (s *Server) startBulk(c echo.Context) error {
 	if err := connected(ig); err != nil {
 		return err
 	}
-	if ig.Provider == domain.ProviderPinterest && (req.Action == store.ActionRemove || req.Action == store.ActionRole) {
-		return domain.Errorf(domain.EInvalid, "bulk %s is Meta's for now; act on Pinterest members one by one", req.Action)
+	if slices.Contains(store.ProviderActions, req.Action) {
+		if err := supported(ig, connector.Bulk); err != nil {
+			return err
+		}
 	}
 	b, err := s.Store.CreateBulkAction(ctx, store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: ig.ID, Action: req.Action,
 		Actor: "api_key:" + key.ID, Reason: req.Reason, Role: req.Role, MemberIDs: req.Members})
@@ -250,4 +253,22 @@ func (s *Server) getBulk(c echo.Context) error {
 		return domain.Errorf(domain.ENotFound, "bulk action not found")
 	}
 	return c.JSON(http.StatusOK, b)
+}
+
+// needs names the capability each action that changes the provider needs
+// (a role change's assets need connector.SetAssetTasks too, which the
+// store checks).
+var needs = map[string]connector.Capability{store.ActionRemove: connector.Remove, store.ActionRole: connector.SetRole,
+	store.ActionInvite: connector.Invite, store.ActionCancel: connector.CancelInvitation}
+
+// supported refuses a change ig's connector does not make; "" needs none.
+func supported(ig store.Integration, c connector.Capability) error {
+	d, ok := connector.Describe(ig.Provider)
+	switch {
+	case !ok:
+		return domain.Errorf(domain.EInvalid, "provider %q has no connector", ig.Provider)
+	case c != "" && !d.Can(c):
+		return d.Refuse(c)
+	}
+	return nil
 }

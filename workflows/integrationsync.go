@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/connector"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -113,11 +115,12 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 	return nil
 }
 
-// fetch stages the business's members, assets and grants: through the
-// Graph API for Meta (members meanwhile assets then grants and partners),
-// through the browser for Pinterest (one session, page by page).
+// fetch stages the business's members, assets and grants as its
+// connector's channel goes: through the Graph API (members meanwhile
+// assets then grants and partners), or through the browser (one session,
+// page by page).
 func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
-	if s.in.Provider == "pinterest" {
+	if d, _ := connector.Describe(domain.Provider(s.in.Provider)); d.Channel == connector.ChannelBrowser {
 		var got activities.PinterestFetch
 		if err := workflow.ExecuteActivity(fetch, a.FetchPinterest, s.result.SyncRunID).Get(ctx, &got); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/temporal"
@@ -101,7 +102,8 @@ func changeAtProvider(ctx workflow.Context, in MemberActionInput, provider domai
 		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 			MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
-	where := providerNames[provider]
+	d, _ := connector.Describe(provider)
+	where := d.Name
 	var act any
 	switch in.Action {
 	case store.ActionRemove:
@@ -119,14 +121,11 @@ func changeAtProvider(ctx workflow.Context, in MemberActionInput, provider domai
 	return change, err
 }
 
-// providerNames are the providers as the Temporal UI names them.
-var providerNames = map[domain.Provider]string{domain.ProviderMeta: "Meta", domain.ProviderPinterest: "Pinterest Business Manager"}
-
 // applyAsAsked is how actions started before the look before acting apply:
 // at Meta or Pinterest as the input says, then recorded.
 func applyAsAsked(ctx, short workflow.Context, in MemberActionInput,
 	record func(workflow.Context, activities.MemberActionStatus) error, stage func(string, string)) error {
-	if in.Provider == domain.ProviderPinterest && slices.Contains(store.ProviderActions, in.Action) {
+	if d, _ := connector.Describe(in.Provider); d.Channel == connector.ChannelBrowser && slices.Contains(store.ProviderActions, in.Action) {
 		if err := applyAtPinterest(ctx, &in, stage); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -72,12 +73,14 @@ const ErrOnboardingFailed = "OnboardingFailed"
 // is followed by a new one.
 func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) error {
 	if in.Provider == "" {
-		in.Provider = "meta"
+		in.Provider = string(domain.ProviderMeta)
 	}
-	workflowFunc := MetaOnboarding
-	if in.Provider == "pinterest" {
-		workflowFunc = PinterestOnboarding
+	d, ok := connector.Describe(domain.Provider(in.Provider))
+	if !ok {
+		return fmt.Errorf("start onboarding: provider %q has no connector", in.Provider)
 	}
+	workflowFunc := map[connector.Onboarding]any{connector.OnboardMetaApp: MetaOnboarding,
+		connector.OnboardAutomationLogin: PinterestOnboarding}[d.Onboarding]
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       OnboardingID(in.IntegrationID),
 		Priority:                 tenant(in.WorkspaceID),

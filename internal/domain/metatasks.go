@@ -6,25 +6,6 @@ import (
 	"strings"
 )
 
-// MetaRoles are the business roles Hubkeeper assigns in Meta Business
-// Manager: the UI's "Full control" (ADMIN) and "Partial access" (EMPLOYEE).
-var MetaRoles = []string{"ADMIN", "EMPLOYEE"}
-
-// PinterestRoles are the business roles Hubkeeper assigns in Pinterest
-// Business Manager: the UI's "Manager" (BIZ_ADMIN) and "Employee".
-var PinterestRoles = []string{"BIZ_ADMIN", "EMPLOYEE"}
-
-// CheckRole says whether role is one Hubkeeper assigns in a provider's business.
-func CheckRole(p Provider, role string) error {
-	switch {
-	case p == ProviderPinterest && !slices.Contains(PinterestRoles, role):
-		return Errorf(EInvalid, "role must be BIZ_ADMIN (Manager) or EMPLOYEE (Employee)")
-	case p != ProviderPinterest && !slices.Contains(MetaRoles, role):
-		return Errorf(EInvalid, "role must be ADMIN (Full control) or EMPLOYEE (Partial access)")
-	}
-	return nil
-}
-
 // MetaTasks are the tasks Meta takes on an asset, by asset type: the enums
 // of the assigned_users edges (pageassigned_users_tasks_enum_param,
 // adaccountassigned_users_tasks_enum_param). Any set of them is a valid

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/jackc/pgx/v5"
 )
@@ -28,10 +29,7 @@ const (
 var ProviderActions = []string{ActionRemove, ActionRole, ActionInvite, ActionCancel}
 
 // AssetTasks are the tasks a member is to hold on an asset; none takes access away.
-type AssetTasks struct {
-	AssetID string   `json:"asset_id"`
-	Tasks   []string `json:"tasks"`
-}
+type AssetTasks = connector.AssetTasks
 
 // MemberChange is an admin's change to a member as Postgres records it.
 type MemberChange struct {
@@ -110,15 +108,32 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) (MemberS
 	return snap, err
 }
 
+// describe is the connector of an integration's provider.
+func describe(ctx context.Context, tx pgx.Tx, integrationID string) (connector.Description, error) {
+	var provider domain.Provider
+	if err := tx.QueryRow(ctx, `SELECT provider FROM integrations WHERE id = $1`, integrationID).Scan(&provider); err != nil {
+		return connector.Description{}, notFound(err, "integration")
+	}
+	d, ok := connector.Describe(provider)
+	if !ok {
+		return d, domain.Errorf(domain.EInvalid, "provider %q has no connector", provider)
+	}
+	return d, nil
+}
+
 // checkInvite: the address is a directory person of the workspace and
 // neither in the business nor invited (an expired or declined invitation
 // does not count).
 func checkInvite(ctx context.Context, tx pgx.Tx, ch MemberChange) error {
-	if err := domain.CheckRole(ch.Provider, ch.Role); err != nil {
+	d, err := describe(ctx, tx, ch.IntegrationID)
+	if err != nil {
+		return err
+	}
+	if err := d.CheckRole(ch.Role); err != nil {
 		return err
 	}
 	var people, present int
-	err := tx.QueryRow(ctx, `SELECT
+	err = tx.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM directory_users du JOIN directories d ON d.id = du.directory_id WHERE d.workspace_id = $1 AND du.email = $3),
 			(SELECT count(*) FROM members m WHERE m.integration_id = $2 AND m.email = $3 AND m.state <> 'removed'
 				AND NOT (m.kind = 'invitation' AND m.invitation_status IN ('EXPIRED', 'DECLINED')))`,
@@ -191,13 +206,17 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 			return domain.Errorf(domain.EConflict, "member %s is not kept: no report decision keeps them", ch.MemberID)
 		}
 	case ActionRole:
+		d, err := describe(ctx, tx, ch.IntegrationID)
+		if err != nil {
+			return err
+		}
 		if ch.Role != "" {
-			if err := domain.CheckRole(ch.Provider, ch.Role); err != nil {
+			if err := d.CheckRole(ch.Role); err != nil {
 				return err
 			}
 		}
-		if ch.Provider == domain.ProviderPinterest && len(ch.Assets) > 0 {
-			return domain.Errorf(domain.EInvalid, "Hubkeeper changes a Pinterest member's role only; ad account permissions stay as they are")
+		if len(ch.Assets) > 0 && !d.Can(connector.SetAssetTasks) {
+			return d.Refuse(connector.SetAssetTasks)
 		}
 		if ch.Role == "" && len(ch.Assets) == 0 {
 			return domain.Errorf(domain.EInvalid, "say what to change: role, assets or both")

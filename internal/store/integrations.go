@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/jackc/pgx/v5"
@@ -113,8 +114,8 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 			status = "onboarding"
 		}
 		if len(ni.Secret) > 0 { // a Meta token or a Pinterest password; a Meta onboarding starts without
-			kind := map[domain.Provider]string{domain.ProviderMeta: "meta_token", domain.ProviderPinterest: "pinterest_password"}[ni.Provider]
-			sealed, err := s.sealCredential(ctx, tx, ni.WorkspaceID, id, kind, ni.Secret)
+			d, _ := connector.Describe(ni.Provider)
+			sealed, err := s.sealCredential(ctx, tx, ni.WorkspaceID, id, d.SecretKind, ni.Secret)
 			if err != nil {
 				return err
 			}
@@ -673,9 +674,10 @@ func lockMembers(ctx context.Context, tx pgx.Tx, integrationID string, exclusive
 // with an audit event. The next successful check sets the integration
 // connected again; an onboarding still under way goes back to onboarding.
 func (s *Store) ReplaceIntegrationSecret(ctx context.Context, ig Integration, actor string, secret []byte) error {
-	kind, action := "meta_token", "integration.token_replaced"
-	if ig.Provider == domain.ProviderPinterest {
-		kind, action = "pinterest_password", "integration.password_replaced"
+	d, _ := connector.Describe(ig.Provider)
+	kind, action := d.SecretKind, "integration.token_replaced"
+	if kind == "pinterest_password" {
+		action = "integration.password_replaced"
 	}
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		credID, err := s.sealCredential(ctx, tx, ig.WorkspaceID, ig.ID, kind, secret)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/jackc/pgx/v5"
 )
@@ -117,7 +118,7 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 		if err != nil {
 			return notFound(err, "integration")
 		}
-		if (sub.Stage == OnboardLogin) != (provider == domain.ProviderPinterest) {
+		if d, _ := connector.Describe(provider); (sub.Stage == OnboardLogin) != (d.Onboarding == connector.OnboardAutomationLogin) {
 			return domain.Errorf(domain.EConflict, "the %s step is not part of a %s onboarding", sub.Stage, provider)
 		}
 		o, err = scanOnboarding(tx.QueryRow(ctx, `SELECT `+onboardingColumns+` FROM onboardings WHERE integration_id = $1 FOR UPDATE`,
@@ -245,7 +246,7 @@ func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationI
 			return domain.Errorf(domain.EConflict, "only a failed onboarding can be restarted; this one is at the %s step", o.Stage)
 		}
 		first := OnboardAppApproval
-		if ig.Provider == domain.ProviderPinterest {
+		if d, _ := connector.Describe(ig.Provider); d.Onboarding == connector.OnboardAutomationLogin {
 			first = OnboardLogin
 		}
 		if _, err := tx.Exec(ctx, `UPDATE onboardings SET stage = $2, waiting_for = $3, until = NULL, problems = '{}',

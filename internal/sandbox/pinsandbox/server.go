@@ -1,5 +1,7 @@
-// Package pinsandbox is a sandbox of the Pinterest Business Manager web app,
-// the pages Hubkeeper's browser automation drives: login (with a
+// Package pinsandbox is a sandbox of the Pinterest Business Manager web app
+// and of Pinterest's REST API v5 for business access (api.go), over the
+// same businesses. The web app has the pages Hubkeeper's browser
+// automation drives: login (with a
 // verification code for a new browser), the members table with paging,
 // adding employees with a role, editing and removing a member, pending
 // invitations, ad accounts and who holds them. Sessions and CSRF tokens work
@@ -49,15 +51,21 @@ type Member struct {
 	Role  string
 }
 
-// Invite is an invitation, PENDING until the invitee accepts.
+// Invite is an invitation, PENDING until the invitee accepts, it is
+// cancelled, or it expires.
 type Invite struct {
 	ID     string
 	Email  string
 	Role   string
 	Status string
+	// Sent, Updated and Expires are when it was sent, last changed and
+	// stops being PENDING (zero: never).
+	Sent, Updated, Expires time.Time
 }
 
-// AdAccount is an ad account and its holders' permissions (ADMIN, ANALYST, CAMPAIGN_MANAGER, …).
+// AdAccount is an ad account and its holders' permissions (ADMIN, ANALYST,
+// CAMPAIGN_MANAGER, …): the web app shows one; the API may set several,
+// kept joined by commas.
 type AdAccount struct {
 	ID      string
 	Name    string
@@ -97,6 +105,12 @@ type Server struct {
 	// codes are the verification codes last sent, by e-mail (what the person would read).
 	codes map[string]string
 	seq   int
+	// The API's OAuth apps, authorization codes, access and refresh tokens.
+	apps        map[string]*oauthApp
+	authCodes   map[string]*authCode
+	tokens      map[string]*apiToken
+	throttled   int
+	apiRequests int
 
 	// Flow picks the "employees" or the "people" pages.
 	Flow string
@@ -116,6 +130,7 @@ type Server struct {
 func New() *Server {
 	return &Server{businesses: map[string]*Business{}, passwords: map[string]string{}, sessions: map[string]*session{},
 		devices: map[string]bool{}, pending: map[string]*pendingLogin{}, codes: map[string]string{},
+		apps: map[string]*oauthApp{}, authCodes: map[string]*authCode{}, tokens: map[string]*apiToken{},
 		Flow: FlowEmployees, SessionTTL: time.Hour, PageSize: 25}
 }
 
@@ -164,7 +179,7 @@ func (s *Server) AcceptInvite(businessID, inviteID, name string) (string, error)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.businesses[businessID]
-	if b == nil || b.Invites[inviteID] == nil || b.Invites[inviteID].Status != "PENDING" {
+	if b == nil || b.Invites[inviteID] == nil || inviteStatus(b.Invites[inviteID], time.Now()) != "PENDING" {
 		return "", fmt.Errorf("no pending invite %s in business %s", inviteID, businessID)
 	}
 	inv := b.Invites[inviteID]
@@ -201,8 +216,15 @@ func verificationCode() string {
 
 // ServeHTTP routes the web app's pages.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/_sandbox/"):
 		s.control(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, "/v5/"):
+		s.api(w, r)
+		return
+	case r.URL.Path == "/oauth/":
+		s.consent(w, r)
 		return
 	}
 	if s.Latency > 0 {
@@ -272,7 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(rest) == 1 && rest[0] == "invites":
 		var invites []*Invite
 		for _, inv := range b.Invites {
-			if inv.Status == "PENDING" {
+			if inviteStatus(inv, time.Now()) == "PENDING" {
 				invites = append(invites, inv)
 			}
 		}
@@ -517,12 +539,13 @@ func (s *Server) addPage(w http.ResponseWriter, r *http.Request, b *Business, da
 	}
 	for _, e := range emails {
 		if s.memberByEmail(b, e) != nil || slices.ContainsFunc(sortedKeys(b.Invites), func(id string) bool {
-			return b.Invites[id].Email == e && b.Invites[id].Status == "PENDING"
+			return b.Invites[id].Email == e && inviteStatus(b.Invites[id], time.Now()) == "PENDING"
 		}) {
 			continue // already a member or invited: nothing new
 		}
 		id := s.nextID(b)
-		b.Invites[id] = &Invite{ID: id, Email: e, Role: role, Status: "PENDING"}
+		now := time.Now()
+		b.Invites[id] = &Invite{ID: id, Email: e, Role: role, Status: "PENDING", Sent: now, Updated: now, Expires: now.Add(InviteTTL)}
 	}
 	http.Redirect(w, r, data["Base"].(string)+"invites/", http.StatusSeeOther)
 }

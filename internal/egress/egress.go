@@ -34,6 +34,7 @@ const (
 	EntraLogin   Service = "entra_login"
 	EntraGraph   Service = "entra_graph"
 	PinterestWeb Service = "pinterest_web"
+	PinterestAPI Service = "pinterest_api"
 )
 
 // vendorHosts are each service's own hosts; "*." matches any subdomain.
@@ -43,6 +44,7 @@ var vendorHosts = map[Service][]string{
 	EntraLogin:   {"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"},
 	EntraGraph:   {"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"},
 	PinterestWeb: {"pinterest.com", "*.pinterest.com"},
+	PinterestAPI: {"api.pinterest.com"},
 }
 
 // BrowserHosts are the hosts a Pinterest page may load from: the web app

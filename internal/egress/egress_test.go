@@ -22,6 +22,8 @@ func TestCheckBaseURL(t *testing.T) {
 		ok      bool
 	}{
 		{MetaGraph, "https://graph.facebook.com", true},
+		{PinterestAPI, "https://api.pinterest.com", true},
+		{PinterestAPI, "https://www.pinterest.com", false},
 		{MetaGraph, "https://graph.facebook.com:443/", true},
 		{MetaGraph, "http://graph.facebook.com", false},
 		{MetaGraph, "https://graph.facebook.com:8443", false},

@@ -15,6 +15,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
+	"github.com/hubkeeper/hubkeeper/internal/pinterestapi"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/activity"
@@ -50,6 +51,9 @@ type Activities struct {
 	Retention time.Duration
 	// Slots bound the checks and imports running at once (TakeSlot).
 	Slots store.SlotLimits
+	// PinterestApp is the operator's Pinterest app (nil: none configured),
+	// through which API-mode integrations' tokens are refreshed.
+	PinterestApp *pinterestapi.App
 }
 
 // Purge removes what is kept only for a while (Store.Purge, older than

@@ -99,8 +99,8 @@ func (p pinterestBrowser) SetRole(_ context.Context, memberID, role string) (con
 }
 
 // withConnector runs change with the integration's connector, when its
-// Description has capability: built on the Graph client, or in a logged-in
-// browser session that is saved afterwards. Provider errors come back
+// Description has capability: built on the Graph or Pinterest API client,
+// or in a logged-in browser session that is saved afterwards. Provider errors come back
 // mapped for Temporal.
 func (a *Activities) withConnector(ctx context.Context, ch MemberChange, capability connector.Capability,
 	change func(conn any) (connector.Change, error)) (connector.Change, error) {
@@ -109,11 +109,21 @@ func (a *Activities) withConnector(ctx context.Context, ch MemberChange, capabil
 	if err != nil {
 		return connector.Change{}, failure(err)
 	}
-	d, ok := connector.Describe(ig.Provider)
+	d, ok := connector.Describe(ig.Provider, ig.Mode)
 	if !ok || !d.Can(capability) {
 		return connector.Change{}, failure(domain.Errorf(domain.EInvalid, "%s has no %s in Hubkeeper", ig.Provider, ch.Action))
 	}
 	switch d.Channel {
+	case connector.ChannelAPI:
+		c, err := a.pinterestAPIClient(ctx, ig)
+		if err != nil {
+			return connector.Change{}, a.providerFailure(ctx, ig, err)
+		}
+		done, err := change(pinterestAPI{c: c, businessID: ig.BusinessID})
+		if err != nil {
+			return connector.Change{}, a.actionFailure(ctx, ig, ch, err)
+		}
+		return done, nil
 	case connector.ChannelGraph:
 		c, err := a.metaClientFor(ctx, ig)
 		if err != nil {

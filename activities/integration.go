@@ -64,7 +64,7 @@ func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*
 
 // browsed says whether ig's connector works in a browser.
 func browsed(ig store.Integration) bool {
-	d, _ := connector.Describe(ig.Provider)
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	return d.Channel == connector.ChannelBrowser
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/browser"
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/pinterest"
@@ -145,7 +146,8 @@ type PinterestFetch struct {
 	Members, Assets, Grants int
 }
 
-// FetchPinterest reads the business through the browser into the run's
+// FetchPinterest reads the business through the API (fetchPinterestAPI)
+// or, in browser mode, through the browser into the run's
 // staging rows: the members list page by page (heartbeating the next page,
 // so a retry resumes there), the pending invitations, the ad accounts and
 // who holds each. A session that expires mid-way logs in again; a refused
@@ -155,6 +157,9 @@ func (a *Activities) FetchPinterest(ctx context.Context, runID string) (Pinteres
 	ig, err := a.Store.IntegrationForRun(ctx, runID)
 	if err != nil {
 		return out, failure(err)
+	}
+	if d, _ := connector.Describe(ig.Provider, ig.Mode); d.Channel == connector.ChannelAPI {
+		return a.fetchPinterestAPI(ctx, ig, runID)
 	}
 	c, sess, err := a.pinterestSession(ctx, ig, nil)
 	if err != nil {

@@ -29,6 +29,10 @@ type createIntegrationRequest struct {
 	// Automation is Pinterest's automation account; WebBaseURL overrides Pinterest's web app.
 	Automation *automationRequest `json:"automation"`
 	WebBaseURL string             `json:"web_base_url"`
+	// Mode is how Pinterest is reached: "api" (the default when the
+	// operator configured an app and no automation account is sent) or
+	// "browser".
+	Mode string `json:"mode"`
 }
 
 type automationRequest struct {
@@ -44,7 +48,7 @@ var (
 	phoneNumber  = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{5,24}$`)
 )
 
-func (r createIntegrationRequest) validate(hosts egress.Policy) (store.NewIntegration, error) {
+func (r createIntegrationRequest) validate(hosts egress.Policy, pinterestApp bool) (store.NewIntegration, error) {
 	ni := store.NewIntegration{Provider: domain.Provider(r.Provider), Label: r.Label, BusinessID: r.BusinessID, AppID: r.AppID,
 		LoginMethod: r.LoginMethod, RemovalSafeguard: 0.2}
 	if err := firstErr(required("label", r.Label), required("business_id", r.BusinessID)); err != nil {
@@ -61,9 +65,28 @@ func (r createIntegrationRequest) validate(hosts egress.Policy) (store.NewIntegr
 	}
 	switch ni.Provider {
 	case domain.ProviderMeta:
+		if r.Mode != "" {
+			return ni, domain.Errorf(domain.EInvalid, "mode is Pinterest's; Meta is reached through its Graph API")
+		}
 		return r.validateMeta(hosts, ni)
 	case domain.ProviderPinterest:
-		return r.validatePinterest(hosts, ni)
+		// The API when the operator configured an app, unless the request
+		// brings an automation account for the browser.
+		ni.Mode = r.Mode
+		if ni.Mode == "" && pinterestApp && r.Automation == nil {
+			ni.Mode = connector.ModeAPI
+		}
+		switch ni.Mode {
+		case connector.ModeAPI:
+			if !pinterestApp {
+				return ni, domain.Errorf(domain.EInvalid, `no Pinterest app is configured on this Hubkeeper: use "mode": "browser" with an automation account`)
+			}
+			return r.validatePinterestAPI(ni)
+		case "", connector.ModeBrowser:
+			ni.Mode = connector.ModeBrowser
+			return r.validatePinterest(hosts, ni)
+		}
+		return ni, domain.Errorf(domain.EInvalid, `mode must be "api" or "browser"`)
 	case "":
 		return ni, domain.Errorf(domain.EInvalid, `provider is required: "meta" or "pinterest"`)
 	default:
@@ -153,6 +176,20 @@ func (r createIntegrationRequest) validatePinterest(hosts egress.Policy, ni stor
 	return ni, nil
 }
 
+// validatePinterestAPI: an integration through the API is connected by an
+// admin's consent (GET …/oauth/start), with nothing else to send.
+func (r createIntegrationRequest) validatePinterestAPI(ni store.NewIntegration) (store.NewIntegration, error) {
+	if r.AccessToken != "" || r.AppID != "" || r.GraphBaseURL != "" || r.GraphVersion != "" || r.Onboarding || r.Automation != nil ||
+		r.WebBaseURL != "" || r.AdminEmail != "" {
+		return ni, domain.Errorf(domain.EInvalid, `in "mode": "api" Pinterest is connected by an admin's consent: send provider, label, `+
+			"business_id and login_method only, then open GET /v1/integrations/{id}/oauth/start")
+	}
+	if r.LoginMethod != "sso" && r.LoginMethod != "password" {
+		return ni, domain.Errorf(domain.EInvalid, `login_method must be "sso" or "password": how admins log in to Pinterest`)
+	}
+	return ni, nil
+}
+
 func integrationInput(ig store.Integration, trigger string) workflows.IntegrationSyncInput {
 	return workflows.IntegrationSyncInput{WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, Provider: string(ig.Provider),
 		BusinessID: ig.BusinessID, Trigger: trigger}
@@ -178,7 +215,7 @@ func (s *Server) createIntegration(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ni, err := req.validate(s.ProviderHosts)
+	ni, err := req.validate(s.ProviderHosts, s.Pinterest != nil)
 	if err != nil {
 		return err
 	}
@@ -383,7 +420,7 @@ func (s *Server) replaceSecret(c echo.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	d, _ := connector.Describe(ig.Provider)
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	if d.SecretKind != kind {
 		return domain.Errorf(domain.EInvalid, "integration %s is %s: a Meta token goes to PUT …/token, a Pinterest password to PUT …/password",
 			ig.ID, ig.Provider)

@@ -263,7 +263,7 @@ var needs = map[string]connector.Capability{store.ActionRemove: connector.Remove
 
 // supported refuses a change ig's connector does not make; "" needs none.
 func supported(ig store.Integration, c connector.Capability) error {
-	d, ok := connector.Describe(ig.Provider)
+	d, ok := connector.Describe(ig.Provider, ig.Mode)
 	switch {
 	case !ok:
 		return domain.Errorf(domain.EInvalid, "provider %q has no connector", ig.Provider)

@@ -22,6 +22,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/config"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
+	"github.com/hubkeeper/hubkeeper/internal/pinterestapi"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
@@ -53,6 +54,10 @@ type Options struct {
 	// TrustedProxies are the networks whose X-Forwarded-For names the
 	// client; without them the client is the connection's peer.
 	TrustedProxies []*net.IPNet
+	// Pinterest is the operator's Pinterest app (nil: none), and PublicURL
+	// where admins' browsers reach the API (consents come back there).
+	Pinterest *pinterestapi.App
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -118,6 +123,7 @@ func New(o Options) *Server {
 	v1.GET("/integrations/:id/sync-runs", s.listIntegrationSyncRuns, s.authenticate)
 	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
 	v1.PUT("/integrations/:id/password", s.putPassword, s.authenticate)
+	v1.GET("/integrations/:id/oauth/start", s.oauthStart, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/app-approved", s.approveApp, s.authenticateSupport)
 	v1.POST("/integrations/:id/onboarding/claimed", s.reportClaimed, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/token", s.submitOnboardingToken, s.authenticate)
@@ -145,6 +151,8 @@ func New(o Options) *Server {
 	// Confirmation links from report e-mails: GET only shows, POST decides.
 	e.GET("/confirm/:token", s.getConfirm, s.limitPages)
 	e.POST("/confirm/:token", s.postConfirm, s.limitPages)
+	// Admins' browsers come back from Pinterest's consent without a key.
+	e.GET(CallbackPath, s.oauthCallback, s.limitPages)
 	return s
 }
 
@@ -370,7 +378,8 @@ const StartDrainEvery = 30 * time.Second
 func NewFromDeps(d *process.Deps, cfg config.API) *Server {
 	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery, ProviderHosts: cfg.ProviderHosts,
 		KeyRequestsPerMinute: cfg.KeyRequestsPerMinute, ConfirmRequestsPerMinute: cfg.ConfirmRequestsPerMinute, TrustedProxies: cfg.Proxies(),
-		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger})
+		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger,
+		Pinterest: cfg.PinterestApp(cfg.ProviderHosts.Client(30 * time.Second)), PublicURL: cfg.PublicURL})
 }
 
 // Serve serves h on l until ctx ends, then gives requests ten seconds to finish.

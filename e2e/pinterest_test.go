@@ -77,7 +77,7 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 		{"CodeNotACode", "POST", base + "verification", s.apiKey, `{"code":"12 34"}`, http.StatusBadRequest},
 		{"ClaimedIsMetas", "POST", base + "claimed", s.apiKey, "", http.StatusConflict},
 		{"PinterestWithToken", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"password","access_token":"x"}`, http.StatusBadRequest},
-		{"PinterestWithoutAccount", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"password"}`, http.StatusBadRequest},
+		{"PinterestWithoutAccount", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","mode":"browser","label":"x","business_id":"1","login_method":"password"}`, http.StatusBadRequest},
 		{"PinterestSSO", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","label":"x","business_id":"1","login_method":"sso","automation":{"email":"a@b.test","password":"p"}}`, http.StatusBadRequest},
 	})
 	verification := sb.VerificationCode(pinAutomation)

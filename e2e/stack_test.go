@@ -24,10 +24,12 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/mail"
 	"github.com/hubkeeper/hubkeeper/internal/pgtest"
+	"github.com/hubkeeper/hubkeeper/internal/pinterestapi"
 	"github.com/hubkeeper/hubkeeper/internal/providerhttp"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -102,12 +104,15 @@ type stack struct {
 	entraURL     string
 	meta         *metasandbox.Server
 	metaURL      string
-	mail         *mail.Catcher
-	browser      *browser.Shared
-	people       []seed.Person
-	ws           store.Workspace
-	apiKey       string
-	logs         *lockedBuffer
+	// pin serves Pinterest's web app and API for integrations in API mode.
+	pin     *pinsandbox.Server
+	pinURL  string
+	mail    *mail.Catcher
+	browser *browser.Shared
+	people  []seed.Person
+	ws      store.Workspace
+	apiKey  string
+	logs    *lockedBuffer
 }
 
 // newStack starts everything for one test. The worker runs in-process on a
@@ -143,6 +148,15 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(metaSrv.Close)
 	s.metaURL = metaSrv.URL
 
+	s.pin = pinsandbox.New()
+	s.pin.AddBusiness(pinsandbox.NewDemoBusiness(pinBusinessID, "Acme", pinAutomation, people, min(len(people), 90), 4))
+	s.pin.AddAccount(pinAutomation, pinPassword)
+	pinSrv := httptest.NewServer(s.pin)
+	t.Cleanup(pinSrv.Close)
+	s.pinURL = pinSrv.URL
+	pinterestApp := &pinterestapi.App{ClientID: pinClientID, Secret: pinClientSecret, APIBase: s.pinURL, ConsentURL: s.pinURL + "/oauth/",
+		HTTP: sandboxHosts.Client(30 * time.Second)}
+
 	s.temporalAddr = temporaltest.DevServer(t)
 	if s.temporal, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.temporalAddr, Namespace: "default", Keys: keys,
 		Logger: logger}); err != nil {
@@ -167,7 +181,8 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 		// Chromium starts only for the tests that drive Pinterest.
 		Browser: &browser.Shared{Options: browser.Options{Sessions: 2, PageTimeout: 20 * time.Second, CaptureDir: t.TempDir(),
 			Hosts: sandboxHosts}},
-		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}, Retention: 7 * 24 * time.Hour, Slots: slotLimits}
+		Pinterest: activities.PinterestTimings{CodeWait: 30 * time.Second}, Retention: 7 * 24 * time.Hour, Slots: slotLimits,
+		PinterestApp: pinterestApp}
 	t.Cleanup(acts.Browser.Close)
 	s.browser = acts.Browser
 	w := worker.New(s.temporal, taskQueue, acts, 10)
@@ -177,10 +192,12 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 	t.Cleanup(w.Stop)
 
 	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
-		ProviderHosts: sandboxHosts, KeyRequestsPerMinute: 1_000_000, ConfirmRequestsPerMinute: 1_000_000, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger})
+		ProviderHosts: sandboxHosts, KeyRequestsPerMinute: 1_000_000, ConfirmRequestsPerMinute: 1_000_000, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger,
+		Pinterest: pinterestApp})
 	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
-	acts.PublicURL = s.api.URL
+	acts.PublicURL, s.server.PublicURL = s.api.URL, s.api.URL
+	s.pin.AddApp(pinClientID, pinClientSecret, s.api.URL+api.CallbackPath)
 
 	if s.ws, err = s.store.CreateWorkspace(ctx, "Acme"); err != nil {
 		t.Fatal(err)
@@ -330,6 +347,12 @@ func startSync(s *stack, queue string, in workflows.DirectorySyncInput) (client.
 func startMemberAction(s *stack, queue string, ch store.MemberChange) (client.WorkflowRun, error) {
 	return workflows.StartMemberAction(context.Background(), s.temporal, queue, ch)
 }
+
+// The operator's Pinterest app in the sandbox.
+const (
+	pinClientID     = "1487262"
+	pinClientSecret = "pinterest-app-secret-e2e-7Hq"
+)
 
 // slotLimits are the workers' default concurrency bounds.
 var slotLimits = store.SlotLimits{PerProvider: config.DefaultProviderConcurrency, PerWorkspace: 10, Lease: activities.SlotLease}

@@ -50,7 +50,8 @@ func NewActivities(d *process.Deps, cfg config.Worker) (*activities.Activities, 
 			CaptureDir: cfg.CaptureDir, CaptureKeep: cfg.CaptureKeep, CaptureMax: cfg.CaptureMax, User: cfg.BrowserUser,
 			Hosts: cfg.ProviderHosts}},
 		Pinterest: activities.PinterestTimings{CodeWait: cfg.PinterestCodeWait}, Retention: cfg.Retention,
-		Slots: store.SlotLimits{PerProvider: cfg.ProviderLimits(), PerWorkspace: cfg.WorkspaceConcurrency, Lease: activities.SlotLease}}, nil
+		Slots:        store.SlotLimits{PerProvider: cfg.ProviderLimits(), PerWorkspace: cfg.WorkspaceConcurrency, Lease: activities.SlotLease},
+		PinterestApp: cfg.PinterestApp(cfg.ProviderHosts.Client(60 * time.Second))}, nil
 }
 
 // SyncScheduler creates integrations' daily check-for-updates Schedules,

@@ -120,7 +120,7 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 // assets then grants and partners), or through the browser (one session,
 // page by page).
 func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
-	if d, _ := connector.Describe(domain.Provider(s.in.Provider)); d.Channel == connector.ChannelBrowser {
+	if d, _ := connector.Describe(domain.Provider(s.in.Provider), ""); d.Channel != connector.ChannelGraph {
 		var got activities.PinterestFetch
 		if err := workflow.ExecuteActivity(fetch, a.FetchPinterest, s.result.SyncRunID).Get(ctx, &got); err != nil {
 			return err

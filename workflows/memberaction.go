@@ -102,7 +102,7 @@ func changeAtProvider(ctx workflow.Context, in MemberActionInput, provider domai
 		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Minute,
 			MaximumAttempts: 50, NonRetryableErrorTypes: activities.NonRetryable}})
-	d, _ := connector.Describe(provider)
+	d, _ := connector.Describe(provider, "")
 	where := d.Name
 	var act any
 	switch in.Action {
@@ -125,7 +125,7 @@ func changeAtProvider(ctx workflow.Context, in MemberActionInput, provider domai
 // at Meta or Pinterest as the input says, then recorded.
 func applyAsAsked(ctx, short workflow.Context, in MemberActionInput,
 	record func(workflow.Context, activities.MemberActionStatus) error, stage func(string, string)) error {
-	if d, _ := connector.Describe(in.Provider); d.Channel == connector.ChannelBrowser && slices.Contains(store.ProviderActions, in.Action) {
+	if d, _ := connector.Describe(in.Provider, ""); d.Channel == connector.ChannelBrowser && slices.Contains(store.ProviderActions, in.Action) {
 		if err := applyAtPinterest(ctx, &in, stage); err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 	if in.Provider == "" {
 		in.Provider = string(domain.ProviderMeta)
 	}
-	d, ok := connector.Describe(domain.Provider(in.Provider))
+	d, ok := connector.Describe(domain.Provider(in.Provider), "")
 	if !ok {
 		return fmt.Errorf("start onboarding: provider %q has no connector", in.Provider)
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/egress"
+	"github.com/hubkeeper/hubkeeper/internal/pinterestapi"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -32,6 +35,27 @@ type Common struct {
 	// ProviderHosts are hosts, beyond the providers' own, that tenants'
 	// base URLs may name and that may be dialed on a private address.
 	ProviderHosts egress.Policy `env:"HUBKEEPER_PROVIDER_HOSTS"`
+	Pinterest
+}
+
+// Pinterest is the operator's Pinterest app, through which integrations in
+// API mode act (the API when it is configured, the browser otherwise).
+type Pinterest struct {
+	PinterestClientID     string `env:"HUBKEEPER_PINTEREST_CLIENT_ID"`
+	PinterestClientSecret string `env:"HUBKEEPER_PINTEREST_CLIENT_SECRET" secret:"true"`
+	// PinterestAPIURL is where the API is; PinterestConsentURL where
+	// admins consent.
+	PinterestAPIURL     string `env:"HUBKEEPER_PINTEREST_API_URL, default=https://api.pinterest.com"`
+	PinterestConsentURL string `env:"HUBKEEPER_PINTEREST_CONSENT_URL, default=https://www.pinterest.com/oauth/"`
+}
+
+// PinterestApp is the app over hc, or nil when none is configured.
+func (c Common) PinterestApp(hc *http.Client) *pinterestapi.App {
+	if c.PinterestClientID == "" {
+		return nil
+	}
+	return &pinterestapi.App{ClientID: c.PinterestClientID, Secret: c.PinterestClientSecret, APIBase: c.PinterestAPIURL,
+		ConsentURL: c.PinterestConsentURL, HTTP: hc}
 }
 
 // API is the HTTP API's configuration.
@@ -40,6 +64,9 @@ type API struct {
 	Addr             string   `env:"HUBKEEPER_API_ADDR, default=:8080"`
 	CodecCORSOrigins []string `env:"HUBKEEPER_CODEC_CORS_ORIGINS, default=http://localhost:8233"`
 	CodecAccessToken string   `env:"HUBKEEPER_CODEC_ACCESS_TOKEN" secret:"true"`
+	// PublicURL is where admins' browsers reach the API: consents come
+	// back to PublicURL/v1/pinterest/oauth/callback.
+	PublicURL string `env:"HUBKEEPER_PUBLIC_URL, default=http://localhost:8080"`
 	// KeyRequestsPerMinute bounds each API key; ConfirmRequestsPerMinute
 	// each client address's confirmation pages.
 	KeyRequestsPerMinute     int `env:"HUBKEEPER_KEY_REQUESTS_PER_MINUTE, default=600"`
@@ -206,6 +233,19 @@ func validate(cfg any) error {
 	}
 	if c.SyncEvery < time.Minute {
 		return fmt.Errorf("configuration: HUBKEEPER_SYNC_INTERVAL must be at least 1m")
+	}
+	return c.Pinterest.validate(c.ProviderHosts)
+}
+
+func (p Pinterest) validate(hosts egress.Policy) error {
+	if (p.PinterestClientID == "") != (p.PinterestClientSecret == "") {
+		return fmt.Errorf("configuration: set both HUBKEEPER_PINTEREST_CLIENT_ID and HUBKEEPER_PINTEREST_CLIENT_SECRET, or neither")
+	}
+	if err := hosts.CheckBaseURL(egress.PinterestAPI, "HUBKEEPER_PINTEREST_API_URL", p.PinterestAPIURL); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if u, err := url.Parse(p.PinterestConsentURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("configuration: HUBKEEPER_PINTEREST_CONSENT_URL must be an absolute http(s) URL")
 	}
 	return nil
 }

@@ -13,9 +13,11 @@ import (
 
 func TestLoadDefaultsAndRedaction(t *testing.T) {
 	env := envconfig.MapLookuper(map[string]string{
-		"DATABASE_URL":                 "postgres://u:db-password@h/db",
-		"HUBKEEPER_ENCRYPTION_KEYS":    "k1:c2VjcmV0LWtleS1tYXRlcmlhbA==",
-		"HUBKEEPER_CODEC_ACCESS_TOKEN": "codec-token-Kd81xQ",
+		"DATABASE_URL":                      "postgres://u:db-password@h/db",
+		"HUBKEEPER_ENCRYPTION_KEYS":         "k1:c2VjcmV0LWtleS1tYXRlcmlhbA==",
+		"HUBKEEPER_CODEC_ACCESS_TOKEN":      "codec-token-Kd81xQ",
+		"HUBKEEPER_PINTEREST_CLIENT_ID":     "1487262",
+		"HUBKEEPER_PINTEREST_CLIENT_SECRET": "pinterest-app-secret-9f",
 	})
 	var cfg API
 	if err := Load(context.Background(), &cfg, env); err != nil {
@@ -28,7 +30,7 @@ func TestLoadDefaultsAndRedaction(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", Redacted(&cfg))
 	out := buf.String()
-	for _, secret := range []string{"db-password", "c2VjcmV0", "codec-token-Kd81xQ"} {
+	for _, secret := range []string{"db-password", "c2VjcmV0", "codec-token-Kd81xQ", "pinterest-app-secret-9f"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log contains a secret: %s", out)
 		}
@@ -58,6 +60,9 @@ func TestLoadErrors(t *testing.T) {
 		"ErrRetentionShort":    {"HUBKEEPER_RETENTION": "10m"},
 		"ErrRetentionEvery":    {"HUBKEEPER_RETENTION_EVERY": "1s"},
 		"ErrWorkspaceSlots":    {"HUBKEEPER_WORKSPACE_CONCURRENCY": "0"},
+		"ErrPinterestHalfApp":  {"HUBKEEPER_PINTEREST_CLIENT_ID": "1487262"},
+		"ErrPinterestAPIHost":  {"HUBKEEPER_PINTEREST_API_URL": "http://169.254.169.254"},
+		"ErrPinterestConsent":  {"HUBKEEPER_PINTEREST_CONSENT_URL": "consent"},
 		"ErrUnknownProvider":   {"HUBKEEPER_PROVIDER_CONCURRENCY": "tiktok=3"},
 		"ErrProviderSlots":     {"HUBKEEPER_PROVIDER_CONCURRENCY": "meta=0"},
 		"ErrProviderSlotsForm": {"HUBKEEPER_PROVIDER_CONCURRENCY": "meta:3"},

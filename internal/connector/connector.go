@@ -41,6 +41,10 @@ const (
 	// check reads everything in one logged-in session, and so does each
 	// change.
 	ChannelBrowser Channel = "browser"
+	// ChannelAPI is the provider's REST API with an OAuth token: a check
+	// reads everything in one activity (as through the browser, which
+	// workflows, knowing the provider but not the mode, rely on).
+	ChannelAPI Channel = "api"
 )
 
 // Onboarding says how an integration is connected.
@@ -54,19 +58,25 @@ const (
 	// OnboardAutomationLogin logs the automation account in, with a
 	// verification code if asked (the PinterestOnboarding workflow).
 	OnboardAutomationLogin Onboarding = "automation_login"
+	// OnboardOAuth sends an admin to the provider's consent page; its
+	// callback stores the tokens and the integration is connected.
+	OnboardOAuth Onboarding = "oauth"
 )
 
 // Description is what a provider's connector does.
 type Description struct {
 	Provider domain.Provider
+	// Mode tells a provider's connectors apart ("" for a provider's only one).
+	Mode string
 	// Name is the business center as people know it.
 	Name         string
 	Capabilities []Capability
 	Channel      Channel
 	Onboarding   Onboarding
 	// Roles are the business roles Hubkeeper assigns, each with the UI's
-	// name for it.
+	// name for it; Tasks what a member may hold on each asset type.
 	Roles []Role
+	Tasks map[string][]string
 	// SecretKind is the kind of the integration's stored credential.
 	SecretKind string
 	// Restricted: the provider restricts member management for a while
@@ -77,26 +87,56 @@ type Description struct {
 // Role is a business role and what the provider's UI calls it.
 type Role struct{ Name, Label string }
 
-var descriptions = map[domain.Provider]Description{
-	domain.ProviderMeta: {Provider: domain.ProviderMeta, Name: "Meta",
+// descriptions are each provider's connectors; the first is its default.
+var descriptions = map[domain.Provider][]Description{
+	domain.ProviderMeta: {{Provider: domain.ProviderMeta, Name: "Meta",
 		Capabilities: []Capability{Invite, CancelInvitation, Remove, SetRole, SetAssetTasks, Bulk},
 		Channel:      ChannelGraph, Onboarding: OnboardMetaApp, SecretKind: "meta_token", Restricted: true,
-		Roles: []Role{{"ADMIN", "Full control"}, {"EMPLOYEE", "Partial access"}}},
-	domain.ProviderPinterest: {Provider: domain.ProviderPinterest, Name: "Pinterest Business Manager",
-		Capabilities: []Capability{Invite, Remove, SetRole},
-		Channel:      ChannelBrowser, Onboarding: OnboardAutomationLogin, SecretKind: "pinterest_password",
-		Roles: []Role{{"BIZ_ADMIN", "Manager"}, {"EMPLOYEE", "Employee"}}},
+		Roles: []Role{{"ADMIN", "Full control"}, {"EMPLOYEE", "Partial access"}}, Tasks: domain.MetaTasks}},
+	domain.ProviderPinterest: {
+		{Provider: domain.ProviderPinterest, Mode: ModeBrowser, Name: "Pinterest Business Manager",
+			Capabilities: []Capability{Invite, Remove, SetRole},
+			Channel:      ChannelBrowser, Onboarding: OnboardAutomationLogin, SecretKind: "pinterest_password", Roles: pinterestRoles},
+		{Provider: domain.ProviderPinterest, Mode: ModeAPI, Name: "Pinterest Business Manager",
+			Capabilities: []Capability{Invite, CancelInvitation, Remove, SetRole, SetAssetTasks},
+			Channel:      ChannelAPI, Onboarding: OnboardOAuth, SecretKind: "pinterest_oauth", Roles: pinterestRoles,
+			// The ad-account permissions of the API's Permissions enum.
+			Tasks: map[string][]string{"ad_account": {"ADMIN", "ANALYST", "FINANCE_MANAGER", "AUDIENCE_MANAGER", "CAMPAIGN_MANAGER",
+				"CATALOGS_MANAGER"}}},
+	},
 }
+
+// Pinterest's modes.
+const (
+	ModeBrowser = "browser"
+	ModeAPI     = "api"
+)
+
+var pinterestRoles = []Role{{"BIZ_ADMIN", "Manager"}, {"EMPLOYEE", "Employee"}}
 
 // Providers lists the providers with a connector, in a fixed order.
 func Providers() []domain.Provider {
 	return []domain.Provider{domain.ProviderMeta, domain.ProviderPinterest}
 }
 
-// Describe returns p's connector; ok is false for a provider without one.
-func Describe(p domain.Provider) (d Description, ok bool) {
-	d, ok = descriptions[p]
-	return d, ok
+// Modes lists a provider's connectors' modes, its default first.
+func Modes(p domain.Provider) []string {
+	var modes []string
+	for _, d := range descriptions[p] {
+		modes = append(modes, d.Mode)
+	}
+	return modes
+}
+
+// Describe returns the connector of p in mode ("": p's default); ok is
+// false for a provider or mode without one.
+func Describe(p domain.Provider, mode string) (d Description, ok bool) {
+	for i, d := range descriptions[p] {
+		if d.Mode == mode || (mode == "" && i == 0) {
+			return d, true
+		}
+	}
+	return Description{}, false
 }
 
 // Can says whether the connector makes change c.
@@ -115,6 +155,12 @@ func (d Description) CheckRole(role string) error {
 		msg += r.Name + " (" + r.Label + ")"
 	}
 	return domain.Errorf(domain.EInvalid, "%s", msg)
+}
+
+// CheckTasks says whether a member may be given tasks on an asset of
+// assetType through d.
+func (d Description) CheckTasks(assetType string, tasks []string) error {
+	return domain.ValidTasks(d.Name, d.Tasks, assetType, tasks)
 }
 
 // Refuse is the error for a change d does not make, saying where to make

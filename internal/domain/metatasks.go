@@ -24,13 +24,20 @@ var MetaTasks = map[string][]string{
 // ValidMetaTasks checks tasks for an asset type against Meta's enum, each
 // at most once; an empty list means "no access".
 func ValidMetaTasks(assetType string, tasks []string) error {
-	known, ok := MetaTasks[assetType]
+	return ValidTasks("Meta", MetaTasks, assetType, tasks)
+}
+
+// ValidTasks checks tasks for an asset type against what provider (its
+// name) takes on each asset type, each at most once.
+func ValidTasks(provider string, known map[string][]string, assetType string, tasks []string) error {
+	takes, ok := known[assetType]
 	if !ok {
 		return fmt.Errorf("assets of type %q take no tasks", assetType)
 	}
 	for i, task := range tasks {
-		if !slices.Contains(known, task) {
-			return fmt.Errorf("%q is not a task Meta knows on a %s; use %s", task, strings.ReplaceAll(assetType, "_", " "), strings.Join(known, ", "))
+		if !slices.Contains(takes, task) {
+			return fmt.Errorf("%q is not a task %s knows on a %s; use %s", task, provider, strings.ReplaceAll(assetType, "_", " "),
+				strings.Join(takes, ", "))
 		}
 		if slices.Contains(tasks[:i], task) {
 			return fmt.Errorf("task %s is listed twice", task)

@@ -251,6 +251,20 @@ func (c *Client) Members(ctx context.Context, businessID, bookmark string) (Peop
 	return people(items, next), err
 }
 
+// Member reads one member (nil: not a member of the business).
+func (c *Client) Member(ctx context.Context, businessID, memberID string) (*domain.BusinessMember, error) {
+	items, _, err := list[binding](ctx, c, "businesses/"+url.PathEscape(businessID)+"/members", url.Values{"member_ids": {memberID}}, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range people(items, "").Members {
+		if m.ExternalID == memberID {
+			return &m, nil
+		}
+	}
+	return nil, nil
+}
+
 // Partners reads a page of the business's partners with their ad accounts.
 func (c *Client) Partners(ctx context.Context, businessID, bookmark string) (People, error) {
 	items, next, err := list[binding](ctx, c, "businesses/"+url.PathEscape(businessID)+"/partners",

@@ -111,12 +111,13 @@ func (s *Store) CheckMemberChange(ctx context.Context, ch MemberChange) (MemberS
 // describe is the connector of an integration's provider.
 func describe(ctx context.Context, tx pgx.Tx, integrationID string) (connector.Description, error) {
 	var provider domain.Provider
-	if err := tx.QueryRow(ctx, `SELECT provider FROM integrations WHERE id = $1`, integrationID).Scan(&provider); err != nil {
+	var mode string
+	if err := tx.QueryRow(ctx, `SELECT provider, mode FROM integrations WHERE id = $1`, integrationID).Scan(&provider, &mode); err != nil {
 		return connector.Description{}, notFound(err, "integration")
 	}
-	d, ok := connector.Describe(provider)
+	d, ok := connector.Describe(provider, mode)
 	if !ok {
-		return d, domain.Errorf(domain.EInvalid, "provider %q has no connector", provider)
+		return d, domain.Errorf(domain.EInvalid, "provider %q has no connector in mode %q", provider, mode)
 	}
 	return d, nil
 }
@@ -235,7 +236,7 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 			if err != nil {
 				return err
 			}
-			if err := domain.ValidMetaTasks(assetType, at.Tasks); err != nil {
+			if err := d.CheckTasks(assetType, at.Tasks); err != nil {
 				return domain.Errorf(domain.EInvalid, "asset %s: %v", at.AssetID, err)
 			}
 		}

@@ -34,14 +34,16 @@ type AutomationAccount struct {
 
 // Integration is one connected business center. Its token stays sealed.
 type Integration struct {
-	ID           string          `json:"id"`
-	WorkspaceID  string          `json:"workspace_id"`
-	Provider     domain.Provider `json:"provider"`
-	Label        string          `json:"label"`
-	BusinessID   string          `json:"business_id"`
-	AppID        string          `json:"app_id"`
-	LoginMethod  string          `json:"login_method"`
-	CredentialID string          `json:"-"`
+	ID          string          `json:"id"`
+	WorkspaceID string          `json:"workspace_id"`
+	Provider    domain.Provider `json:"provider"`
+	// Mode is how the integration reaches its provider (connector.Modes).
+	Mode         string `json:"mode"`
+	Label        string `json:"label"`
+	BusinessID   string `json:"business_id"`
+	AppID        string `json:"app_id"`
+	LoginMethod  string `json:"login_method"`
+	CredentialID string `json:"-"`
 	// SessionCredentialID holds a browser's sealed cookies (Pinterest).
 	SessionCredentialID string `json:"-"`
 	// OnboardingOpen: the integration's onboarding has not finished.
@@ -68,6 +70,7 @@ type Integration struct {
 type NewIntegration struct {
 	WorkspaceID      string
 	Provider         domain.Provider
+	Mode             string
 	Label            string
 	BusinessID       string
 	AppID            string
@@ -87,13 +90,13 @@ type NewIntegration struct {
 // onboardingOpen is true for an integration whose onboarding has not finished.
 const onboardingOpen = `EXISTS (SELECT 1 FROM onboardings o WHERE o.integration_id = integrations.id AND o.stage <> 'done')`
 
-const integrationColumns = `id, workspace_id, provider, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
+const integrationColumns = `id, workspace_id, provider, mode, label, business_id, app_id, login_method, coalesce(credential_id::text, ''),
 	coalesce(session_credential_id::text, ''), ` + onboardingOpen + `, settings, status, status_message, removal_safeguard, restricted_until, two_factor_type, token_expires_at, data_access_expires_at,
 	token_checked_at, last_synced_at, created_at, updated_at`
 
 func scanIntegration(r pgx.Row) (Integration, error) {
 	var i Integration
-	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
+	err := r.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.Mode, &i.Label, &i.BusinessID, &i.AppID, &i.LoginMethod, &i.CredentialID,
 		&i.SessionCredentialID, &i.OnboardingOpen, &i.Settings, &i.Status, &i.StatusMessage, &i.RemovalSafeguard, &i.RestrictedUntil,
 		&i.TwoFactorType, &i.TokenExpiresAt, &i.DataAccessExpiresAt, &i.TokenCheckedAt, &i.LastSyncedAt, &i.CreatedAt, &i.UpdatedAt)
 	return i, err
@@ -108,13 +111,20 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		id := uuid.NewString()
+		d, ok := connector.Describe(ni.Provider, ni.Mode)
+		if !ok {
+			return domain.Errorf(domain.EInvalid, "provider %s has no mode %q: use one of %v", ni.Provider, ni.Mode, connector.Modes(ni.Provider))
+		}
 		var credID *string
-		status := "connected"
-		if ni.OnboardingStage != "" {
+		status, message := "connected", ""
+		consent := d.Onboarding == connector.OnboardOAuth
+		switch {
+		case ni.OnboardingStage != "":
 			status = "onboarding"
+		case consent:
+			status, message = "onboarding", "waiting for an admin's consent: GET /v1/integrations/"+id+"/oauth/start"
 		}
 		if len(ni.Secret) > 0 { // a Meta token or a Pinterest password; a Meta onboarding starts without
-			d, _ := connector.Describe(ni.Provider)
 			sealed, err := s.sealCredential(ctx, tx, ni.WorkspaceID, id, d.SecretKind, ni.Secret)
 			if err != nil {
 				return err
@@ -123,9 +133,11 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 		}
 		var err error
 		ig, err = scanIntegration(tx.QueryRow(ctx, `INSERT INTO integrations
-			(id, workspace_id, provider, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING `+integrationColumns,
-			id, ni.WorkspaceID, ni.Provider, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard, status))
+			(id, workspace_id, provider, mode, label, business_id, app_id, login_method, credential_id, settings, removal_safeguard, status,
+				status_message)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+integrationColumns,
+			id, ni.WorkspaceID, ni.Provider, d.Mode, ni.Label, ni.BusinessID, ni.AppID, ni.LoginMethod, credID, ni.Settings, ni.RemovalSafeguard,
+			status, message))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return domain.Errorf(domain.EConflict, "business %s is already connected in this workspace", ni.BusinessID)
@@ -137,6 +149,9 @@ func (s *Store) CreateIntegration(ctx context.Context, ni NewIntegration) (Integ
 			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"provider": ni.Provider, "label": ni.Label,
 				"business_id": ni.BusinessID, "onboarding": ni.OnboardingStage != ""}}); err != nil {
 			return err
+		}
+		if consent {
+			return nil // the start is owed once an admin consents (CompleteOAuth)
 		}
 		kind := StartIntegrationSchedule
 		if ni.OnboardingStage != "" {
@@ -674,7 +689,7 @@ func lockMembers(ctx context.Context, tx pgx.Tx, integrationID string, exclusive
 // with an audit event. The next successful check sets the integration
 // connected again; an onboarding still under way goes back to onboarding.
 func (s *Store) ReplaceIntegrationSecret(ctx context.Context, ig Integration, actor string, secret []byte) error {
-	d, _ := connector.Describe(ig.Provider)
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	kind, action := d.SecretKind, "integration.token_replaced"
 	if kind == "pinterest_password" {
 		action = "integration.password_replaced"

@@ -112,13 +112,14 @@ func (s *Store) SubmitOnboarding(ctx context.Context, sub OnboardingSubmission) 
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		var appID string
 		var provider domain.Provider
+		var mode string
 		var o Onboarding
-		err := tx.QueryRow(ctx, `SELECT i.app_id, i.provider FROM integrations i WHERE i.workspace_id = $1 AND i.id = $2`,
-			sub.WorkspaceID, sub.IntegrationID).Scan(&appID, &provider)
+		err := tx.QueryRow(ctx, `SELECT i.app_id, i.provider, i.mode FROM integrations i WHERE i.workspace_id = $1 AND i.id = $2`,
+			sub.WorkspaceID, sub.IntegrationID).Scan(&appID, &provider, &mode)
 		if err != nil {
 			return notFound(err, "integration")
 		}
-		if d, _ := connector.Describe(provider); (sub.Stage == OnboardLogin) != (d.Onboarding == connector.OnboardAutomationLogin) {
+		if d, _ := connector.Describe(provider, mode); (sub.Stage == OnboardLogin) != (d.Onboarding == connector.OnboardAutomationLogin) {
 			return domain.Errorf(domain.EConflict, "the %s step is not part of a %s onboarding", sub.Stage, provider)
 		}
 		o, err = scanOnboarding(tx.QueryRow(ctx, `SELECT `+onboardingColumns+` FROM onboardings WHERE integration_id = $1 FOR UPDATE`,
@@ -246,7 +247,7 @@ func (s *Store) RestartOnboarding(ctx context.Context, workspaceID, integrationI
 			return domain.Errorf(domain.EConflict, "only a failed onboarding can be restarted; this one is at the %s step", o.Stage)
 		}
 		first := OnboardAppApproval
-		if d, _ := connector.Describe(ig.Provider); d.Onboarding == connector.OnboardAutomationLogin {
+		if d, _ := connector.Describe(ig.Provider, ig.Mode); d.Onboarding == connector.OnboardAutomationLogin {
 			first = OnboardLogin
 		}
 		if _, err := tx.Exec(ctx, `UPDATE onboardings SET stage = $2, waiting_for = $3, until = NULL, problems = '{}',

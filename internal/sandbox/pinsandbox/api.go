@@ -95,6 +95,14 @@ func (s *Server) RevokeRefreshTokens() {
 	}
 }
 
+// IssuedTokens lists every access and refresh token still known, for
+// tests that look for them where they must not be.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.tokens)
+}
+
 // ThrottleAPI makes the next n API calls answer 429.
 func (s *Server) ThrottleAPI(n int) {
 	s.mu.Lock()
@@ -220,10 +228,10 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	access, refresh := "pina."+random(), "pinr."+random()
-	s.tokens[access] = &apiToken{clientID: clientID, email: email, scopes: scopes, expires: time.Now().Add(AccessTokenTTL)}
+	s.tokens[access] = &apiToken{clientID: clientID, email: email, scopes: scopes, expires: time.Now().Add(s.AccessTokenTTL)}
 	s.tokens[refresh] = &apiToken{clientID: clientID, email: email, scopes: scopes, expires: time.Now().Add(RefreshTokenTTL)}
 	apiJSON(w, http.StatusOK, map[string]any{"access_token": access, "refresh_token": refresh, "response_type": grant,
-		"token_type": "bearer", "expires_in": int(AccessTokenTTL.Seconds()), "refresh_token_expires_in": int(RefreshTokenTTL.Seconds()),
+		"token_type": "bearer", "expires_in": int(s.AccessTokenTTL.Seconds()), "refresh_token_expires_in": int(RefreshTokenTTL.Seconds()),
 		"scope": strings.Join(scopes, ",")})
 }
 

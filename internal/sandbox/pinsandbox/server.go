@@ -120,10 +120,12 @@ type Server struct {
 	SessionTTL time.Duration
 	// PageSize is how many members a table page shows.
 	PageSize int
-	// Latency is added to every page.
+	// Latency is added to every page and API call.
 	Latency time.Duration
-	pages   int
-	logins  int
+	// AccessTokenTTL is how long the API's access tokens last.
+	AccessTokenTTL time.Duration
+	pages          int
+	logins         int
 }
 
 // New returns an empty sandbox on the older Employees flow.
@@ -131,7 +133,7 @@ func New() *Server {
 	return &Server{businesses: map[string]*Business{}, passwords: map[string]string{}, sessions: map[string]*session{},
 		devices: map[string]bool{}, pending: map[string]*pendingLogin{}, codes: map[string]string{},
 		apps: map[string]*oauthApp{}, authCodes: map[string]*authCode{}, tokens: map[string]*apiToken{},
-		Flow: FlowEmployees, SessionTTL: time.Hour, PageSize: 25}
+		Flow: FlowEmployees, SessionTTL: time.Hour, PageSize: 25, AccessTokenTTL: AccessTokenTTL}
 }
 
 // NewBusiness makes an empty business.

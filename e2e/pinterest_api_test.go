@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,8 +15,6 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 )
-
-var sandboxCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // consentToPinterest does what an admin does: opens the integration's
 // oauth/start, logs in to the sandbox's Pinterest, allows (or denies) the
@@ -39,42 +34,11 @@ func (s *stack) consentToPinterest(t *testing.T, igID, decision string) (int, st
 		consent.Query().Get("scope") != "biz_access:read,biz_access:write" {
 		t.Fatalf("oauth/start: %d %s", resp.StatusCode, consent)
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	get := func(target string) string {
-		resp, err := browser.Get(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		page, _ := io.ReadAll(resp.Body)
-		return string(page)
-	}
-	csrf := func(page string) string {
-		m := sandboxCSRF.FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("no form in %s", page)
-		}
-		return m[1]
-	}
-	login := get(s.pinURL + "/login/?next=" + url.QueryEscape(consent.RequestURI()))
-	if resp, err := browser.PostForm(s.pinURL+"/login/", url.Values{"csrf_token": {csrf(login)}, "id": {pinAutomation},
-		"password": {pinPassword}}); err != nil {
-		t.Fatal(err)
-	} else {
-		resp.Body.Close()
-	}
-	form := url.Values{"csrf_token": {csrf(get(consent.String()))}, "decision": {decision}}
-	for k, v := range consent.Query() {
-		form[k] = v
-	}
-	resp, err = browser.PostForm(s.pinURL+"/oauth/", form)
+	back, err := pinsandbox.Consent(context.Background(), consent.String(), pinAutomation, pinPassword, decision == "allow")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	page, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(page)
+	return page(t, "GET", back.String(), nil)
 }
 
 // TestPinterestThroughTheAPI: a Pinterest business connected by an

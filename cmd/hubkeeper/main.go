@@ -83,7 +83,8 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	case "sandbox":
 		o := sandbox.Options{OktaToken: os.Getenv("SANDBOX_OKTA_TOKEN"), EntraSecret: os.Getenv("SANDBOX_ENTRA_SECRET"),
-			MetaToken: os.Getenv("SANDBOX_META_TOKEN"), PinterestPassword: os.Getenv("SANDBOX_PINTEREST_PASSWORD")}
+			MetaToken: os.Getenv("SANDBOX_META_TOKEN"), PinterestPassword: os.Getenv("SANDBOX_PINTEREST_PASSWORD"),
+			PinterestClientSecret: os.Getenv("SANDBOX_PINTEREST_CLIENT_SECRET"), PinterestRedirectURI: os.Getenv("SANDBOX_PINTEREST_REDIRECT_URI")}
 		fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 		fs.StringVar(&o.OktaAddr, "okta-addr", "127.0.0.1:8091", "sandbox Okta listen address")
 		fs.StringVar(&o.EntraAddr, "entra-addr", "127.0.0.1:8092", "sandbox Entra ID listen address")

@@ -34,6 +34,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/pgserver"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
@@ -102,11 +103,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		return err
 	}
 	state, err := loadEnvFile(filepath.Join(o.DataDir, "secrets.env"), map[string]func() (string, error){
-		"HUBKEEPER_ENCRYPTION_KEYS":  func() (string, error) { return secrets.NewKeySpec("dev1") },
-		"SANDBOX_OKTA_TOKEN":         func() (string, error) { return randomToken("00sbx") },
-		"SANDBOX_ENTRA_SECRET":       func() (string, error) { return randomToken("sbx~") },
-		"SANDBOX_META_TOKEN":         func() (string, error) { return randomToken("EAAsbx") },
-		"SANDBOX_PINTEREST_PASSWORD": func() (string, error) { return randomToken("pin-") },
+		"HUBKEEPER_ENCRYPTION_KEYS":       func() (string, error) { return secrets.NewKeySpec("dev1") },
+		"SANDBOX_OKTA_TOKEN":              func() (string, error) { return randomToken("00sbx") },
+		"SANDBOX_ENTRA_SECRET":            func() (string, error) { return randomToken("sbx~") },
+		"SANDBOX_META_TOKEN":              func() (string, error) { return randomToken("EAAsbx") },
+		"SANDBOX_PINTEREST_PASSWORD":      func() (string, error) { return randomToken("pin-") },
+		"SANDBOX_PINTEREST_CLIENT_SECRET": func() (string, error) { return randomToken("pinapp-") },
 		// The UI reaches the codec endpoint with it in the path.
 		"HUBKEEPER_CODEC_ACCESS_TOKEN": func() (string, error) { return randomToken("codec-") },
 	})
@@ -175,7 +177,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	// Sandbox providers.
 	sb, err := sandbox.Start(ctx, sandbox.Options{OktaAddr: o.OktaAddr, EntraAddr: o.EntraAddr, MetaAddr: o.MetaAddr,
 		PinterestAddr: o.PinterestAddr, OktaToken: state["SANDBOX_OKTA_TOKEN"], EntraSecret: state["SANDBOX_ENTRA_SECRET"],
-		MetaToken: state["SANDBOX_META_TOKEN"], PinterestPassword: state["SANDBOX_PINTEREST_PASSWORD"]})
+		MetaToken: state["SANDBOX_META_TOKEN"], PinterestPassword: state["SANDBOX_PINTEREST_PASSWORD"],
+		PinterestClientSecret: state["SANDBOX_PINTEREST_CLIENT_SECRET"], PinterestRedirectURI: apiURL + api.CallbackPath})
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -194,8 +197,11 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	cfg := config.API{Common: config.Common{DatabaseURL: dbURL, EncryptionKeys: state["HUBKEEPER_ENCRYPTION_KEYS"],
 		TemporalAddress: temporalAddr, TemporalNamespace: "default", TaskQueue: "hubkeeper", SyncEvery: 24 * time.Hour,
-		MetricsAddr: o.MetricsAddr, ProviderHosts: hosts},
-		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"]}
+		MetricsAddr: o.MetricsAddr, ProviderHosts: hosts,
+		Pinterest: config.Pinterest{PinterestClientID: sandbox.DemoPinterestClientID, PinterestClientSecret: state["SANDBOX_PINTEREST_CLIENT_SECRET"],
+			PinterestAPIURL: sb.PinterestURL, PinterestConsentURL: sb.PinterestURL + "/oauth/"}},
+		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"],
+		PublicURL: apiURL}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)
 	if err != nil {
 		return err
@@ -280,10 +286,16 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	}
 	say("  %d members (%d added, %d changed, %d removed), %d ad accounts, %d grants",
 		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
+	if checked, err = connectPinterestAPI(ctx, deps, apiURL, demo, state, say); err != nil {
+		return fmt.Errorf("Pinterest business through the API: %w", err)
+	}
+	say("  %d members (%d added, %d changed, %d removed), %d ad accounts, %d grants",
+		checked.Members, checked.Added, checked.Changed, checked.Removed, checked.Assets, checked.Grants)
 	env := map[string]string{"HUBKEEPER_API_URL": apiURL, "HUBKEEPER_API_KEY": demo.apiKey, "HUBKEEPER_SUPPORT_KEY": demo.supportKey,
 		"TEMPORAL_UI_URL":  uiURL,
 		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
-		"META_INTEGRATION_ID": demo.integrationID, "PINTEREST_INTEGRATION_ID": demo.pinterestID}
+		"META_INTEGRATION_ID": demo.integrationID, "PINTEREST_INTEGRATION_ID": demo.pinterestID,
+		"PINTEREST_API_INTEGRATION_ID": demo.pinterestAPIID}
 	for _, dir := range demo.directories {
 		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
 	}
@@ -304,7 +316,8 @@ Hubkeeper is running. Ctrl-C stops everything.
   Okta sandbox   %s
   Entra sandbox  %s
   Meta sandbox   %s
-  Pinterest      %s   (sandbox web app; automation account %s)
+  Pinterest      %s   (sandbox web app and API; automation account %s)
+                 integrations: %s through the browser, %s through the API (consented at start)
   Logs           %s/*.log
   These values   %s/demo.env
 
@@ -312,7 +325,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, demo.pinterestID, demo.pinterestAPIID, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -349,8 +362,9 @@ type demoState struct {
 	supportKey    string
 	directories   []demoDirectory
 	integrationID string
-	// pinterestID is the demo's Pinterest integration.
-	pinterestID string
+	// pinterestID is the demo's Pinterest integration through the browser;
+	// pinterestAPIID the one through the API.
+	pinterestID, pinterestAPIID string
 }
 
 // seedDemo makes sure the demo workspace exists with an API key and its
@@ -437,7 +451,18 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 			demo.integrationID = ig.ID
 		case ig.Provider == domain.ProviderPinterest && ig.BusinessID == sandbox.DemoPinterestBusinessID:
 			demo.pinterestID = ig.ID
+		case ig.Provider == domain.ProviderPinterest && ig.BusinessID == sandbox.DemoPinterestAPIBusinessID:
+			demo.pinterestAPIID = ig.ID
 		}
+	}
+	if demo.pinterestAPIID == "" {
+		var created store.Integration
+		if err := callAPI(ctx, "POST", apiURL+"/v1/integrations", demo.apiKey, map[string]any{"provider": "pinterest", "mode": "api",
+			"label": "Acme Studio Pinterest (sandbox API)", "business_id": sandbox.DemoPinterestAPIBusinessID, "login_method": "sso"},
+			&created); err != nil {
+			return demo, err
+		}
+		demo.pinterestAPIID = created.ID
 	}
 	if demo.pinterestID == "" {
 		var created store.Integration
@@ -459,6 +484,48 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		demo.integrationID = created.ID
 	}
 	return demo, nil
+}
+
+// connectPinterestAPI connects the demo's Pinterest business through the
+// API by consenting in the sandbox as its automation account would, which
+// starts a check; it returns what the check did. Every start consents: the
+// sandbox forgets the tokens it issued when it stops.
+func connectPinterestAPI(ctx context.Context, deps *process.Deps, apiURL string, demo demoState, state map[string]string,
+	say func(string, ...any)) (workflows.IntegrationSyncResult, error) {
+	var res workflows.IntegrationSyncResult
+	ig, err := deps.Store.IntegrationByID(ctx, demo.pinterestAPIID)
+	if err != nil {
+		return res, err
+	}
+	say("connecting the Pinterest business %s through its API: consenting as %s in the sandbox, then checking it (workflow sync/%s)",
+		ig.BusinessID, sandbox.DemoPinterestAutomation, ig.ID)
+	req, err := http.NewRequestWithContext(ctx, "GET", apiURL+"/v1/integrations/"+ig.ID+"/oauth/start", nil)
+	if err != nil {
+		return res, err
+	}
+	req.Header.Set("Authorization", "Bearer "+demo.apiKey)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		return res, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return res, fmt.Errorf("oauth/start answered %d", resp.StatusCode)
+	}
+	back, err := pinsandbox.Consent(ctx, resp.Header.Get("Location"), sandbox.DemoPinterestAutomation, state["SANDBOX_PINTEREST_PASSWORD"], true)
+	if err != nil {
+		return res, err
+	}
+	callback, err := http.Get(back.String())
+	if err != nil {
+		return res, err
+	}
+	callback.Body.Close()
+	if callback.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("the consent callback answered %d", callback.StatusCode)
+	}
+	err = deps.Temporal.GetWorkflow(ctx, workflows.IntegrationSyncID(ig.ID), "").Get(ctx, &res)
+	return res, err
 }
 
 // onboardPinterest waits for the demo's Pinterest onboarding, restarting it

@@ -137,6 +137,15 @@ func TestDevStack(t *testing.T) {
 		strings.Count(body, `"external_id"`) < 100 {
 		t.Fatalf("onboarded Pinterest members: %d, %d members", code, strings.Count(body, `"external_id"`))
 	}
+	// The second Pinterest business was connected through the API by a consent in the sandbox.
+	if code, body := get(t, api+"/v1/integrations/"+env["PINTEREST_API_INTEGRATION_ID"], key); code != 200 ||
+		!strings.Contains(body, `"mode":"api"`) || !strings.Contains(body, `"status":"connected"`) {
+		t.Fatalf("the Pinterest API integration: %d %.300s", code, body)
+	}
+	if code, body := get(t, api+"/v1/integrations/"+env["PINTEREST_API_INTEGRATION_ID"]+"/members?state=onboarded&limit=500", key); code != 200 ||
+		strings.Count(body, `"external_id"`) < 50 {
+		t.Fatalf("onboarded members through the API: %d, %d members", code, strings.Count(body, `"external_id"`))
+	}
 	// The demo business has departed people: their report's e-mail, with its link, is on the mail page.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -157,7 +166,8 @@ func TestDevStack(t *testing.T) {
 	}
 	secrets, _ := readEnvFile(filepath.Join(o.DataDir, "secrets.env"))
 	logs, _ := os.ReadFile(filepath.Join(o.DataDir, "hubkeeper.log"))
-	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "SANDBOX_META_TOKEN", "SANDBOX_PINTEREST_PASSWORD", "HUBKEEPER_ENCRYPTION_KEYS"} {
+	for _, name := range []string{"SANDBOX_OKTA_TOKEN", "SANDBOX_ENTRA_SECRET", "SANDBOX_META_TOKEN", "SANDBOX_PINTEREST_PASSWORD",
+		"SANDBOX_PINTEREST_CLIENT_SECRET", "HUBKEEPER_ENCRYPTION_KEYS"} {
 		if v := secrets[name]; v == "" || bytes.Contains(logs, []byte(v)) || strings.Contains(out.String(), v) {
 			t.Fatalf("%s is unset or leaked into the logs or output", name)
 		}
@@ -179,7 +189,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal("second run did not reuse the demo workspace")
 	}
 	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") ||
-		strings.Count(out.String(), "members (0 added, 0 changed, 0 removed)") != 2 {
+		strings.Count(out.String(), "members (0 added, 0 changed, 0 removed)") != 3 {
 		t.Fatalf("second run re-imported:\n%s", out)
 	}
 }

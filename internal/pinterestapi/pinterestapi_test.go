@@ -3,12 +3,8 @@ package pinterestapi_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -28,54 +24,13 @@ const (
 	redirect   = "http://127.0.0.1:8080/v1/pinterest/oauth/callback"
 )
 
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-// consent logs in to the sandbox web app and allows the app, as an admin
-// would; it returns the code Pinterest sends back.
-func consent(t *testing.T, app pinterestapi.App, base string) string {
+// consent allows the app as the automation account would; it returns the
+// code Pinterest sends back.
+func consent(t *testing.T, app pinterestapi.App) string {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), redirect) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	form := func(path string) (string, url.Values) {
-		resp, err := c.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		page, _ := io.ReadAll(resp.Body)
-		m := csrfRE.FindSubmatch(page)
-		if m == nil {
-			t.Fatalf("no form at %s: %s", path, page)
-		}
-		return string(page), url.Values{"csrf_token": {string(m[1])}}
-	}
-	_, login := form("/login/")
-	login.Set("id", automation)
-	login.Set("password", password)
-	if resp, err := c.PostForm(base+"/login/", login); err != nil {
-		t.Fatal(err)
-	} else {
-		resp.Body.Close()
-	}
-	consentURL, _ := url.Parse(app.AuthorizeURL(redirect, "state-1"))
-	_, allow := form(consentURL.RequestURI())
-	for k, v := range consentURL.Query() {
-		allow[k] = v
-	}
-	allow.Set("decision", "allow")
-	resp, err := c.PostForm(base+"/oauth/", allow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	back, _ := url.Parse(resp.Header.Get("Location"))
-	if back.Query().Get("state") != "state-1" || back.Query().Get("code") == "" {
-		t.Fatalf("consent answer %d %s", resp.StatusCode, back)
+	back, err := pinsandbox.Consent(context.Background(), app.AuthorizeURL(redirect, "state-1"), automation, password, true)
+	if err != nil || back.Query().Get("state") != "state-1" || back.Query().Get("code") == "" {
+		t.Fatalf("consent answer %v, %v", back, err)
 	}
 	return back.Query().Get("code")
 }
@@ -88,7 +43,7 @@ func setup(t *testing.T) (*pinsandbox.Server, pinterestapi.App, pinterestapi.Tok
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	app := pinterestapi.App{ClientID: "1487262", Secret: "app-secret", APIBase: srv.URL, ConsentURL: srv.URL + "/oauth/", HTTP: srv.Client()}
-	tokens, err := app.Exchange(context.Background(), consent(t, app, srv.URL), redirect)
+	tokens, err := app.Exchange(context.Background(), consent(t, app), redirect)
 	if err != nil {
 		t.Fatal(err)
 	}

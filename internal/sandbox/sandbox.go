@@ -28,6 +28,11 @@ const (
 	// Pinterest business and the automation account (a Manager) that logs in.
 	DemoPinterestBusinessID = "549755813888"
 	DemoPinterestAutomation = "hubkeeper-bot@" + DemoDomain
+	// DemoPinterestAPIBusinessID is the demo's Pinterest business reached
+	// through the API, by the app DemoPinterestClientID, whose consent the
+	// automation account (a Manager there too) gives.
+	DemoPinterestAPIBusinessID = "549755813889"
+	DemoPinterestClientID      = "1487262"
 )
 
 // Options configure the sandbox servers.
@@ -41,6 +46,9 @@ type Options struct {
 	MetaToken     string
 	// PinterestPassword is the automation account's password.
 	PinterestPassword string
+	// PinterestClientSecret, when set, registers the app
+	// DemoPinterestClientID with it, redirecting to PinterestRedirectURI.
+	PinterestClientSecret, PinterestRedirectURI string
 }
 
 // Sandbox is the running providers.
@@ -52,7 +60,7 @@ type Sandbox struct {
 	OktaURL   string
 	EntraURL  string
 	MetaURL   string
-	// PinterestURL is the sandbox Pinterest Business web app.
+	// PinterestURL is the sandbox Pinterest Business web app and API.
 	PinterestURL string
 	servers      []*http.Server
 }
@@ -68,7 +76,11 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	s.Meta.AddBusiness(metasandbox.NewBusiness(DemoBusinessID, DemoDomain, people, metasandbox.DemoShape, time.Now()), o.MetaToken)
 	s.Pinterest = pinsandbox.New()
 	s.Pinterest.AddBusiness(pinsandbox.NewDemoBusiness(DemoPinterestBusinessID, "Acme", DemoPinterestAutomation, people, 180, 8))
+	s.Pinterest.AddBusiness(pinsandbox.NewDemoBusiness(DemoPinterestAPIBusinessID, "Acme Studio", DemoPinterestAutomation, people[180:], 120, 6))
 	s.Pinterest.AddAccount(DemoPinterestAutomation, o.PinterestPassword)
+	if o.PinterestClientSecret != "" {
+		s.Pinterest.AddApp(DemoPinterestClientID, o.PinterestClientSecret, o.PinterestRedirectURI)
+	}
 	var err error
 	if s.OktaURL, err = s.serve(ctx, o.OktaAddr, s.Okta.Handler()); err != nil {
 		return nil, err

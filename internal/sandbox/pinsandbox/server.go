@@ -478,7 +478,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 
 // nextPage is where a login goes after: a page of the business app.
 func nextPage(r *http.Request) string {
-	if next := r.FormValue("next"); strings.HasPrefix(next, "/business/") {
+	if next := r.FormValue("next"); strings.HasPrefix(next, "/business/") || strings.HasPrefix(next, "/oauth/") {
 		return next
 	}
 	return "/business/"

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"go.temporal.io/sdk/activity"
@@ -61,24 +62,15 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 		}
 		todo = acting
 	}
-	metaErrs := make([]error, len(todo))
+	providerErrs := make([]error, len(todo))
 	if len(todo) > 0 && (b.Action == store.ActionRemove || b.Action == store.ActionRole) {
-		c, ig, err := a.metaClientByID(ctx, b.IntegrationID)
-		if err != nil {
-			return BulkChunkResult{}, failure(err)
-		}
-		if b.Action == store.ActionRemove {
-			metaErrs, err = removeOnce(ctx, c, ig.BusinessID, todo)
-		} else {
-			metaErrs, err = c.SetRoles(ctx, todo, b.Role)
-		}
-		if err != nil {
-			return BulkChunkResult{}, a.providerFailure(ctx, ig, err)
+		if providerErrs, err = a.bulkAtProvider(ctx, b, todo); err != nil {
+			return BulkChunkResult{}, err
 		}
 	}
 	for i, id := range todo {
-		if metaErrs[i] != nil {
-			outcomes[id] = sentence(metaErrs[i])
+		if providerErrs[i] != nil {
+			outcomes[id] = sentence(providerErrs[i])
 			continue
 		}
 		ch := store.MemberChange{WorkspaceID: b.WorkspaceID, IntegrationID: b.IntegrationID, MemberID: id, Action: b.Action,
@@ -108,6 +100,34 @@ func (a *Activities) RunBulkChunk(ctx context.Context, in BulkChunkInput) (BulkC
 		}
 	}
 	return res, nil
+}
+
+// bulkAtProvider removes members, or sets their role, through the
+// integration's connector in one of its batches: one error per member.
+func (a *Activities) bulkAtProvider(ctx context.Context, b store.BulkAction, ids []string) ([]error, error) {
+	ig, err := a.Store.IntegrationByID(ctx, b.IntegrationID)
+	if err != nil {
+		return nil, failure(err)
+	}
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
+	if !d.Can(connector.Bulk) {
+		return nil, failure(d.Refuse(connector.Bulk))
+	}
+	conn, err := a.clientConnector(ctx, ig, d)
+	if err != nil {
+		return nil, a.providerFailure(ctx, ig, err)
+	}
+	bulk := conn.(connector.BulkChanger)
+	var errs []error
+	if b.Action == store.ActionRemove {
+		errs, err = bulk.RemoveMany(ctx, ids)
+	} else {
+		errs, err = bulk.SetRoles(ctx, ids, b.Role)
+	}
+	if err != nil {
+		return nil, a.providerFailure(ctx, ig, err)
+	}
+	return errs, nil
 }
 
 // removeOnce removes a chunk of people at Meta. A retried attempt (its

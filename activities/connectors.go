@@ -114,22 +114,12 @@ func (a *Activities) withConnector(ctx context.Context, ch MemberChange, capabil
 		return connector.Change{}, failure(domain.Errorf(domain.EInvalid, "%s has no %s in Hubkeeper", ig.Provider, ch.Action))
 	}
 	switch d.Channel {
-	case connector.ChannelAPI:
-		c, err := a.pinterestAPIClient(ctx, ig)
+	case connector.ChannelAPI, connector.ChannelGraph:
+		conn, err := a.clientConnector(ctx, ig, d)
 		if err != nil {
 			return connector.Change{}, a.providerFailure(ctx, ig, err)
 		}
-		done, err := change(pinterestAPI{c: c, businessID: ig.BusinessID})
-		if err != nil {
-			return connector.Change{}, a.actionFailure(ctx, ig, ch, err)
-		}
-		return done, nil
-	case connector.ChannelGraph:
-		c, err := a.metaClientFor(ctx, ig)
-		if err != nil {
-			return connector.Change{}, failure(err)
-		}
-		done, err := change(metaConnector{c: c, ig: ig})
+		done, err := change(conn)
 		if err != nil {
 			return connector.Change{}, a.actionFailure(ctx, ig, ch, err)
 		}
@@ -143,4 +133,25 @@ func (a *Activities) withConnector(ctx context.Context, ch MemberChange, capabil
 		})
 		return done, err
 	}
+}
+
+// clientConnector is the connector of an integration reached through an
+// API client (the Graph API, Pinterest's API), with its credential opened
+// (and refreshed) here.
+func (a *Activities) clientConnector(ctx context.Context, ig store.Integration, d connector.Description) (any, error) {
+	if d.Channel == connector.ChannelAPI {
+		c, err := a.pinterestAPIClient(ctx, ig)
+		return pinterestAPI{c: c, businessID: ig.BusinessID}, err
+	}
+	c, err := a.metaClientFor(ctx, ig)
+	return metaConnector{c: c, ig: ig}, err
+}
+
+// RemoveMany removes many people, once each (removeOnce).
+func (m metaConnector) RemoveMany(ctx context.Context, memberIDs []string) ([]error, error) {
+	return removeOnce(ctx, m.c, m.ig.BusinessID, memberIDs)
+}
+
+func (m metaConnector) SetRoles(ctx context.Context, memberIDs []string, role string) ([]error, error) {
+	return m.c.SetRoles(ctx, memberIDs, role)
 }

@@ -42,8 +42,11 @@ func testConnector(t *testing.T, d connector.Description, conn any) {
 	if _, ok := conn.(connector.AssetTasksSetter); ok {
 		has[connector.SetAssetTasks] = true
 	}
+	if _, ok := conn.(connector.BulkChanger); ok {
+		has[connector.Bulk] = true
+	}
 	for _, c := range []connector.Capability{connector.Invite, connector.CancelInvitation, connector.Remove, connector.SetRole,
-		connector.SetAssetTasks} {
+		connector.SetAssetTasks, connector.Bulk} {
 		if d.Can(c) != has[c] {
 			t.Errorf("%s: the description says %s is %v, the connector %v", name, c, d.Can(c), has[c])
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/connector"
@@ -219,4 +220,41 @@ func (p pinterestAPI) SetAssetTasks(ctx context.Context, memberID string, assets
 		}
 	}
 	return connector.Change{}, nil
+}
+
+// RemoveMany ends many memberships: members are looked up first (the API
+// wants each one's role), and one already gone counts as removed.
+func (p pinterestAPI) RemoveMany(ctx context.Context, memberIDs []string) ([]error, error) {
+	var present []pinterestapi.MemberRole
+	for _, id := range memberIDs {
+		m, err := p.c.Member(ctx, p.businessID, id)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			present = append(present, pinterestapi.MemberRole{MemberID: id, Role: m.Role})
+		}
+	}
+	gone := map[string]bool{}
+	if len(present) > 0 {
+		var err error
+		if gone, err = p.c.RemoveMembers(ctx, p.businessID, present); err != nil {
+			return nil, err
+		}
+	}
+	errs := make([]error, len(memberIDs))
+	for i, id := range memberIDs {
+		if slices.ContainsFunc(present, func(m pinterestapi.MemberRole) bool { return m.MemberID == id }) && !gone[id] {
+			errs[i] = &domain.ProviderError{Provider: "pinterest", Kind: domain.Permanent, Message: "Pinterest did not end the membership"}
+		}
+	}
+	return errs, nil
+}
+
+func (p pinterestAPI) SetRoles(ctx context.Context, memberIDs []string, role string) ([]error, error) {
+	changes := make([]pinterestapi.MemberRole, len(memberIDs))
+	for i, id := range memberIDs {
+		changes[i] = pinterestapi.MemberRole{MemberID: id, Role: role}
+	}
+	return p.c.SetRoles(ctx, p.businessID, changes)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 )
 
 // BenchmarkMetaCheck10k checks a sandbox business of 10,000 members, 2,000
@@ -97,26 +98,8 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 		wall := time.Since(start)
 		after, _ := s.meta.Requests()
 		hist := history(b, s, started.WorkflowID, started.RunID).Events
-		// Each activity's time, from its started and completed events.
-		scheduled, startedAt, took := map[int64]string{}, map[int64]time.Time{}, map[string]time.Duration{}
-		var order []string
-		for _, e := range hist {
-			switch e.EventType {
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-				scheduled[e.EventId] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
-				order = append(order, scheduled[e.EventId])
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-				startedAt[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = e.EventTime.AsTime()
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-				id := e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
-				took[scheduled[id]] = e.EventTime.AsTime().Sub(startedAt[id]).Round(time.Millisecond)
-			}
-		}
+		took, activityTimes := activityDurations(hist)
 		reconcile := took["ReconcileIntegration"]
-		var activityTimes []string
-		for _, name := range order {
-			activityTimes = append(activityTimes, fmt.Sprintf("%s %v", name, took[name]))
-		}
 
 		if _, err := s.check(s.apiKey, ig.ID); err != nil {
 			b.Fatal(err)
@@ -140,9 +123,33 @@ func BenchmarkMetaCheck10k(b *testing.B) {
 			"  activities: %s\n",
 			len(business.Users), len(business.Assets), grants, latency, wall.Round(time.Millisecond), bound, max(memberChain, assetChain), fewest,
 			meta.PageSize, meta.MaxBatch, activities.GrantConcurrency, wall.Seconds()/bound.Seconds(),
-			after-before, len(hist), len(business.Users), smallEvents, reconcile, written, strings.Join(activityTimes, ", "))
+			after-before, len(hist), len(business.Users), smallEvents, reconcile, written, activityTimes)
 		if written != 0 {
 			b.Fatalf("the unchanged re-check wrote %d rows", written)
 		}
 	}
+}
+
+// activityDurations is each activity's time in a history, from its started
+// and completed events, and all of them in order as a line.
+func activityDurations(hist []*historypb.HistoryEvent) (map[string]time.Duration, string) {
+	scheduled, startedAt, took := map[int64]string{}, map[int64]time.Time{}, map[string]time.Duration{}
+	var order []string
+	for _, e := range hist {
+		switch e.EventType {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[e.EventId] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+			order = append(order, scheduled[e.EventId])
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			startedAt[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = e.EventTime.AsTime()
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			id := e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+			took[scheduled[id]] = e.EventTime.AsTime().Sub(startedAt[id]).Round(time.Millisecond)
+		}
+	}
+	var line []string
+	for _, name := range order {
+		line = append(line, fmt.Sprintf("%s %v", name, took[name]))
+	}
+	return took, strings.Join(line, ", ")
 }

@@ -121,7 +121,8 @@ func TestOneImportAtATime(t *testing.T) {
 func TestOneCheckAtATime(t *testing.T) {
 	s := newStack(t, seed.Company(emailDomain, 300, 5))
 	s.importOkta()
-	s.meta.Latency = 150 * time.Millisecond
+	// Slow enough that the check is still running when the test looks, on a loaded machine too.
+	s.meta.Latency = 400 * time.Millisecond
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	id := workflows.IntegrationSyncID(ig.ID)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -20,10 +20,10 @@ import (
 // oauth/start, logs in to the sandbox's Pinterest, allows (or denies) the
 // app, and lands on Hubkeeper's callback page, whose status and text it
 // returns.
-func (s *stack) consentToPinterest(t *testing.T, igID, decision string) (int, string) {
+func (s *stack) consentToPinterest(t testing.TB, key, igID, decision string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", s.api.URL+"/v1/integrations/"+igID+"/oauth/start", nil)
-	req.Header.Set("Authorization", "Bearer "+s.apiKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +44,8 @@ func (s *stack) consentToPinterest(t *testing.T, igID, decision string) (int, st
 // TestPinterestThroughTheAPI: a Pinterest business connected by an
 // admin's consent is checked through the API into the same tabs as
 // through the browser; invitations are sent and cancelled, roles and
-// ad-account permissions changed and members removed, each checked in the
-// sandbox; every use refreshes the short-lived token; a refused refresh
+// ad-account permissions changed and members removed, one by one and in
+// bulk, each checked in the sandbox; every use refreshes the short-lived token; a refused refresh
 // marks the integration needs_reauth and a new consent connects it again.
 func TestPinterestThroughTheAPI(t *testing.T) {
 	people := seed.Company(emailDomain, 120, 5)
@@ -70,10 +70,10 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 	if code, _ := page(t, "GET", s.api.URL+"/v1/pinterest/oauth/callback?code=x", nil); code != http.StatusBadRequest {
 		t.Fatalf("no state: %d", code)
 	}
-	if code, page := s.consentToPinterest(t, ig.ID, "deny"); code != http.StatusBadRequest || !strings.Contains(page, "did not give Hubkeeper access") {
+	if code, page := s.consentToPinterest(t, s.apiKey, ig.ID, "deny"); code != http.StatusBadRequest || !strings.Contains(page, "did not give Hubkeeper access") {
 		t.Fatalf("denied consent: %d %s", code, page)
 	}
-	if code, page := s.consentToPinterest(t, ig.ID, "allow"); code != http.StatusOK || !strings.Contains(page, "Connected") {
+	if code, page := s.consentToPinterest(t, s.apiKey, ig.ID, "allow"); code != http.StatusOK || !strings.Contains(page, "Connected") {
 		t.Fatalf("consent: %d %s", code, page)
 	}
 	if got := s.integration(ig.ID); got.Status != "connected" {
@@ -158,6 +158,30 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 		t.Fatalf("the removed member is %s", m.State)
 	}
 
+	// Bulk: two members made Managers, two removed, in the API's batches.
+	bulk := func(body map[string]any) {
+		t.Helper()
+		var raw map[string]any
+		if code := s.call("POST", "/v1/integrations/"+ig.ID+"/members/bulk", s.apiKey, body, &raw); code != http.StatusAccepted {
+			t.Fatalf("bulk %v: %d %v", body["action"], code, raw)
+		}
+		s.waitAction(t, actionStarted{WorkflowID: raw["workflow_id"].(string), RunID: raw["run_id"].(string)})
+	}
+	promoted := []string{onboarded[1].ExternalID, onboarded[2].ExternalID}
+	leaving := []string{onboarded[3].ExternalID, onboarded[4].ExternalID}
+	bulk(map[string]any{"action": "role", "role": "BIZ_ADMIN", "members": promoted})
+	bulk(map[string]any{"action": "remove", "members": leaving})
+	for _, id := range promoted {
+		if biz.Members[id] == nil || biz.Members[id].Role != pinsandbox.RoleManager {
+			t.Fatalf("%s is not a Manager at Pinterest", id)
+		}
+	}
+	for _, id := range leaving {
+		if biz.Members[id] != nil || s.member(ig.ID, id).State != domain.StateRemoved {
+			t.Fatalf("%s was not removed", id)
+		}
+	}
+
 	// Pinterest stops accepting the refresh token: the next check says
 	// what to do; a new consent connects the integration again.
 	s.pin.RevokeRefreshTokens()
@@ -167,7 +191,7 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 	if got := s.integration(ig.ID); got.Status != "needs_reauth" || !strings.Contains(got.StatusMessage, "oauth/start") {
 		t.Fatalf("after a refused refresh: %s %q", got.Status, got.StatusMessage)
 	}
-	if code, _ := s.consentToPinterest(t, ig.ID, "allow"); code != http.StatusOK {
+	if code, _ := s.consentToPinterest(t, s.apiKey, ig.ID, "allow"); code != http.StatusOK {
 		t.Fatalf("consent again: %d", code)
 	}
 	listed := len(biz.Members)
@@ -188,7 +212,7 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 }
 
 // waitCheck waits for the integration's current check and returns what it did.
-func (s *stack) waitCheck(t *testing.T, igID string) workflows.IntegrationSyncResult {
+func (s *stack) waitCheck(t testing.TB, igID string) workflows.IntegrationSyncResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -38,7 +38,7 @@ func (s *stack) waitMail(recipient, subject string) (body string) {
 	return ""
 }
 
-func page(t *testing.T, method, u string, form url.Values) (int, string) {
+func page(t testing.TB, method, u string, form url.Values) (int, string) {
 	t.Helper()
 	var resp *http.Response
 	var err error

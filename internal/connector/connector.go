@@ -98,7 +98,7 @@ var descriptions = map[domain.Provider][]Description{
 			Capabilities: []Capability{Invite, Remove, SetRole},
 			Channel:      ChannelBrowser, Onboarding: OnboardAutomationLogin, SecretKind: "pinterest_password", Roles: pinterestRoles},
 		{Provider: domain.ProviderPinterest, Mode: ModeAPI, Name: "Pinterest Business Manager",
-			Capabilities: []Capability{Invite, CancelInvitation, Remove, SetRole, SetAssetTasks},
+			Capabilities: []Capability{Invite, CancelInvitation, Remove, SetRole, SetAssetTasks, Bulk},
 			Channel:      ChannelAPI, Onboarding: OnboardOAuth, SecretKind: "pinterest_oauth", Roles: pinterestRoles,
 			// The ad-account permissions of the API's Permissions enum.
 			Tasks: map[string][]string{"ad_account": {"ADMIN", "ANALYST", "FINANCE_MANAGER", "AUDIENCE_MANAGER", "CAMPAIGN_MANAGER",
@@ -220,4 +220,12 @@ type RoleSetter interface {
 // AssetTasksSetter sets what a member holds on assets.
 type AssetTasksSetter interface {
 	SetAssetTasks(ctx context.Context, memberID string, assets []AssetTasks) (Change, error)
+}
+
+// BulkChanger removes many members, or sets their role, in the provider's
+// own batches (Bulk): one error per member, nil when done (a member
+// already gone counts as removed).
+type BulkChanger interface {
+	RemoveMany(ctx context.Context, memberIDs []string) ([]error, error)
+	SetRoles(ctx context.Context, memberIDs []string, role string) ([]error, error)
 }

@@ -226,7 +226,7 @@ func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace st
 // search attributes and turn task queue fairness on (workspaces' tasks are
 // dispatched in turn by their fairness key).
 func DevServerArgs() []string {
-	args := []string{"--dynamic-config-value", "matching.enableFairness=true"}
+	args := []string{"--dynamic-config-value", "matching.enableFairness=true", "--dynamic-config-value", "system.enableActivityEagerExecution=true"}
 	for _, name := range SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}

@@ -423,11 +423,16 @@ func TestAPIAssetPermissions(t *testing.T) {
 		t.Fatalf("assets: %d %+v", code, assets)
 	}
 	account := assets.Items[0].AssetID
+	// An employee who holds no ad account yet.
 	member := ""
 	for id, m := range b.Members {
-		if _, holds := b.AdAccounts[account].Holders[id]; !holds && m.Role == pinsandbox.RoleEmployee {
+		holds := false
+		for _, a := range b.AdAccounts {
+			_, held := a.Holders[id]
+			holds = holds || held
+		}
+		if !holds && m.Role == pinsandbox.RoleEmployee && (member == "" || id < member) {
 			member = id
-			break
 		}
 	}
 	var granted struct {

@@ -94,3 +94,30 @@ func message(err error) string {
 	}
 	return err.Error()
 }
+
+type modeRequest struct {
+	Mode string `json:"mode"`
+}
+
+// putMode moves an integration to its provider's API; it keeps its
+// members, actions, checks and reports, and waits for an admin's consent.
+func (s *Server) putMode(c echo.Context) error {
+	var req modeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Mode == "browser":
+		return domain.Errorf(domain.EInvalid, "Hubkeeper moves integrations from the browser to the API, not back")
+	case req.Mode != "api":
+		return domain.Errorf(domain.EInvalid, `mode must be "api"`)
+	case s.Pinterest == nil:
+		return domain.Errorf(domain.EInvalid, "no Pinterest app is configured on this Hubkeeper (HUBKEEPER_PINTEREST_CLIENT_ID)")
+	}
+	key := apiKey(c)
+	ig, err := s.Store.SwitchToAPI(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
+	if err != nil {
+		return err
+	}
+	return s.writeIntegration(c, http.StatusOK, ig)
+}

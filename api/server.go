@@ -124,6 +124,7 @@ func New(o Options) *Server {
 	v1.PUT("/integrations/:id/token", s.putToken, s.authenticate)
 	v1.PUT("/integrations/:id/password", s.putPassword, s.authenticate)
 	v1.GET("/integrations/:id/oauth/start", s.oauthStart, s.authenticate)
+	v1.PUT("/integrations/:id/mode", s.putMode, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/app-approved", s.approveApp, s.authenticateSupport)
 	v1.POST("/integrations/:id/onboarding/claimed", s.reportClaimed, s.authenticate)
 	v1.POST("/integrations/:id/onboarding/token", s.submitOnboardingToken, s.authenticate)

@@ -161,6 +161,37 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 		assertNoSecrets(t, s, workflows.OnboardingID(igID), run.GetRunID(), secret)
 	}
 	exportHistory(t, s, workflows.OnboardingID(igID), run.GetRunID(), "pinterest_onboarding.json")
+
+	// The integration moves to Pinterest's API: the same integration, its
+	// checks and actions kept, the automation account's secrets gone.
+	runsBefore := s.count(t, `SELECT count(*) FROM sync_runs WHERE integration_id = $1`, igID)
+	actionsBefore := s.count(t, `SELECT count(*) FROM audit_events WHERE subject_id LIKE $1 || '/%' AND action LIKE 'member.%'`, igID)
+	var moved store.Integration
+	if code := s.call("PUT", "/v1/integrations/"+igID+"/mode", s.apiKey, map[string]string{"mode": "api"}, &moved); code != http.StatusOK ||
+		moved.Mode != "api" || moved.Status != "onboarding" || moved.Settings.Automation != nil {
+		t.Fatalf("switch to the API: %d %+v", code, moved)
+	}
+	if n := s.count(t, `SELECT count(*) FROM credentials WHERE owner_id = $1`, igID); n != 0 {
+		t.Fatalf("%d secrets of the automation account left", n)
+	}
+	s.expectErrors(t, []badRequest{
+		{"BackToBrowser", "PUT", "/v1/integrations/" + igID + "/mode", s.apiKey, `{"mode":"browser"}`, http.StatusBadRequest},
+		{"AlreadyAPI", "PUT", "/v1/integrations/" + igID + "/mode", s.apiKey, `{"mode":"api"}`, http.StatusConflict},
+	})
+	if code, page := s.consentToPinterest(t, s.apiKey, igID, "allow"); code != http.StatusOK {
+		t.Fatalf("consent: %d %s", code, page)
+	}
+	res2 := s.waitCheck(t, igID)
+	apiBiz := s.pin.Business(pinBusinessID)
+	if res2.Members != len(apiBiz.Members)+len(apiBiz.Invites) || s.integration(igID).Status != "connected" {
+		t.Fatalf("the first check through the API: %+v (the business has %d people, %d invitations)", res2, len(apiBiz.Members), len(apiBiz.Invites))
+	}
+	if n := s.count(t, `SELECT count(*) FROM sync_runs WHERE integration_id = $1`, igID); n != runsBefore+1 {
+		t.Fatalf("%d checks after the switch, %d before", n, runsBefore)
+	}
+	if n := s.count(t, `SELECT count(*) FROM audit_events WHERE subject_id LIKE $1 || '/%' AND action LIKE 'member.%'`, igID); n != actionsBefore || n == 0 {
+		t.Fatalf("%d member actions in the audit log after the switch, %d before", n, actionsBefore)
+	}
 }
 
 // TestPinterestWrongPassword: the login fails without retries, the

@@ -70,7 +70,8 @@ func (a App) token(ctx context.Context, form url.Values) (Tokens, error) {
 	now := time.Now()
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return Tokens{}, &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "token request failed: " + providerhttp.TransportError(err)}
+		return Tokens{}, &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient,
+			Message: "token request failed: " + providerhttp.TransportError(err)}
 	}
 	defer resp.Body.Close()
 	var answer struct {

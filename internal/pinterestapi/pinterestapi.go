@@ -157,7 +157,8 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte) (
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient, Message: "request failed: " + providerhttp.TransportError(err)}, nil
+		return nil, &domain.ProviderError{Provider: "pinterest", Kind: domain.Transient,
+			Message: "request failed: " + providerhttp.TransportError(err)}, nil
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
@@ -322,9 +323,6 @@ func itemError(message string) error {
 // Invite invites each address with role; the answer has one error per
 // address (nil: invited, with the invitation's id).
 func (c *Client) Invite(ctx context.Context, businessID, role string, emails []string) (ids []string, errs []error, err error) {
-	if err := batch(len(emails)); err != nil {
-		return nil, nil, err
-	}
 	var answer struct {
 		Items []struct {
 			Invite *struct {
@@ -335,8 +333,8 @@ func (c *Client) Invite(ctx context.Context, businessID, role string, emails []s
 			} `json:"exception"`
 		} `json:"items"`
 	}
-	if err := c.call(ctx, http.MethodPost, "businesses/"+url.PathEscape(businessID)+"/invites", nil,
-		map[string]any{"business_role": role, "invite_type": "MEMBER_INVITE", "members": emails}, &answer); err != nil {
+	body := map[string]any{"business_role": role, "invite_type": "MEMBER_INVITE", "members": emails}
+	if err := c.change(ctx, http.MethodPost, businessID, "invites", len(emails), body, &answer); err != nil {
 		return nil, nil, err
 	}
 	if len(answer.Items) != len(emails) {
@@ -358,9 +356,6 @@ func (c *Client) Invite(ctx context.Context, businessID, role string, emails []s
 // CancelInvitations cancels each invitation; the answer has one error per
 // id (nil: cancelled).
 func (c *Client) CancelInvitations(ctx context.Context, businessID string, inviteIDs []string) ([]error, error) {
-	if err := batch(len(inviteIDs)); err != nil {
-		return nil, err
-	}
 	var answer struct {
 		Items []struct {
 			Invite *struct {
@@ -372,8 +367,7 @@ func (c *Client) CancelInvitations(ctx context.Context, businessID string, invit
 			} `json:"exception"`
 		} `json:"items"`
 	}
-	if err := c.call(ctx, http.MethodDelete, "businesses/"+url.PathEscape(businessID)+"/invites", nil,
-		map[string]any{"invite_ids": inviteIDs}, &answer); err != nil {
+	if err := c.change(ctx, http.MethodDelete, businessID, "invites", len(inviteIDs), map[string]any{"invite_ids": inviteIDs}, &answer); err != nil {
 		return nil, err
 	}
 	byID := map[string]error{}
@@ -405,13 +399,10 @@ type MemberRole struct {
 // SetRoles sets each member's role; the answer has one error per member
 // (nil: set; a member Pinterest does not list as updated is refused).
 func (c *Client) SetRoles(ctx context.Context, businessID string, changes []MemberRole) ([]error, error) {
-	if err := batch(len(changes)); err != nil {
-		return nil, err
-	}
 	var answer struct {
 		Items []MemberRole `json:"items"`
 	}
-	if err := c.call(ctx, http.MethodPatch, "businesses/"+url.PathEscape(businessID)+"/members", nil, changes, &answer); err != nil {
+	if err := c.change(ctx, http.MethodPatch, businessID, "members", len(changes), changes, &answer); err != nil {
 		return nil, err
 	}
 	set := map[string]bool{}
@@ -430,14 +421,10 @@ func (c *Client) SetRoles(ctx context.Context, businessID string, changes []Memb
 // RemoveMembers ends each member's membership (their current role goes
 // with them, as the API asks); gone says which ones were removed.
 func (c *Client) RemoveMembers(ctx context.Context, businessID string, members []MemberRole) (gone map[string]bool, err error) {
-	if err := batch(len(members)); err != nil {
-		return nil, err
-	}
 	var answer struct {
 		Deleted []string `json:"deleted_members"`
 	}
-	if err := c.call(ctx, http.MethodDelete, "businesses/"+url.PathEscape(businessID)+"/members", nil,
-		map[string]any{"members": members}, &answer); err != nil {
+	if err := c.change(ctx, http.MethodDelete, businessID, "members", len(members), map[string]any{"members": members}, &answer); err != nil {
 		return nil, err
 	}
 	gone = map[string]bool{}
@@ -456,9 +443,6 @@ type Access struct {
 
 // Grant sets each access; the answer has one error per access.
 func (c *Client) Grant(ctx context.Context, businessID string, accesses []Access) ([]error, error) {
-	if err := batch(len(accesses)); err != nil {
-		return nil, err
-	}
 	var answer struct {
 		Items []struct {
 			Response *Access `json:"response"`
@@ -469,8 +453,8 @@ func (c *Client) Grant(ctx context.Context, businessID string, accesses []Access
 			} `json:"exception"`
 		} `json:"items"`
 	}
-	if err := c.call(ctx, http.MethodPatch, "businesses/"+url.PathEscape(businessID)+"/members/assets/access", nil,
-		map[string]any{"accesses": accesses}, &answer); err != nil {
+	err := c.change(ctx, http.MethodPatch, businessID, "members/assets/access", len(accesses), map[string]any{"accesses": accesses}, &answer)
+	if err != nil {
 		return nil, err
 	}
 	errs := make([]error, len(accesses))
@@ -490,14 +474,11 @@ func (c *Client) Grant(ctx context.Context, businessID string, accesses []Access
 // Revoke ends each access; revoked says which ones Pinterest ended, by
 // asset id and member id (an access not held is not listed).
 func (c *Client) Revoke(ctx context.Context, businessID string, accesses []Access) (revoked map[[2]string]bool, err error) {
-	if err := batch(len(accesses)); err != nil {
-		return nil, err
-	}
 	var answer struct {
 		Items []Access `json:"items"`
 	}
-	if err := c.call(ctx, http.MethodDelete, "businesses/"+url.PathEscape(businessID)+"/members/assets/access", nil,
-		map[string]any{"accesses": accesses}, &answer); err != nil {
+	err = c.change(ctx, http.MethodDelete, businessID, "members/assets/access", len(accesses), map[string]any{"accesses": accesses}, &answer)
+	if err != nil {
 		return nil, err
 	}
 	revoked = map[[2]string]bool{}
@@ -507,9 +488,11 @@ func (c *Client) Revoke(ctx context.Context, businessID string, accesses []Acces
 	return revoked, nil
 }
 
-func batch(n int) error {
+// change sends a change of n items (1 to MaxBatch) to a business's path
+// and decodes the answer into out.
+func (c *Client) change(ctx context.Context, method, businessID, path string, n int, body, out any) error {
 	if n < 1 || n > MaxBatch {
 		return fmt.Errorf("pinterest: a change carries 1 to %d items, not %d", MaxBatch, n)
 	}
-	return nil
+	return c.call(ctx, method, "businesses/"+url.PathEscape(businessID)+"/"+path, nil, body, out)
 }

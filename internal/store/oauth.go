@@ -124,3 +124,46 @@ func (s *Store) RenewCredential(ctx context.Context, integrationID string, renew
 	})
 	return secret, err
 }
+
+// SwitchToAPI moves an integration from the browser to its provider's API
+// (connector ModeAPI): same integration, so its members, actions, checks
+// and reports stay. The automation account's secrets are destroyed and the
+// integration waits for an admin's consent (BeginOAuth).
+func (s *Store) SwitchToAPI(ctx context.Context, workspaceID, integrationID, actor string) (Integration, error) {
+	var ig Integration
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id::text = $2
+			FOR UPDATE`, workspaceID, integrationID)); err != nil {
+			return notFound(err, "integration")
+		}
+		from := ig.Mode
+		d, ok := connector.Describe(ig.Provider, connector.ModeAPI)
+		switch {
+		case !ok:
+			return domain.Errorf(domain.EInvalid, "%s has no API mode", ig.Provider)
+		case from == connector.ModeAPI:
+			return domain.Errorf(domain.EConflict, "integration %s already goes through the API", ig.ID)
+		case ig.OnboardingOpen:
+			return domain.Errorf(domain.EConflict, "integration %s is still onboarding through the browser; let it finish or fail first", ig.ID)
+		}
+		settings := ig.Settings
+		settings.Automation = nil
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `UPDATE integrations SET mode = $2, credential_id = NULL, session_credential_id = NULL,
+			settings = $3, status = 'onboarding', status_message = $4, updated_at = $5 WHERE id = $1 RETURNING `+integrationColumns,
+			ig.ID, d.Mode, settings, "waiting for an admin's consent: GET /v1/integrations/"+ig.ID+"/oauth/start", s.now())); err != nil {
+			return err
+		}
+		// The password, the browser's cookies and any verification code go.
+		if _, err := tx.Exec(ctx, `UPDATE onboardings SET app_credential_id = NULL, token_credential_id = NULL, code_credential_id = NULL
+			WHERE integration_id = $1`, ig.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM credentials WHERE owner_id = $1`, ig.ID); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.mode_changed",
+			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"from": from, "to": d.Mode}})
+	})
+	return ig, err
+}

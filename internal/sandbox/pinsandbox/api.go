@@ -379,6 +379,12 @@ func (s *Server) apiMembers(w http.ResponseWriter, b *Business, q url.Values) {
 	if q.Get("fetch_system_users") == "true" {
 		ids = nil // the sandbox's businesses have no system users
 	}
+	peoplePage(w, b, q, ids)
+}
+
+// peoplePage answers a page of members or partners (UserBusinessRoleBinding),
+// with what each holds when assets_summary is true.
+func peoplePage(w http.ResponseWriter, b *Business, q url.Values, ids []string) {
 	summary := q.Get("assets_summary") == "true"
 	page(w, q, ids, func(id string) map[string]any {
 		m := b.Members[id]
@@ -671,13 +677,5 @@ func (s *Server) apiPartners(w http.ResponseWriter, b *Business, q url.Values) {
 			ids = append(ids, id)
 		}
 	}
-	summary := q.Get("assets_summary") == "true"
-	page(w, q, ids, func(id string) map[string]any {
-		m := b.Members[id]
-		item := map[string]any{"id": id, "business_roles": []string{RolePartner}, "user": userSummary(m), "is_shared_partner": false}
-		if summary {
-			item["assets_summary"] = assetsSummary(b, id)
-		}
-		return item
-	})
+	peoplePage(w, b, q, ids)
 }

@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/labstack/echo/v4"
 )
@@ -97,27 +99,48 @@ func message(err error) string {
 
 type modeRequest struct {
 	Mode string `json:"mode"`
+	// Automation and WebBaseURL are the browser's, as on creation.
+	Automation *automationRequest `json:"automation"`
+	WebBaseURL string             `json:"web_base_url"`
 }
 
-// putMode moves an integration to its provider's API; it keeps its
-// members, actions, checks and reports, and waits for an admin's consent.
+// putMode moves a Pinterest integration between the API and the browser;
+// it keeps its members, actions, checks and reports. To the API it waits
+// for an admin's consent; to the browser it logs the automation account in
+// through its onboarding.
 func (s *Server) putMode(c echo.Context) error {
 	var req modeRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.Mode == "browser":
-		return domain.Errorf(domain.EInvalid, "Hubkeeper moves integrations from the browser to the API, not back")
-	case req.Mode != "api":
-		return domain.Errorf(domain.EInvalid, `mode must be "api"`)
-	case s.Pinterest == nil:
-		return domain.Errorf(domain.EInvalid, "no Pinterest app is configured on this Hubkeeper (HUBKEEPER_PINTEREST_CLIENT_ID)")
+	key, ctx := apiKey(c), c.Request().Context()
+	actor := "api_key:" + key.ID
+	switch req.Mode {
+	case connector.ModeAPI:
+		if s.Pinterest == nil {
+			return domain.Errorf(domain.EInvalid, "no Pinterest app is configured on this Hubkeeper (HUBKEEPER_PINTEREST_CLIENT_ID)")
+		}
+		if req.Automation != nil || req.WebBaseURL != "" {
+			return domain.Errorf(domain.EInvalid, "automation and web_base_url go with the browser; the API is connected by consent")
+		}
+		ig, err := s.Store.SwitchToAPI(ctx, key.WorkspaceID, c.Param("id"), actor)
+		if err != nil {
+			return err
+		}
+		return s.writeIntegration(c, http.StatusOK, ig)
+	case connector.ModeBrowser:
+		browser := createIntegrationRequest{Provider: string(domain.ProviderPinterest), LoginMethod: "password", Automation: req.Automation,
+			WebBaseURL: req.WebBaseURL}
+		ni, err := browser.validatePinterest(s.ProviderHosts, store.NewIntegration{})
+		if err != nil {
+			return err
+		}
+		ig, start, err := s.Store.SwitchToBrowser(ctx, key.WorkspaceID, c.Param("id"), actor, ni.Settings, ni.Secret)
+		if err != nil {
+			return err
+		}
+		_ = s.start(ctx, start)
+		return s.writeIntegration(c, http.StatusOK, ig)
 	}
-	key := apiKey(c)
-	ig, err := s.Store.SwitchToAPI(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
-	if err != nil {
-		return err
-	}
-	return s.writeIntegration(c, http.StatusOK, ig)
+	return domain.Errorf(domain.EInvalid, `mode must be "api" or "browser"`)
 }

@@ -43,9 +43,13 @@ func (s *Server) makeStart(ctx context.Context, st store.WorkflowStart) error {
 	if err != nil {
 		return err
 	}
-	if st.Kind == store.StartOnboarding {
-		return workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID,
-			IntegrationID: ig.ID, BusinessID: ig.BusinessID, Provider: string(ig.Provider), AppApproved: st.AppApproved})
+	in := workflows.OnboardingInput{WorkspaceID: ig.WorkspaceID, IntegrationID: ig.ID, BusinessID: ig.BusinessID,
+		Provider: string(ig.Provider), AppApproved: st.AppApproved}
+	switch st.Kind {
+	case store.StartOnboarding:
+		return workflows.StartOnboarding(ctx, s.Temporal, s.TaskQueue, in)
+	case store.StartOnboardingAgain:
+		return workflows.StartOnboardingAgain(ctx, s.Temporal, s.TaskQueue, in)
 	}
 	return workflows.EnsureIntegrationSyncSchedule(ctx, s.Temporal, s.TaskQueue, s.SyncEvery, integrationInput(ig, "schedule"))
 }

@@ -206,6 +206,29 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 	if slices.ContainsFunc(s.members(s.apiKey, ig.ID, "pending"), func(m store.Member) bool { return m.Email == invitee }) {
 		t.Fatal("the cancelled invitation is still pending")
 	}
+
+	// Back to the browser: the tokens go, the automation account logs in
+	// through a new onboarding, and the same members are checked again.
+	runsBefore := s.count(t, `SELECT count(*) FROM sync_runs WHERE integration_id = $1`, ig.ID)
+	var moved onboardedView
+	if code := s.call("PUT", "/v1/integrations/"+ig.ID+"/mode", s.apiKey, map[string]any{"mode": "browser", "web_base_url": s.pinURL,
+		"automation": map[string]string{"email": pinAutomation, "password": pinPassword}}, &moved); code != http.StatusOK ||
+		moved.Mode != "browser" || moved.Onboarding == nil || moved.Onboarding.Stage != store.OnboardLogin {
+		t.Fatalf("back to the browser: %d %+v", code, moved)
+	}
+	if n := s.count(t, `SELECT count(*) FROM credentials WHERE owner_id = $1 AND kind = 'pinterest_oauth'`, ig.ID); n != 0 {
+		t.Fatalf("%d sealed tokens left", n)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer wcancel()
+	var again workflows.OnboardingResult
+	if err := s.temporal.GetWorkflow(wctx, workflows.OnboardingID(ig.ID), "").Get(wctx, &again); err != nil {
+		t.Fatalf("the onboarding after the switch: %v", err)
+	}
+	if again.Sync.Members != listed || s.integration(ig.ID).Status != "connected" ||
+		s.count(t, `SELECT count(*) FROM sync_runs WHERE integration_id = $1`, ig.ID) != runsBefore+1 {
+		t.Fatalf("through the browser again: %+v, want %d members", again.Sync, listed)
+	}
 	if strings.Contains(s.logs.String(), pinClientSecret) {
 		t.Fatal("the app secret is in the logs")
 	}

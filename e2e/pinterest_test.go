@@ -175,7 +175,7 @@ func TestPinterestOnboardingAndChecks(t *testing.T) {
 		t.Fatalf("%d secrets of the automation account left", n)
 	}
 	s.expectErrors(t, []badRequest{
-		{"BackToBrowser", "PUT", "/v1/integrations/" + igID + "/mode", s.apiKey, `{"mode":"browser"}`, http.StatusBadRequest},
+		{"BrowserWithoutAccount", "PUT", "/v1/integrations/" + igID + "/mode", s.apiKey, `{"mode":"browser"}`, http.StatusBadRequest},
 		{"AlreadyAPI", "PUT", "/v1/integrations/" + igID + "/mode", s.apiKey, `{"mode":"api"}`, http.StatusConflict},
 	})
 	if code, page := s.consentToPinterest(t, s.apiKey, igID, "allow"); code != http.StatusOK {

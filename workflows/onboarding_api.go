@@ -72,6 +72,17 @@ const ErrOnboardingFailed = "OnboardingFailed"
 // running (or the one that finished) alone: only a failed or stopped run
 // is followed by a new one.
 func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) error {
+	return startOnboarding(ctx, c, taskQueue, in, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)
+}
+
+// StartOnboardingAgain starts a new onboarding after one that finished,
+// for an integration that changed how it connects; a running one is left
+// alone.
+func StartOnboardingAgain(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput) error {
+	return startOnboarding(ctx, c, taskQueue, in, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+}
+
+func startOnboarding(ctx context.Context, c client.Client, taskQueue string, in OnboardingInput, reuse enumspb.WorkflowIdReusePolicy) error {
 	if in.Provider == "" {
 		in.Provider = string(domain.ProviderMeta)
 	}
@@ -86,7 +97,7 @@ func StartOnboarding(ctx context.Context, c client.Client, taskQueue string, in 
 		Priority:                 tenant(in.WorkspaceID),
 		TaskQueue:                taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDReusePolicy:    reuse,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporalclient.WorkspaceID.ValueSet(in.WorkspaceID),
 			temporalclient.IntegrationID.ValueSet(in.IntegrationID),

@@ -167,3 +167,63 @@ func (s *Store) SwitchToAPI(ctx context.Context, workspaceID, integrationID, act
 	})
 	return ig, err
 }
+
+// SwitchToBrowser moves an integration from its provider's API back to
+// the browser: same integration, its tokens and consent links destroyed,
+// the automation account's password sealed, and its onboarding (login,
+// first check) run again.
+func (s *Store) SwitchToBrowser(ctx context.Context, workspaceID, integrationID, actor string, settings IntegrationSettings,
+	password []byte) (Integration, WorkflowStart, error) {
+	var ig Integration
+	var start WorkflowStart
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id::text = $2
+			FOR UPDATE`, workspaceID, integrationID)); err != nil {
+			return notFound(err, "integration")
+		}
+		from := ig.Mode
+		d, ok := connector.Describe(ig.Provider, connector.ModeBrowser)
+		switch {
+		case !ok:
+			return domain.Errorf(domain.EInvalid, "%s has no browser mode", ig.Provider)
+		case from == connector.ModeBrowser:
+			return domain.Errorf(domain.EConflict, "integration %s already goes through the browser", ig.ID)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = NULL, session_credential_id = NULL WHERE id = $1`, ig.ID); err != nil {
+			return err
+		}
+		for _, stmt := range []string{`DELETE FROM oauth_states WHERE integration_id = $1`,
+			`UPDATE onboardings SET app_credential_id = NULL, token_credential_id = NULL, code_credential_id = NULL WHERE integration_id = $1`,
+			`DELETE FROM credentials WHERE owner_id = $1`} {
+			if _, err := tx.Exec(ctx, stmt, ig.ID); err != nil {
+				return err
+			}
+		}
+		credID, err := s.sealCredential(ctx, tx, workspaceID, ig.ID, d.SecretKind, password)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE integrations SET mode = $2, credential_id = $3, settings = $4, status = 'onboarding',
+			status_message = '', updated_at = $5 WHERE id = $1`, ig.ID, d.Mode, credID, settings, s.now()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, stage, waiting_for)
+			VALUES ($1, $2, '', $3, $4)
+			ON CONFLICT (integration_id) DO UPDATE SET stage = EXCLUDED.stage, waiting_for = EXCLUDED.waiting_for, until = NULL,
+				problems = '{}', message = '', started_at = now(), finished_at = NULL, updated_at = now()`,
+			ig.ID, workspaceID, OnboardLogin, onboardingCalls[OnboardLogin]); err != nil {
+			return err
+		}
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = $1`, ig.ID)); err != nil {
+			return err
+		}
+		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.mode_changed",
+			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"from": from, "to": d.Mode}}); err != nil {
+			return err
+		}
+		start, err = owe(ctx, tx, StartOnboardingAgain, ig.ID, false)
+		return err
+	})
+	return ig, start, err
+}

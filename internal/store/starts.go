@@ -11,6 +11,8 @@ const (
 	StartDirectorySchedule   = "directory_schedule"
 	StartIntegrationSchedule = "integration_schedule"
 	StartOnboarding          = "onboarding"
+	// StartOnboardingAgain follows a finished onboarding with a new one.
+	StartOnboardingAgain = "onboarding_again"
 )
 
 // WorkflowStart is a workflow or Schedule owed to a row: recorded in the

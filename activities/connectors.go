@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
+	"github.com/hubkeeper/hubkeeper/internal/browser"
 	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/meta"
@@ -61,9 +64,53 @@ func (m metaConnector) SetAssetTasks(ctx context.Context, memberID string, asset
 	return change, nil
 }
 
-// pinterestBrowser changes a business in Pinterest's web app, in a
-// logged-in browser session.
-type pinterestBrowser struct{ c *pinterest.Client }
+// pinterestBrowser reads and changes a business in Pinterest's web app, in
+// a logged-in browser session.
+type pinterestBrowser struct {
+	c    *pinterest.Client
+	sess *browser.Session
+}
+
+// browserCursor is where a read through the browser is: the members
+// list's next page, until the members are done.
+type browserCursor struct {
+	Next        string `json:"next"`
+	MembersDone bool   `json:"members_done"`
+}
+
+// ReadPart reads a page of the members list, then the pending
+// invitations, then the ad accounts and who holds each.
+func (p pinterestBrowser) ReadPart(_ context.Context, cursor string) (connector.Part, string, error) {
+	var cur browserCursor
+	if cursor != "" {
+		if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
+			return connector.Part{}, "", fmt.Errorf("pinterest browser cursor: %w", err)
+		}
+	}
+	before := p.sess.Pages
+	var part connector.Part
+	switch {
+	case !cur.MembersDone:
+		page, err := p.c.Members(cur.Next)
+		if err != nil {
+			return part, "", err
+		}
+		part.Members, cur.Next, cur.MembersDone = page.Members, page.Next, page.Next == ""
+	default:
+		invites, err := p.c.PendingInvites()
+		if err != nil {
+			return part, "", err
+		}
+		if part.Assets, part.Grants, err = p.c.AdAccounts(); err != nil {
+			return part, "", err
+		}
+		part.Members, part.Requests = invites, p.sess.Pages-before
+		return part, "", nil
+	}
+	part.Requests = p.sess.Pages - before
+	raw, err := json.Marshal(cur)
+	return part, string(raw), err
+}
 
 // Invite returns the invitation already pending for the address, if any.
 func (p pinterestBrowser) Invite(_ context.Context, email, role string) (connector.Change, error) {
@@ -126,9 +173,9 @@ func (a *Activities) withConnector(ctx context.Context, ch MemberChange, capabil
 		return done, nil
 	default:
 		var done connector.Change
-		err := a.pinterestAction(ctx, ig, func(c *pinterest.Client) error {
+		err := a.pinterestAction(ctx, ig, func(b pinterestBrowser) error {
 			var err error
-			done, err = change(pinterestBrowser{c: c})
+			done, err = change(b)
 			return err
 		})
 		return done, err

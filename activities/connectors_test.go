@@ -8,7 +8,8 @@ import (
 
 // Each provider's connector implements exactly the capability interfaces
 // its Description claims, so withConnector's assertions cannot fail and
-// nothing the connector can do is refused.
+// nothing the connector can do is refused; those checked in one activity
+// read snapshots.
 func TestConnectorsImplementTheirCapabilities(t *testing.T) {
 	implemented := map[connector.Channel]any{connector.ChannelGraph: metaConnector{}, connector.ChannelBrowser: pinterestBrowser{},
 		connector.ChannelAPI: pinterestAPI{}}
@@ -44,6 +45,10 @@ func testConnector(t *testing.T, d connector.Description, conn any) {
 	}
 	if _, ok := conn.(connector.BulkChanger); ok {
 		has[connector.Bulk] = true
+	}
+	// Checks through one activity read through the connector.
+	if _, reads := conn.(connector.SnapshotReader); reads != (d.Channel != connector.ChannelGraph) {
+		t.Errorf("%s: reads snapshots %v on channel %s", name, reads, d.Channel)
 	}
 	for _, c := range []connector.Capability{connector.Invite, connector.CancelInvitation, connector.Remove, connector.SetRole,
 		connector.SetAssetTasks, connector.Bulk} {

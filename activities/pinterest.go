@@ -133,90 +133,88 @@ func (a *Activities) VerifyPinterestLogin(ctx context.Context, integrationID str
 
 var errNoCode = errors.New("no verification code came in time")
 
-// pinterestCursor is where a Pinterest fetch resumes: the members page to
-// read next (a URL without secrets), and how many members are staged.
-type pinterestCursor struct {
-	Next    string `json:"next"`
-	Fetched int    `json:"fetched"`
-	Members bool   `json:"members_done"`
-}
-
 // PinterestFetch is what a fetch staged.
 type PinterestFetch struct {
 	Members, Assets, Grants int
 }
 
-// FetchPinterest reads the business through the API (fetchPinterestAPI)
-// or, in browser mode, through the browser into the run's
-// staging rows: the members list page by page (heartbeating the next page,
-// so a retry resumes there), the pending invitations, the ad accounts and
-// who holds each. A session that expires mid-way logs in again; a refused
-// password marks the integration needs_reauth and is not retried.
+// fetchCursor is where a fetch is: its reader's cursor, and what it staged.
+type fetchCursor struct {
+	Cursor  string `json:"cursor"`
+	Members int    `json:"members"`
+	Assets  int    `json:"assets"`
+	Grants  int    `json:"grants"`
+}
+
+// FetchPinterest reads the business through its connector's
+// SnapshotReader into the run's staging rows, a part at a time (the API's
+// pages, or in one logged-in browser session the members list's pages,
+// then invitations, ad accounts and who holds each), heartbeating where it
+// is so a retry resumes there. A browser session that expires mid-way logs
+// in again; a refused password or token marks the integration needs_reauth
+// and is not retried.
 func (a *Activities) FetchPinterest(ctx context.Context, runID string) (PinterestFetch, error) {
-	var out PinterestFetch
 	ig, err := a.Store.IntegrationForRun(ctx, runID)
 	if err != nil {
-		return out, failure(err)
+		return PinterestFetch{}, failure(err)
 	}
-	if d, _ := connector.Describe(ig.Provider, ig.Mode); d.Channel == connector.ChannelAPI {
-		return a.fetchPinterestAPI(ctx, ig, runID)
-	}
-	c, sess, err := a.pinterestSession(ctx, ig, nil)
-	if err != nil {
-		return out, a.providerFailure(ctx, ig, err)
-	}
-	defer sess.Close()
-	var cur pinterestCursor
+	var cur fetchCursor
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cur)
 	}
 	hb := beat(ctx, cur)
 	defer hb.Stop()
-	for !cur.Members {
-		before := sess.Pages
-		page, err := c.Members(cur.Next)
+	read := func(reader connector.SnapshotReader) error {
+		for {
+			part, next, err := reader.ReadPart(ctx, cur.Cursor)
+			if err != nil {
+				return err
+			}
+			staged := make([]store.StagedAsset, len(part.Assets))
+			for i, asset := range part.Assets {
+				staged[i] = store.StagedAsset{Asset: asset}
+			}
+			if err := a.Store.StageMembers(ctx, runID, part.Members, part.Requests); err != nil {
+				return err
+			}
+			if err := a.Store.StageAssets(ctx, runID, staged, 0); err != nil {
+				return err
+			}
+			if err := a.Store.StageGrants(ctx, runID, part.Grants, 0); err != nil {
+				return err
+			}
+			cur = fetchCursor{Cursor: next, Members: cur.Members + len(part.Members), Assets: cur.Assets + len(part.Assets),
+				Grants: cur.Grants + len(part.Grants)}
+			hb.Progress(cur)
+			if next == "" {
+				return nil
+			}
+		}
+	}
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
+	if d.Channel == connector.ChannelBrowser {
+		err = a.pinterestAction(ctx, ig, func(b pinterestBrowser) error { return read(b) })
+	} else {
+		var conn any
+		if conn, err = a.clientConnector(ctx, ig, d); err == nil {
+			err = read(conn.(connector.SnapshotReader))
+		}
 		if err != nil {
-			return out, a.providerFailure(ctx, ig, err)
+			err = a.providerFailure(ctx, ig, err)
 		}
-		if err := a.Store.StageMembers(ctx, runID, page.Members, sess.Pages-before); err != nil {
-			return out, err
-		}
-		cur.Next, cur.Fetched, cur.Members = page.Next, cur.Fetched+len(page.Members), page.Next == ""
-		hb.Progress(cur)
 	}
-	invites, err := c.PendingInvites()
-	if err != nil {
-		return out, a.providerFailure(ctx, ig, err)
-	}
-	if err := a.Store.StageMembers(ctx, runID, invites, 1); err != nil {
-		return out, err
-	}
-	assets, grants, err := c.AdAccounts()
-	if err != nil {
-		return out, a.providerFailure(ctx, ig, err)
-	}
-	staged := make([]store.StagedAsset, len(assets))
-	for i, asset := range assets {
-		staged[i] = store.StagedAsset{Asset: asset}
-	}
-	if err := a.Store.StageAssets(ctx, runID, staged, 1); err != nil {
-		return out, err
-	}
-	if err := a.Store.StageGrants(ctx, runID, grants, len(assets)); err != nil {
-		return out, err
-	}
-	out = PinterestFetch{Members: cur.Fetched + len(invites), Assets: len(assets), Grants: len(grants)}
-	return out, failure(a.saveSession(ctx, ig, sess))
+	return PinterestFetch{Members: cur.Members, Assets: cur.Assets, Grants: cur.Grants}, err
 }
 
-// pinterestAction runs act in a logged-in session of the integration.
-func (a *Activities) pinterestAction(ctx context.Context, ig store.Integration, act func(*pinterest.Client) error) error {
+// pinterestAction runs act with the integration's browser connector, in a
+// logged-in session whose cookies are kept afterwards.
+func (a *Activities) pinterestAction(ctx context.Context, ig store.Integration, act func(pinterestBrowser) error) error {
 	c, sess, err := a.pinterestSession(ctx, ig, nil)
 	if err != nil {
 		return a.providerFailure(ctx, ig, err)
 	}
 	defer sess.Close()
-	if err := act(c); err != nil {
+	if err := act(pinterestBrowser{c: c, sess: sess}); err != nil {
 		return a.providerFailure(ctx, ig, err)
 	}
 	return failure(a.saveSession(ctx, ig, sess))

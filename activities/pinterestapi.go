@@ -12,7 +12,6 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/pinterestapi"
 	"github.com/hubkeeper/hubkeeper/internal/store"
-	"go.temporal.io/sdk/activity"
 )
 
 // RefreshAhead is how long before its access token expires an
@@ -51,79 +50,56 @@ func (a *Activities) pinterestAPIClient(ctx context.Context, ig store.Integratio
 	return pinterestapi.New(a.PinterestApp.APIBase, t.Access, a.HTTP, a.Backoff)
 }
 
-// apiCursor is where a fetch through the API is: which list, the next
-// page's bookmark, and how many members it staged.
-type apiCursor struct {
-	List     int    `json:"list"`
-	Bookmark string `json:"bookmark"`
-	Fetched  int    `json:"fetched"`
-	Assets   int    `json:"assets"`
-	Grants   int    `json:"grants"`
-}
-
-// fetchPinterestAPI reads the business through the API into the run's
-// staging rows: members and partners with what they hold, invitations
-// (pending and expired), ad accounts; page by page, heartbeating where it
-// is, so a retry resumes there.
-func (a *Activities) fetchPinterestAPI(ctx context.Context, ig store.Integration, runID string) (PinterestFetch, error) {
-	c, err := a.pinterestAPIClient(ctx, ig)
-	if err != nil {
-		return PinterestFetch{}, a.providerFailure(ctx, ig, err)
-	}
-	var cur apiCursor
-	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &cur)
-	}
-	hb := beat(ctx, cur)
-	defer hb.Stop()
-	people := []func(context.Context, string, string) (pinterestapi.People, error){c.Members, c.Partners}
-	for cur.List < 4 {
-		before := c.Requests()
-		var members []domain.BusinessMember
-		var grants []domain.Grant
-		var assets []store.StagedAsset
-		var next string
-		switch cur.List {
-		case 0, 1:
-			var p pinterestapi.People
-			p, err = people[cur.List](ctx, ig.BusinessID, cur.Bookmark)
-			members, grants, next = p.Members, p.Grants, p.Next
-		case 2:
-			members, next, err = c.Invitations(ctx, ig.BusinessID, cur.Bookmark)
-		case 3:
-			var listed []domain.Asset
-			listed, next, err = c.AdAccounts(ctx, ig.BusinessID, cur.Bookmark)
-			for _, asset := range listed {
-				assets = append(assets, store.StagedAsset{Asset: asset})
-			}
-		}
-		if err != nil {
-			return PinterestFetch{}, a.providerFailure(ctx, ig, err)
-		}
-		requests := c.Requests() - before
-		if err := a.Store.StageMembers(ctx, runID, members, requests); err != nil {
-			return PinterestFetch{}, err
-		}
-		if err := a.Store.StageGrants(ctx, runID, grants, 0); err != nil {
-			return PinterestFetch{}, err
-		}
-		if err := a.Store.StageAssets(ctx, runID, assets, 0); err != nil {
-			return PinterestFetch{}, err
-		}
-		cur.Fetched, cur.Assets, cur.Grants = cur.Fetched+len(members), cur.Assets+len(assets), cur.Grants+len(grants)
-		if cur.Bookmark = next; next == "" {
-			cur.List++
-		}
-		hb.Progress(cur)
-	}
-	return PinterestFetch{Members: cur.Fetched, Assets: cur.Assets, Grants: cur.Grants}, nil
-}
-
-// pinterestAPI changes a business through Pinterest's API. Each change
-// looks first, so one already in place is not made again.
+// pinterestAPI reads and changes a business through Pinterest's API. Each
+// change looks first, so one already in place is not made again.
 type pinterestAPI struct {
 	c          *pinterestapi.Client
 	businessID string
+}
+
+// apiCursor is where a read through the API is: which list, and the
+// bookmark of its next page.
+type apiCursor struct {
+	List     int    `json:"list"`
+	Bookmark string `json:"bookmark"`
+}
+
+// ReadPart reads a page of, in turn, the members and partners with what
+// they hold, the invitations (pending and expired), the ad accounts.
+func (p pinterestAPI) ReadPart(ctx context.Context, cursor string) (connector.Part, string, error) {
+	var cur apiCursor
+	if cursor != "" {
+		if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
+			return connector.Part{}, "", fmt.Errorf("pinterest API cursor: %w", err)
+		}
+	}
+	before := p.c.Requests()
+	var part connector.Part
+	var next string
+	var err error
+	switch cur.List {
+	case 0, 1:
+		read := []func(context.Context, string, string) (pinterestapi.People, error){p.c.Members, p.c.Partners}[cur.List]
+		var people pinterestapi.People
+		people, err = read(ctx, p.businessID, cur.Bookmark)
+		part.Members, part.Grants, next = people.Members, people.Grants, people.Next
+	case 2:
+		part.Members, next, err = p.c.Invitations(ctx, p.businessID, cur.Bookmark)
+	case 3:
+		part.Assets, next, err = p.c.AdAccounts(ctx, p.businessID, cur.Bookmark)
+	}
+	if err != nil {
+		return connector.Part{}, "", err
+	}
+	part.Requests = p.c.Requests() - before
+	if cur.Bookmark = next; next == "" {
+		cur.List++
+	}
+	if cur.List > 3 {
+		return part, "", nil
+	}
+	raw, err := json.Marshal(cur)
+	return part, string(raw), err
 }
 
 // pending is the pending invitation of email, or of id ("" for either).

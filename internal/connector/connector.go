@@ -222,6 +222,26 @@ type AssetTasksSetter interface {
 	SetAssetTasks(ctx context.Context, memberID string, assets []AssetTasks) (Change, error)
 }
 
+// Part is a piece of a business's snapshot, staged as it comes: members
+// and invitations, assets, and who holds what.
+type Part struct {
+	Members []domain.BusinessMember
+	Assets  []domain.Asset
+	Grants  []domain.Grant
+	// Requests is how many requests (or pages) it took.
+	Requests int
+}
+
+// SnapshotReader reads a business a part at a time, for the connectors
+// whose check reads in one activity (every channel but the Graph API,
+// whose check splits members, assets and grants across parallel
+// activities). ReadPart starts at cursor ("": the beginning) and says where
+// the next part starts ("": that was the last); the check heartbeats it,
+// so a retry resumes there.
+type SnapshotReader interface {
+	ReadPart(ctx context.Context, cursor string) (part Part, next string, err error)
+}
+
 // BulkChanger removes many members, or sets their role, in the provider's
 // own batches (Bulk): one error per member, nil when done (a member
 // already gone counts as removed).

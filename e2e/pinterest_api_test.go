@@ -62,6 +62,10 @@ func TestPinterestThroughTheAPI(t *testing.T) {
 		{"UnknownMode", "POST", "/v1/integrations", s.apiKey, `{"provider":"pinterest","mode":"fax","label":"x","business_id":"1","login_method":"sso"}`, http.StatusBadRequest},
 		{"MetaWithMode", "POST", "/v1/integrations", s.apiKey, `{"provider":"meta","mode":"api","label":"x","business_id":"1","login_method":"sso","access_token":"x"}`, http.StatusBadRequest},
 		{"CheckBeforeConsent", "POST", "/v1/integrations/" + ig.ID + "/sync", s.apiKey, "", http.StatusConflict},
+		{"StartUnknown", "GET", "/v1/integrations/not-an-id/oauth/start", s.apiKey, "", http.StatusNotFound},
+		{"ModeUnknown", "PUT", "/v1/integrations/not-an-id/mode", s.apiKey, `{"mode":"api"}`, http.StatusNotFound},
+		{"ModeFax", "PUT", "/v1/integrations/" + ig.ID + "/mode", s.apiKey, `{"mode":"fax"}`, http.StatusBadRequest},
+		{"ModeAlready", "PUT", "/v1/integrations/" + ig.ID + "/mode", s.apiKey, `{"mode":"api"}`, http.StatusConflict},
 	})
 	// The callback is a page for admins' browsers.
 	if code, _ := page(t, "GET", s.api.URL+"/v1/pinterest/oauth/callback?state=forged&code=x", nil); code != http.StatusNotFound {

@@ -52,7 +52,7 @@ func (a *Activities) metaClientByID(ctx context.Context, integrationID string) (
 // metaClientFor builds a Graph client for an integration, with its token
 // opened here and nowhere else.
 func (a *Activities) metaClientFor(ctx context.Context, ig store.Integration) (*meta.Client, error) {
-	if ig.Provider != domain.ProviderMeta {
+	if d, _ := connector.Describe(ig.Provider, ig.Mode); d.Channel != connector.ChannelGraph {
 		return nil, domain.Errorf(domain.EInvalid, "integration %s is %s, not meta", ig.ID, ig.Provider)
 	}
 	token, err := a.Store.OpenCredential(ctx, ig.WorkspaceID, ig.CredentialID)

@@ -23,7 +23,7 @@ const PinterestWebURL = "https://www.pinterest.com"
 // Pinterest's verification step (nil: fail when asked). The caller closes
 // the session; saveSession keeps its cookies for the next one.
 func (a *Activities) pinterestSession(ctx context.Context, ig store.Integration, code pinterest.CodeFunc) (*pinterest.Client, *browser.Session, error) {
-	if ig.Provider != domain.ProviderPinterest || ig.Settings.Automation == nil {
+	if d, _ := connector.Describe(ig.Provider, ig.Mode); d.Channel != connector.ChannelBrowser || ig.Settings.Automation == nil {
 		return nil, nil, domain.Errorf(domain.EInvalid, "integration %s has no Pinterest automation account", ig.ID)
 	}
 	if a.Browser == nil {

@@ -132,38 +132,18 @@ func (s *Store) RenewCredential(ctx context.Context, integrationID string, renew
 func (s *Store) SwitchToAPI(ctx context.Context, workspaceID, integrationID, actor string) (Integration, error) {
 	var ig Integration
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id::text = $2
-			FOR UPDATE`, workspaceID, integrationID)); err != nil {
-			return notFound(err, "integration")
+		was, d, err := switchMode(ctx, tx, workspaceID, integrationID, connector.ModeAPI)
+		if err != nil {
+			return err
 		}
-		from := ig.Mode
-		d, ok := connector.Describe(ig.Provider, connector.ModeAPI)
-		switch {
-		case !ok:
-			return domain.Errorf(domain.EInvalid, "%s has no API mode", ig.Provider)
-		case from == connector.ModeAPI:
-			return domain.Errorf(domain.EConflict, "integration %s already goes through the API", ig.ID)
-		case ig.OnboardingOpen:
-			return domain.Errorf(domain.EConflict, "integration %s is still onboarding through the browser; let it finish or fail first", ig.ID)
-		}
-		settings := ig.Settings
+		settings := was.Settings
 		settings.Automation = nil
-		if ig, err = scanIntegration(tx.QueryRow(ctx, `UPDATE integrations SET mode = $2, credential_id = NULL, session_credential_id = NULL,
-			settings = $3, status = 'onboarding', status_message = $4, updated_at = $5 WHERE id = $1 RETURNING `+integrationColumns,
-			ig.ID, d.Mode, settings, "waiting for an admin's consent: GET /v1/integrations/"+ig.ID+"/oauth/start", s.now())); err != nil {
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `UPDATE integrations SET mode = $2, settings = $3, status = 'onboarding',
+			status_message = $4, updated_at = $5 WHERE id = $1 RETURNING `+integrationColumns,
+			was.ID, d.Mode, settings, "waiting for an admin's consent: GET /v1/integrations/"+was.ID+"/oauth/start", s.now())); err != nil {
 			return err
 		}
-		// The password, the browser's cookies and any verification code go.
-		if _, err := tx.Exec(ctx, `UPDATE onboardings SET app_credential_id = NULL, token_credential_id = NULL, code_credential_id = NULL
-			WHERE integration_id = $1`, ig.ID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM credentials WHERE owner_id = $1`, ig.ID); err != nil {
-			return err
-		}
-		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.mode_changed",
-			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"from": from, "to": d.Mode}})
+		return modeChanged(ctx, tx, actor, was, d.Mode)
 	})
 	return ig, err
 }
@@ -177,53 +157,69 @@ func (s *Store) SwitchToBrowser(ctx context.Context, workspaceID, integrationID,
 	var ig Integration
 	var start WorkflowStart
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id::text = $2
-			FOR UPDATE`, workspaceID, integrationID)); err != nil {
-			return notFound(err, "integration")
-		}
-		from := ig.Mode
-		d, ok := connector.Describe(ig.Provider, connector.ModeBrowser)
-		switch {
-		case !ok:
-			return domain.Errorf(domain.EInvalid, "%s has no browser mode", ig.Provider)
-		case from == connector.ModeBrowser:
-			return domain.Errorf(domain.EConflict, "integration %s already goes through the browser", ig.ID)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE integrations SET credential_id = NULL, session_credential_id = NULL WHERE id = $1`, ig.ID); err != nil {
+		was, d, err := switchMode(ctx, tx, workspaceID, integrationID, connector.ModeBrowser)
+		if err != nil {
 			return err
 		}
-		for _, stmt := range []string{`DELETE FROM oauth_states WHERE integration_id = $1`,
-			`UPDATE onboardings SET app_credential_id = NULL, token_credential_id = NULL, code_credential_id = NULL WHERE integration_id = $1`,
-			`DELETE FROM credentials WHERE owner_id = $1`} {
-			if _, err := tx.Exec(ctx, stmt, ig.ID); err != nil {
-				return err
-			}
-		}
-		credID, err := s.sealCredential(ctx, tx, workspaceID, ig.ID, d.SecretKind, password)
+		credID, err := s.sealCredential(ctx, tx, workspaceID, was.ID, d.SecretKind, password)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE integrations SET mode = $2, credential_id = $3, settings = $4, status = 'onboarding',
-			status_message = '', updated_at = $5 WHERE id = $1`, ig.ID, d.Mode, credID, settings, s.now()); err != nil {
+			status_message = '', updated_at = $5 WHERE id = $1`, was.ID, d.Mode, credID, settings, s.now()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO onboardings (integration_id, workspace_id, admin_email, stage, waiting_for)
 			VALUES ($1, $2, '', $3, $4)
 			ON CONFLICT (integration_id) DO UPDATE SET stage = EXCLUDED.stage, waiting_for = EXCLUDED.waiting_for, until = NULL,
 				problems = '{}', message = '', started_at = now(), finished_at = NULL, updated_at = now()`,
-			ig.ID, workspaceID, OnboardLogin, onboardingCalls[OnboardLogin]); err != nil {
+			was.ID, workspaceID, OnboardLogin, onboardingCalls[OnboardLogin]); err != nil {
 			return err
 		}
-		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = $1`, ig.ID)); err != nil {
+		if ig, err = scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = $1`, was.ID)); err != nil {
 			return err
 		}
-		if err := insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "integration.mode_changed",
-			SubjectType: "integration", SubjectID: ig.ID, Details: map[string]any{"from": from, "to": d.Mode}}); err != nil {
+		if err := modeChanged(ctx, tx, actor, was, d.Mode); err != nil {
 			return err
 		}
-		start, err = owe(ctx, tx, StartOnboardingAgain, ig.ID, false)
+		start, err = owe(ctx, tx, StartOnboardingAgain, was.ID, false)
 		return err
 	})
 	return ig, start, err
+}
+
+// switchMode locks an integration of a workspace for its move to mode and
+// destroys every secret it has (credentials, browser cookies, verification
+// codes, consent links). It returns the integration as it was and its
+// connector in mode.
+func switchMode(ctx context.Context, tx pgx.Tx, workspaceID, integrationID, mode string) (Integration, connector.Description, error) {
+	ig, err := scanIntegration(tx.QueryRow(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE workspace_id = $1 AND id::text = $2
+		FOR UPDATE`, workspaceID, integrationID))
+	if err != nil {
+		return ig, connector.Description{}, notFound(err, "integration")
+	}
+	d, ok := connector.Describe(ig.Provider, mode)
+	switch {
+	case !ok:
+		return ig, d, domain.Errorf(domain.EInvalid, "%s has no %s mode", ig.Provider, mode)
+	case ig.Mode == mode:
+		return ig, d, domain.Errorf(domain.EConflict, "integration %s already goes through the %s", ig.ID, mode)
+	case ig.OnboardingOpen:
+		return ig, d, domain.Errorf(domain.EConflict, "integration %s is still onboarding; let it finish or fail first", ig.ID)
+	}
+	for _, stmt := range []string{`UPDATE integrations SET credential_id = NULL, session_credential_id = NULL WHERE id = $1`,
+		`UPDATE onboardings SET app_credential_id = NULL, token_credential_id = NULL, code_credential_id = NULL WHERE integration_id = $1`,
+		`DELETE FROM oauth_states WHERE integration_id = $1`,
+		`DELETE FROM credentials WHERE owner_id = $1`} {
+		if _, err := tx.Exec(ctx, stmt, ig.ID); err != nil {
+			return ig, d, err
+		}
+	}
+	return ig, d, nil
+}
+
+// modeChanged audits an integration's move from the mode it had to mode.
+func modeChanged(ctx context.Context, tx pgx.Tx, actor string, was Integration, mode string) error {
+	return insertAudit(ctx, tx, AuditEvent{WorkspaceID: was.WorkspaceID, Actor: actor, Action: "integration.mode_changed",
+		SubjectType: "integration", SubjectID: was.ID, Details: map[string]any{"from": was.Mode, "to": mode}})
 }

@@ -239,8 +239,8 @@ func (c *Client) notePacing(h http.Header) {
 	if h.Get("X-Rate-Limit-Remaining") != "0" {
 		return
 	}
-	if reset, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
-		c.pauseUntil = time.Unix(reset, 0)
+	if _, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
+		c.pauseUntil = time.Now().Add(resetWait(h))
 	}
 }
 
@@ -287,10 +287,16 @@ func classify(resp *http.Response) *domain.ProviderError {
 }
 
 // resetWait reads how long until the rate-limit window resets, from
-// X-Rate-Limit-Reset (epoch seconds) or Retry-After.
+// X-Rate-Limit-Reset (epoch seconds) or Retry-After. The reset is on Okta's
+// clock, so it is counted from the answer's Date header, as Okta asks:
+// this machine's clock may differ.
 func resetWait(h http.Header) time.Duration {
 	if reset, err := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64); err == nil {
-		return max(time.Until(time.Unix(reset, 0)), time.Second)
+		okta := time.Now()
+		if date, err := http.ParseTime(h.Get("Date")); err == nil {
+			okta = date
+		}
+		return max(time.Unix(reset, 0).Sub(okta), time.Second)
 	}
 	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil {
 		return time.Duration(s) * time.Second

@@ -130,6 +130,28 @@ func TestRateLimitHintHonoured(t *testing.T) {
 	}
 }
 
+// A rate-limit reset is on Okta's clock: counted from the answer's Date,
+// a clock an hour apart from Okta's neither waits an hour nor too little.
+func TestRateLimitResetOnOktasClock(t *testing.T) {
+	for _, skew := range []time.Duration{time.Hour, -time.Hour} {
+		sb, base, people := setup(t, 450)
+		sb.ClockSkew = skew
+		sb.InjectFaults(http.StatusTooManyRequests, 1, 2)
+		sb.RateLimit, sb.Window = 2, time.Second
+		c := newClient(t, base, token, okta.WithBackoff(providerhttp.Policy{Attempts: 5, MaxWait: 10 * time.Second, Base: time.Millisecond}))
+		start := time.Now()
+		got, res, err := importAll(t, c)
+		if err != nil || len(got) != len(people) {
+			t.Fatalf("skew %v: got %d, %v", skew, len(got), err)
+		}
+		// The injected 429 is retried after its 2 s; pacing meets no other.
+		deprov := count(people, domain.UserDeprovisioned)
+		if waited := time.Since(start); waited < 2*time.Second || waited > time.Minute || res.Requests != pages(len(people)-deprov)+pages(deprov)+1 {
+			t.Fatalf("skew %v: %d requests in %v", skew, res.Requests, waited)
+		}
+	}
+}
+
 func TestPacingAvoids429(t *testing.T) {
 	sb, base, people := setup(t, 450)
 	sb.RateLimit, sb.Window = 2, time.Second

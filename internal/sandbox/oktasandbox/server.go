@@ -67,12 +67,17 @@ type Server struct {
 	windowCalls int
 	faults      faults.Queue
 	requests    int
-	now         func() time.Time
+	// ClockSkew is how far Okta's clock is ahead of this machine's: its
+	// Date header and rate-limit resets are on Okta's clock.
+	ClockSkew time.Duration
 }
+
+// now is Okta's clock.
+func (s *Server) now() time.Time { return time.Now().Add(s.ClockSkew) }
 
 // New returns an org that accepts token and holds people.
 func New(token string, people []seed.Person) *Server {
-	s := &Server{token: token, users: map[string]*User{}, Window: time.Minute, now: time.Now}
+	s := &Server{token: token, users: map[string]*User{}, Window: time.Minute}
 	created := time.Date(2023, 1, 9, 8, 0, 0, 0, time.UTC)
 	for i, p := range people {
 		u := &User{ID: OktaID(p.Key), Status: oktaStatus(p.Status), Created: created, Activated: created,
@@ -148,6 +153,7 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 		if s.Latency > 0 {
 			time.Sleep(s.Latency)
 		}
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		s.mu.Lock()
 		s.requests++
 		auth := r.Header.Get("Authorization")

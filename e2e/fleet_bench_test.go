@@ -37,32 +37,7 @@ func BenchmarkMetaFleet(b *testing.B) {
 	s := newStack(b, people)
 	ctx := context.Background()
 	shape := metasandbox.Shape{Members: members, Pages: 60, AdAccounts: 40, HoldersPerAsset: 10, Invitations: 5}
-	type fleetIntegration struct {
-		id, key string
-		big     bool
-	}
-	var fleet []fleetIntegration
-	for w, perWorkspace := range sizes {
-		ws, err := s.store.CreateWorkspace(ctx, fmt.Sprintf("Fleet %d", w))
-		if err != nil {
-			b.Fatal(err)
-		}
-		key, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: ws.ID, Name: "bench", Scope: store.ScopeAdmin, Actor: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := range perWorkspace {
-			businessID := strconv.Itoa(800000000000000 + w*1000 + i)
-			token := fmt.Sprintf("EAAfleet-%d-%d", w, i)
-			s.meta.AddBusiness(metasandbox.NewBusiness(businessID, emailDomain, people, shape, time.Now()), token)
-			var ig store.Integration
-			if code := s.call("POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Fleet", "business_id": businessID,
-				"login_method": "sso", "access_token": token, "graph_base_url": s.metaURL}, &ig); code != http.StatusCreated {
-				b.Fatalf("create integration: %d", code)
-			}
-			fleet = append(fleet, fleetIntegration{ig.ID, key, w == 0})
-		}
-	}
+	fleet := s.metaFleet(b, sizes, people, shape)
 	// Admins reach an API process of its own, as deployed.
 	api := s.startProcesses(b, "api", taskQueue, 1)[0]
 	conn, err := pgx.Connect(ctx, s.dbURL)
@@ -161,7 +136,7 @@ func BenchmarkMetaFleet(b *testing.B) {
 		// Each check's time from when it was asked for to when it committed.
 		big := map[string]bool{}
 		for _, ig := range fleet {
-			big[ig.id] = ig.big
+			big[ig.id] = ig.workspace == 0
 		}
 		rows, err := conn.Query(ctx, `SELECT integration_id::text, finished_at FROM sync_runs WHERE integration_id IS NOT NULL AND started_at >= $1`, start)
 		if err != nil {
@@ -220,4 +195,41 @@ func peakRSS() string {
 		}
 	}
 	return "?"
+}
+
+// fleetIntegration is one Meta integration of a fleet: its workspace (by
+// order, and its id and API key) and sandbox business.
+type fleetIntegration struct {
+	id, workspaceID, key, businessID string
+	workspace                        int
+}
+
+// metaFleet creates a workspace with an API key per entry of sizes, and
+// in each that many Meta integrations of sandbox businesses of people.
+func (s *stack) metaFleet(t testing.TB, sizes []int, people []seed.Person, shape metasandbox.Shape) []fleetIntegration {
+	t.Helper()
+	ctx := context.Background()
+	var fleet []fleetIntegration
+	for w, perWorkspace := range sizes {
+		ws, err := s.store.CreateWorkspace(ctx, fmt.Sprintf("Fleet %d", w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: ws.ID, Name: "fleet", Scope: store.ScopeAdmin, Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range perWorkspace {
+			businessID := strconv.Itoa(800000000000000 + w*1000 + i)
+			token := fmt.Sprintf("EAAfleet-%d-%d", w, i)
+			s.meta.AddBusiness(metasandbox.NewBusiness(businessID, emailDomain, people, shape, time.Now()), token)
+			var ig store.Integration
+			if code := s.call("POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Fleet", "business_id": businessID,
+				"login_method": "sso", "access_token": token, "graph_base_url": s.metaURL}, &ig); code != http.StatusCreated {
+				t.Fatalf("create integration: %d", code)
+			}
+			fleet = append(fleet, fleetIntegration{id: ig.ID, workspaceID: ws.ID, key: key, businessID: businessID, workspace: w})
+		}
+	}
+	return fleet
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,10 +24,9 @@ import (
 // worker, and every slot was given back.
 func TestFleetSurvivesAKilledWorker(t *testing.T) {
 	const (
-		queue      = "scale-out"
-		workspaces = 3
-		perSpace   = 10
-		members    = 300
+		queue    = "scale-out"
+		perSpace = 10
+		members  = 300
 	)
 	people := seed.Company(emailDomain, members, 20)
 	s := newStack(t, people)
@@ -37,30 +35,7 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 	apis := s.startProcesses(t, "api", queue, 2)
 	shape := metasandbox.Shape{Members: members, Pages: 20, AdAccounts: 10, HoldersPerAsset: 5, Invitations: 3}
 
-	type fleetIntegration struct{ id, wsID, key, businessID string }
-	var fleet []fleetIntegration
-	for w := range workspaces {
-		ws, err := s.store.CreateWorkspace(ctx, fmt.Sprintf("Scale-out %d", w))
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{WorkspaceID: ws.ID, Name: "test", Scope: store.ScopeAdmin, Actor: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range perSpace {
-			businessID := strconv.Itoa(700000000000000 + w*1000 + i)
-			token := fmt.Sprintf("EAAscale-%d-%d", w, i)
-			s.meta.AddBusiness(metasandbox.NewBusiness(businessID, emailDomain, people, shape, time.Now()), token)
-			var ig store.Integration
-			api := apis[len(fleet)%len(apis)]
-			if code := s.callAt(api.URL, "POST", "/v1/integrations", key, map[string]any{"provider": "meta", "label": "Fleet",
-				"business_id": businessID, "login_method": "sso", "access_token": token, "graph_base_url": s.metaURL}, &ig); code != http.StatusCreated {
-				t.Fatalf("create integration: %d", code)
-			}
-			fleet = append(fleet, fleetIntegration{ig.ID, ws.ID, key, businessID})
-		}
-	}
+	fleet := s.metaFleet(t, []int{perSpace, perSpace, perSpace}, people, shape)
 	s.meta.Latency = 25 * time.Millisecond
 
 	started := make([]syncStarted, len(fleet))
@@ -137,7 +112,7 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 		}
 	}
 	for _, ig := range fleet {
-		runs, _, err := s.store.ListSyncRuns(ctx, ig.wsID, ig.id, store.Page{Limit: 10})
+		runs, _, err := s.store.ListSyncRuns(ctx, ig.workspaceID, ig.id, store.Page{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/connector"
@@ -149,11 +148,12 @@ func (p pinterestAPI) CancelInvitation(ctx context.Context, invitationID string)
 // Remove ends a membership, with the member's current role as the API
 // asks; a member already gone is done.
 func (p pinterestAPI) Remove(ctx context.Context, memberID string) (connector.Change, error) {
-	m, err := p.c.Member(ctx, p.businessID, memberID)
-	if err != nil || m == nil {
-		return connector.Change{AlreadyDone: m == nil}, err
+	roles, err := p.c.MemberRoles(ctx, p.businessID, []string{memberID})
+	role, present := roles[memberID]
+	if err != nil || !present {
+		return connector.Change{AlreadyDone: err == nil}, err
 	}
-	gone, err := p.c.RemoveMembers(ctx, p.businessID, []pinterestapi.MemberRole{{MemberID: memberID, Role: m.Role}})
+	gone, err := p.c.RemoveMembers(ctx, p.businessID, []pinterestapi.MemberRole{{MemberID: memberID, Role: role}})
 	if err == nil && !gone[memberID] {
 		err = &domain.ProviderError{Provider: "pinterest", Kind: domain.Permanent, Message: "Pinterest did not end the membership"}
 	}
@@ -201,26 +201,25 @@ func (p pinterestAPI) SetAssetTasks(ctx context.Context, memberID string, assets
 // RemoveMany ends many memberships: members are looked up first (the API
 // wants each one's role), and one already gone counts as removed.
 func (p pinterestAPI) RemoveMany(ctx context.Context, memberIDs []string) ([]error, error) {
+	roles, err := p.c.MemberRoles(ctx, p.businessID, memberIDs)
+	if err != nil {
+		return nil, err
+	}
 	var present []pinterestapi.MemberRole
 	for _, id := range memberIDs {
-		m, err := p.c.Member(ctx, p.businessID, id)
-		if err != nil {
-			return nil, err
-		}
-		if m != nil {
-			present = append(present, pinterestapi.MemberRole{MemberID: id, Role: m.Role})
+		if role, ok := roles[id]; ok {
+			present = append(present, pinterestapi.MemberRole{MemberID: id, Role: role})
 		}
 	}
 	gone := map[string]bool{}
 	if len(present) > 0 {
-		var err error
 		if gone, err = p.c.RemoveMembers(ctx, p.businessID, present); err != nil {
 			return nil, err
 		}
 	}
 	errs := make([]error, len(memberIDs))
 	for i, id := range memberIDs {
-		if slices.ContainsFunc(present, func(m pinterestapi.MemberRole) bool { return m.MemberID == id }) && !gone[id] {
+		if _, ok := roles[id]; ok && !gone[id] {
 			errs[i] = &domain.ProviderError{Provider: "pinterest", Kind: domain.Permanent, Message: "Pinterest did not end the membership"}
 		}
 	}

@@ -102,11 +102,21 @@ func TestReadBusiness(t *testing.T) {
 			t.Fatalf("grant %+v", g)
 		}
 	}
+	// Roles by id, 24 ids a request; an id not in the business is absent.
+	ids := []string{"999999999"}
+	for _, m := range members[:29] {
+		ids = append(ids, m.ExternalID)
+	}
+	before := c.Requests()
+	roles, err := c.MemberRoles(ctx, businessID, ids)
+	if err != nil || len(roles) != 29 || c.Requests()-before != 2 || roles[members[0].ExternalID] != members[0].Role {
+		t.Fatalf("roles of %d ids: %d in %d requests, %v", len(ids), len(roles), c.Requests()-before, err)
+	}
 	assets, next, err := c.AdAccounts(ctx, businessID, "")
 	if err != nil || next != "" || len(assets) != len(b.AdAccounts) {
 		t.Fatalf("%d ad accounts, next %q, %v", len(assets), next, err)
 	}
-	if c.Requests() != 3+1+1 { // 600 members at 250 a page, partners, ad accounts
+	if c.Requests() != 3+1+2+1 { // 600 members at 250 a page, partners, the roles, ad accounts
 		t.Fatalf("%d requests", c.Requests())
 	}
 }

@@ -117,8 +117,8 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 
 // fetch stages the business's members, assets and grants as its
 // connector's channel goes: through the Graph API (members meanwhile
-// assets then grants and partners), or through the browser (one session,
-// page by page).
+// assets then grants and partners), or in one activity through the
+// connector's SnapshotReader (Pinterest's API or its web app).
 func (s *integrationSync) fetch(ctx, fetch workflow.Context) error {
 	if d, _ := connector.Describe(domain.Provider(s.in.Provider), ""); d.Channel != connector.ChannelGraph {
 		var got activities.PinterestFetch

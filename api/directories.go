@@ -76,10 +76,14 @@ func (r createDirectoryRequest) validate(hosts egress.Policy) (store.NewDirector
 		}
 		nd.Settings = domain.DirectorySettings{TenantID: e.TenantID, ClientID: e.ClientID, GraphBaseURL: e.GraphBaseURL, LoginBaseURL: e.LoginBaseURL}
 		nd.Secret = []byte(e.ClientSecret)
+	case domain.DirectorySCIM:
+		if r.Okta != nil || r.Entra != nil {
+			return nd, domain.Errorf(domain.EInvalid, `a directory of type "scim" is pushed to by its IdP: it takes no "okta" or "entra" object`)
+		}
 	case "":
-		return nd, domain.Errorf(domain.EInvalid, `type is required: "okta" or "entra"`)
+		return nd, domain.Errorf(domain.EInvalid, `type is required: "okta", "entra" or "scim"`)
 	default:
-		return nd, domain.Errorf(domain.EInvalid, `type %q is not supported: use "okta" or "entra"`, r.Type)
+		return nd, domain.Errorf(domain.EInvalid, `type %q is not supported: use "okta", "entra" or "scim"`, r.Type)
 	}
 	return nd, nil
 }
@@ -101,12 +105,21 @@ func (s *Server) createDirectory(c echo.Context) error {
 	}
 	key := apiKey(c)
 	nd.WorkspaceID, nd.Actor = key.WorkspaceID, "api_key:"+key.ID
+	if nd.Type.Pushed() {
+		d, token, err := s.Store.CreateSCIMDirectory(c.Request().Context(), nd)
+		if err != nil {
+			return err
+		}
+		v := s.view(d)
+		v.SCIM.Token = token
+		return c.JSON(http.StatusCreated, v)
+	}
 	d, start, err := s.Store.CreateDirectory(c.Request().Context(), nd)
 	if err != nil {
 		return err
 	}
 	_ = s.start(c.Request().Context(), start)
-	return c.JSON(http.StatusCreated, d)
+	return c.JSON(http.StatusCreated, s.view(d))
 }
 
 func (s *Server) listDirectories(c echo.Context) error {
@@ -118,7 +131,11 @@ func (s *Server) listDirectories(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newList(dirs, next))
+	views := make([]directoryView, len(dirs))
+	for i, d := range dirs {
+		views[i] = s.view(d)
+	}
+	return c.JSON(http.StatusOK, newList(views, next))
 }
 
 func (s *Server) getDirectory(c echo.Context) error {
@@ -126,7 +143,7 @@ func (s *Server) getDirectory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, d)
+	return c.JSON(http.StatusOK, s.view(d))
 }
 
 type syncStarted struct {
@@ -142,6 +159,9 @@ func (s *Server) syncDirectory(c echo.Context) error {
 	d, err := s.Store.Directory(c.Request().Context(), apiKey(c).WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if d.Type.Pushed() {
+		return domain.Errorf(domain.EConflict, "a SCIM directory is pushed to by its IdP: there is nothing to import")
 	}
 	run, err := workflows.StartDirectorySync(c.Request().Context(), s.Temporal, s.TaskQueue, syncInput(d, "api"))
 	if err != nil {

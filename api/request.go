@@ -46,9 +46,14 @@ func decodeJSON(c echo.Context, v any) error {
 
 // readJSON reads a JSON body: UTF-8, without NUL in any string.
 func readJSON(c echo.Context) ([]byte, error) {
+	return readJSONAs(c, "application/json")
+}
+
+// readJSONAs reads a JSON body sent as one of the media types (or none).
+func readJSONAs(c echo.Context, types ...string) ([]byte, error) {
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return nil, domain.Errorf(domain.EInvalid, "send the body as Content-Type: application/json")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || !slices.Contains(types, mt) {
+			return nil, domain.Errorf(domain.EInvalid, "send the body as Content-Type: %s", strings.Join(types, " or "))
 		}
 	}
 	raw, err := io.ReadAll(c.Request().Body)

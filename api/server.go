@@ -149,6 +149,8 @@ func New(o Options) *Server {
 	v1.GET("/api-keys", s.listAPIKeys, s.authenticate)
 	v1.POST("/api-keys", s.createAPIKey, s.authenticate)
 	v1.DELETE("/api-keys/:id", s.revokeAPIKey, s.authenticate)
+	v1.POST("/directories/:id/scim-token", s.rotateSCIMToken, s.authenticate)
+	s.scimRoutes(e)
 	// Confirmation links from report e-mails: GET only shows, POST decides.
 	e.GET("/confirm/:token", s.getConfirm, s.limitPages)
 	e.POST("/confirm/:token", s.postConfirm, s.limitPages)
@@ -216,7 +218,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		body.Error.Code, body.Error.Message = domain.EInternal, "internal error; see the server log for request "+
 			c.Response().Header().Get(echo.HeaderXRequestID)
 	}
-	if err := c.JSON(status, body); err != nil {
+	write := func() error { return c.JSON(status, body) }
+	if isSCIM(c) {
+		write = func() error { return writeSCIMError(c, status, body.Error.Message) }
+	}
+	if err := write(); err != nil {
 		s.Logger.Warn("writing error response", "error", err)
 	}
 }

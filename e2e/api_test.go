@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,8 +144,20 @@ func (s *stack) expectErrors(t *testing.T, cases []badRequest, says ...func(tc b
 			raw, _ := io.ReadAll(resp.Body)
 			var body struct {
 				Error struct{ Code, Message string }
+				// A SCIM error.
+				Schemas        []string
+				Status, Detail string
 			}
-			if err := json.Unmarshal(raw, &body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("status %d, body %q is not JSON", resp.StatusCode, raw)
+			}
+			if strings.HasPrefix(tc.path, "/scim/") {
+				if len(body.Schemas) != 1 || body.Schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || body.Status != strconv.Itoa(resp.StatusCode) {
+					t.Fatalf("status %d, body %q is not a SCIM error", resp.StatusCode, raw)
+				}
+				body.Error.Code, body.Error.Message = body.Status, body.Detail
+			}
+			if body.Error.Code == "" || body.Error.Message == "" {
 				t.Fatalf("status %d, body %q is not a JSON error", resp.StatusCode, raw)
 			}
 			if resp.StatusCode != tc.want {
@@ -227,9 +240,16 @@ func TestBadBytesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scim := s.scimDirectory("SCIM")
 	const missing = "00000000-0000-4000-8000-000000000000"
 	good := func(route, param string) string {
 		switch {
+		case param == "directory":
+			return scim.ID
+		case param == "resource":
+			return "ann-1"
+		case param == "name":
+			return "User"
 		case param == "id" && strings.HasPrefix(route, "/v1/directories"):
 			return dir.ID
 		case param == "id" && strings.HasPrefix(route, "/v1/integrations"):
@@ -252,6 +272,9 @@ func TestBadBytesEveryRoute(t *testing.T) {
 		name, key := r.Method+" "+r.Path, s.apiKey
 		if strings.HasSuffix(r.Path, "/app-approved") {
 			key = supportKey
+		}
+		if strings.HasPrefix(r.Path, "/scim/") {
+			key = scim.Token
 		}
 		for kind, text := range bad {
 			for _, p := range params {

@@ -118,6 +118,9 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 		if err != nil {
 			return err
 		}
+		if dir.Type.Pushed() {
+			return fmt.Errorf("directory %s is a SCIM directory: its IdP pushes to it, there is nothing to import", dir.ID)
+		}
 		run, err := workflows.StartDirectorySync(ctx, d.Temporal, cfg.TaskQueue, workflows.DirectorySyncInput{
 			WorkspaceID: dir.WorkspaceID, DirectoryID: dir.ID, Provider: string(dir.Type), Trigger: "starter"})
 		if err != nil {

@@ -15,12 +15,18 @@ type DirectoryType string
 const (
 	DirectoryOkta  DirectoryType = "okta"
 	DirectoryEntra DirectoryType = "entra"
+	// DirectorySCIM is pushed to: its IdP calls Hubkeeper's SCIM 2.0 endpoint.
+	DirectorySCIM DirectoryType = "scim"
 )
 
 // Valid reports whether t is a supported directory type.
 func (t DirectoryType) Valid() bool {
-	return t == DirectoryOkta || t == DirectoryEntra
+	return t == DirectoryOkta || t == DirectoryEntra || t == DirectorySCIM
 }
+
+// Pushed reports whether the directory's IdP pushes its changes (SCIM)
+// rather than Hubkeeper importing them.
+func (t DirectoryType) Pushed() bool { return t == DirectorySCIM }
 
 // UserStatus is a directory user's lifecycle state as Hubkeeper sees it.
 type UserStatus string

@@ -42,13 +42,14 @@ type NewDirectory struct {
 	Actor                string
 }
 
-const directoryColumns = `id, workspace_id, type, name, settings, credential_id, coalesce(delta_link, ''), deprovision_safeguard, status,
+const directoryColumns = `id, workspace_id, type, name, settings, coalesce(credential_id::text, ''), coalesce(delta_link, ''), deprovision_safeguard, status,
 	status_message, last_synced_at, created_at, updated_at`
 
-func scanDirectory(r pgx.Row) (Directory, error) {
+// scanDirectory reads directoryColumns, then any extra columns into extra.
+func scanDirectory(r pgx.Row, extra ...any) (Directory, error) {
 	var d Directory
-	err := r.Scan(&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink, &d.DeprovisionSafeguard,
-		&d.Status, &d.StatusMessage, &d.LastSyncedAt, &d.CreatedAt, &d.UpdatedAt)
+	err := r.Scan(append([]any{&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink, &d.DeprovisionSafeguard,
+		&d.Status, &d.StatusMessage, &d.LastSyncedAt, &d.CreatedAt, &d.UpdatedAt}, extra...)...)
 	return d, err
 }
 
@@ -163,6 +164,10 @@ func (s *Store) ReplaceDirectorySecret(ctx context.Context, workspaceID, directo
 		err := tx.QueryRow(ctx, `SELECT type FROM directories WHERE workspace_id = $1 AND id = $2`, workspaceID, directoryID).Scan(&dirType)
 		if err != nil {
 			return notFound(err, "directory")
+		}
+		if domain.DirectoryType(dirType).Pushed() {
+			return domain.Errorf(domain.EConflict, "a SCIM directory has no secret of ours: its IdP calls with a SCIM token "+
+				"(POST /v1/directories/{id}/scim-token gives a new one)")
 		}
 		credID, err := s.sealCredential(ctx, tx, workspaceID, directoryID, dirType+"_secret", secret)
 		if err != nil {

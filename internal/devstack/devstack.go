@@ -295,7 +295,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		"TEMPORAL_UI_URL":  uiURL,
 		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
 		"META_INTEGRATION_ID": demo.integrationID, "PINTEREST_INTEGRATION_ID": demo.pinterestID,
-		"PINTEREST_API_INTEGRATION_ID": demo.pinterestAPIID}
+		"PINTEREST_API_INTEGRATION_ID": demo.pinterestAPIID, "HUBKEEPER_SCIM_URL": demo.scim.BaseURL, "HUBKEEPER_SCIM_TOKEN": demo.scim.Token}
 	for _, dir := range demo.directories {
 		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
 	}
@@ -318,6 +318,7 @@ Hubkeeper is running. Ctrl-C stops everything.
   Meta sandbox   %s
   Pinterest      %s   (sandbox web app and API; automation account %s)
                  integrations: %s through the browser, %s through the API (consented at start)
+  SCIM           %s   (an IdP's base URL; its token is HUBKEEPER_SCIM_TOKEN in demo.env)
   Logs           %s/*.log
   These values   %s/demo.env
 
@@ -325,7 +326,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, demo.pinterestID, demo.pinterestAPIID, o.DataDir, o.DataDir,
+`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, demo.pinterestID, demo.pinterestAPIID, demo.scim.BaseURL, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -361,10 +362,43 @@ type demoState struct {
 	apiKey        string
 	supportKey    string
 	directories   []demoDirectory
+	scim          demoSCIM
 	integrationID string
 	// pinterestID is the demo's Pinterest integration through the browser;
 	// pinterestAPIID the one through the API.
 	pinterestID, pinterestAPIID string
+}
+
+// demoSCIMName names the demo's SCIM directory, which IdPs push to.
+const demoSCIMName = "SCIM (push)"
+
+// seedSCIM makes sure the demo has a SCIM directory. Its token is shown
+// once, so demo.env keeps it; one that no longer works is rotated.
+func seedSCIM(ctx context.Context, st *store.Store, apiURL string, demo demoState, existing []store.Directory, prev map[string]string) (demoSCIM, error) {
+	var endpoint struct {
+		ID   string   `json:"id"`
+		SCIM demoSCIM `json:"scim"`
+	}
+	for _, d := range existing {
+		if d.Name == demoSCIMName && d.Type.Pushed() {
+			endpoint.ID = d.ID
+		}
+	}
+	if endpoint.ID == "" {
+		err := callAPI(ctx, "POST", apiURL+"/v1/directories", demo.apiKey, map[string]any{"type": "scim", "name": demoSCIMName}, &endpoint)
+		return endpoint.SCIM, err
+	}
+	if _, err := st.AuthenticateSCIM(ctx, endpoint.ID, prev["HUBKEEPER_SCIM_TOKEN"]); err == nil {
+		return demoSCIM{BaseURL: prev["HUBKEEPER_SCIM_URL"], Token: prev["HUBKEEPER_SCIM_TOKEN"]}, nil
+	}
+	err := callAPI(ctx, "POST", apiURL+"/v1/directories/"+endpoint.ID+"/scim-token", demo.apiKey, nil, &endpoint.SCIM)
+	return endpoint.SCIM, err
+}
+
+// demoSCIM is where the demo's SCIM directory is pushed to.
+type demoSCIM struct {
+	BaseURL string `json:"base_url"`
+	Token   string `json:"token"`
 }
 
 // seedDemo makes sure the demo workspace exists with an API key and its
@@ -440,6 +474,9 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 			id = created.ID
 		}
 		demo.directories = append(demo.directories, demoDirectory{key: want.key, name: want.name, id: id})
+	}
+	if demo.scim, err = seedSCIM(ctx, st, apiURL, demo, existing, prev); err != nil {
+		return demo, err
 	}
 	integrations, _, err := st.ListIntegrations(ctx, demo.workspaceID, store.Page{Limit: store.MaxLimit})
 	if err != nil {

@@ -146,6 +146,11 @@ func TestDevStack(t *testing.T) {
 		strings.Count(body, `"external_id"`) < 50 {
 		t.Fatalf("onboarded members through the API: %d, %d members", code, strings.Count(body, `"external_id"`))
 	}
+	// The SCIM directory answers its IdP with the token in demo.env.
+	if code, body := get(t, env["HUBKEEPER_SCIM_URL"]+"/ServiceProviderConfig", env["HUBKEEPER_SCIM_TOKEN"]); code != 200 ||
+		!strings.Contains(body, `"patch":{"supported":true}`) || strings.Contains(out.String(), env["HUBKEEPER_SCIM_TOKEN"]) {
+		t.Fatalf("SCIM endpoint: %d %.300s", code, body)
+	}
 	// The demo business has departed people: their report's e-mail, with its link, is on the mail page.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -185,7 +190,8 @@ func TestDevStack(t *testing.T) {
 	defer stop()
 	again, _ := readEnvFile(filepath.Join(o.DataDir, "demo.env"))
 	if again["HUBKEEPER_API_KEY"] != key || again["OKTA_DIRECTORY_ID"] != env["OKTA_DIRECTORY_ID"] ||
-		env["HUBKEEPER_SUPPORT_KEY"] == "" || again["HUBKEEPER_SUPPORT_KEY"] != env["HUBKEEPER_SUPPORT_KEY"] {
+		env["HUBKEEPER_SUPPORT_KEY"] == "" || again["HUBKEEPER_SUPPORT_KEY"] != env["HUBKEEPER_SUPPORT_KEY"] ||
+		again["HUBKEEPER_SCIM_TOKEN"] != env["HUBKEEPER_SCIM_TOKEN"] || again["HUBKEEPER_SCIM_URL"] != env["HUBKEEPER_SCIM_URL"] {
 		t.Fatal("second run did not reuse the demo workspace")
 	}
 	if !strings.Contains(out.String(), "0 added, 0 changed, 0 deprovisioned, 400 unchanged") ||

@@ -31,6 +31,8 @@ type push struct {
 	token string
 	dir   store.Directory
 	logs  *bytes.Buffer
+	// apiURL and apiKey reach the rest of the API.
+	apiURL, apiKey string
 	// ids maps the fixtures' resource ids to the ones Hubkeeper gave.
 	ids map[string]string
 }
@@ -98,7 +100,7 @@ func newPush(t *testing.T) *push {
 		t.Fatalf("scim endpoint %+v", created.SCIM)
 	}
 	return &push{t: t, st: st, db: db, base: created.SCIM.BaseURL, token: created.SCIM.Token, dir: created.Directory, logs: logs,
-		ids: map[string]string{}}
+		ids: map[string]string{}, apiURL: srv.URL, apiKey: key}
 }
 
 // call sends a request with the directory's token and decodes the answer.
@@ -418,5 +420,96 @@ func TestSCIMRefusals(t *testing.T) {
 	}
 	if u := p.user(id); u.Status != domain.UserActive {
 		t.Fatalf("user %+v", u)
+	}
+}
+
+// IdPs push in parallel: patches of one user all land, one after the
+// other, and of racing creates of one userName exactly one wins.
+func TestConcurrentPushes(t *testing.T) {
+	p := newPush(t)
+	code, created := p.call("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@acme.test"}`)
+	if code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	id := created["id"].(string)
+	const n = 12
+	var wg sync.WaitGroup
+	codes := make(chan int, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			code, _ := p.call("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+				"Operations":[{"op":"add","path":"emails","value":[{"value":"ann`+strconv.Itoa(i)+`@acme.test","type":"other"}]}]}`)
+			codes <- code
+		}()
+		go func() {
+			defer wg.Done()
+			code, _ := p.call("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@acme.test"}`)
+			codes <- code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[200] != n || count[201] != 1 || count[409] != n-1 {
+		t.Fatalf("answers %v", count)
+	}
+	if u := p.user(id); len(u.Aliases) != n {
+		t.Fatalf("aliases %v, want %d", u.Aliases, n)
+	}
+}
+
+// A token reaches its own directory only; a rotation stops the old one.
+func TestSCIMTokens(t *testing.T) {
+	p := newPush(t)
+	other, otherToken, err := p.st.CreateSCIMDirectory(context.Background(), store.NewDirectory{WorkspaceID: p.dir.WorkspaceID,
+		Name: "Other", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, token := range map[string]string{"another directory's token": otherToken, "an API key": p.apiKey} {
+		if code, res := p.callWith(token, "GET", "/Users", ""); code != 401 {
+			t.Errorf("%s: %d %v", name, code, res)
+		}
+	}
+	if other.ID == p.dir.ID {
+		t.Fatal("one directory")
+	}
+	req, _ := http.NewRequest("POST", p.apiURL+"/v1/directories/"+p.dir.ID+"/scim-token", nil)
+	req.Header.Set("Authorization", "Bearer "+p.apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rotated struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&rotated); err != nil || resp.StatusCode != 200 || rotated.Token == p.token {
+		t.Fatalf("rotate: %d %+v %v", resp.StatusCode, rotated, err)
+	}
+	if code, _ := p.call("GET", "/Users", ""); code != 401 {
+		t.Fatalf("the old token still works: %d", code)
+	}
+	if code, _ := p.callWith(rotated.Token, "GET", "/Users", ""); code != 200 {
+		t.Fatalf("the new token: %d", code)
+	}
+	// Nothing is imported, and there is no secret of ours to replace.
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/sync", ""}, {"PUT", "/credentials", `{"secret":"x"}`},
+	} {
+		req, _ := http.NewRequest(r.method, p.apiURL+"/v1/directories/"+p.dir.ID+r.path, strings.NewReader(r.body))
+		req.Header.Set("Authorization", "Bearer "+p.apiKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 409 {
+			t.Errorf("%s %s: %d, want 409", r.method, r.path, resp.StatusCode)
+		}
 	}
 }

@@ -25,8 +25,12 @@ const (
 	usersPath = "/api/v1/users"
 	// PageSize is the largest page Okta serves for /api/v1/users.
 	PageSize = 200
-	// DeprovisionedFilter lists the users the plain listing hides.
-	DeprovisionedFilter = `status eq "DEPROVISIONED"`
+	// EveryStatusFilter lists users of every status, the DEPROVISIONED
+	// ones the plain listing hides included, in one listing. Okta filters
+	// against up-to-date data, so each user is listed once with the status
+	// it had when its page was read.
+	EveryStatusFilter = `status eq "STAGED" or status eq "PROVISIONED" or status eq "ACTIVE" or status eq "RECOVERY" or ` +
+		`status eq "PASSWORD_EXPIRED" or status eq "LOCKED_OUT" or status eq "SUSPENDED" or status eq "DEPROVISIONED"`
 )
 
 // Client talks to one Okta org with an SSWS API token.
@@ -148,16 +152,22 @@ func (c *Client) pageURL(filter, pageURL string) (string, error) {
 	return pageURL, nil
 }
 
-// Cursor is where an import resumes: the listing phase and the next page.
+// Cursor is where an import resumes: the next page of the listing of
+// every status.
 type Cursor struct {
-	Deprovisioned bool   `json:"deprovisioned"`
-	Next          string `json:"next"`
+	// EveryStatus marks a cursor of that listing. An earlier import's
+	// cursor, of a plain listing followed by a DEPROVISIONED one, starts
+	// over: pages land idempotently, and following it alone would miss
+	// the deprovisioned users.
+	EveryStatus bool   `json:"every_status"`
+	Next        string `json:"next"`
 }
 
-// ImportUsers lists every user, the deprovisioned ones included (the plain
-// listing hides them, so they are fetched with a filter), calling onPage for
-// each page with the cursor to resume after it. resume is a cursor from an
-// earlier onPage, or "" to start.
+// ImportUsers lists every user, of every status, in one listing, calling
+// onPage for each page with the cursor to resume after it. resume is a
+// cursor from an earlier onPage, or "" to start. (Two listings, a plain
+// one and a DEPROVISIONED one, would miss a user deprovisioned while the
+// first passed it and reactivated before the second.)
 func (c *Client) ImportUsers(ctx context.Context, resume string, onPage domain.PageFunc) (domain.ImportResult, error) {
 	var cur Cursor
 	if resume != "" {
@@ -165,12 +175,11 @@ func (c *Client) ImportUsers(ctx context.Context, resume string, onPage domain.P
 			return domain.ImportResult{}, fmt.Errorf("okta: bad resume cursor: %w", err)
 		}
 	}
+	if !cur.EveryStatus {
+		cur = Cursor{EveryStatus: true}
+	}
 	for {
-		filter := ""
-		if cur.Deprovisioned {
-			filter = DeprovisionedFilter
-		}
-		page, err := c.ListUsers(ctx, filter, cur.Next)
+		page, err := c.ListUsers(ctx, EveryStatusFilter, cur.Next)
 		if err != nil {
 			return domain.ImportResult{Requests: c.requests}, err
 		}
@@ -178,20 +187,12 @@ func (c *Client) ImportUsers(ctx context.Context, resume string, onPage domain.P
 		for i, u := range page.Users {
 			users[i] = u.DirectoryUser()
 		}
-		done := false
-		switch {
-		case page.Next != "":
-			cur.Next = page.Next
-		case !cur.Deprovisioned:
-			cur = Cursor{Deprovisioned: true}
-		default:
-			done = true
-		}
+		cur.Next = page.Next
 		b, _ := json.Marshal(cur)
 		if err := onPage(users, string(b)); err != nil {
 			return domain.ImportResult{Requests: c.requests}, err
 		}
-		if done {
+		if page.Next == "" {
 			return domain.ImportResult{FullListing: true, Requests: c.requests}, nil
 		}
 	}

@@ -10,7 +10,8 @@ import (
 // filterExpr is a parsed Okta users filter: comparisons joined by and/or,
 // with parentheses. Fields: status, lastUpdated, id, profile.login,
 // profile.email, profile.firstName, profile.lastName; eq for all, and
-// gt/ge/lt/le for lastUpdated.
+// gt/ge/lt/le for lastUpdated. A search expression has the same grammar
+// over more fields (searchFields) with sw and pr as well.
 type filterExpr struct {
 	op          string // "and", "or", or a comparison operator
 	left, right *filterExpr
@@ -28,6 +29,19 @@ var filterFields = map[string]func(*User) string{
 	"profile.lastName":  func(u *User) string { return u.Profile.LastName },
 }
 
+// searchFields are what a search expression may compare: the filter's
+// fields and the rest of the profile and the user type.
+var searchFields = map[string]func(*User) string{
+	"profile.secondEmail": func(u *User) string { return u.Profile.SecondEmail },
+	"type.id":             func(u *User) string { return u.Type.ID },
+}
+
+func init() {
+	for k, v := range filterFields {
+		searchFields[k] = v
+	}
+}
+
 func (e *filterExpr) match(u *User) bool {
 	switch e.op {
 	case "and":
@@ -35,7 +49,13 @@ func (e *filterExpr) match(u *User) bool {
 	case "or":
 		return e.left.match(u) || e.right.match(u)
 	}
-	v := filterFields[e.field](u)
+	v := searchFields[e.field](u)
+	switch e.op {
+	case "pr":
+		return v != ""
+	case "sw":
+		return strings.HasPrefix(strings.ToLower(v), strings.ToLower(e.value))
+	}
 	if e.field == "lastUpdated" {
 		a, b := u.LastUpdated, mustTime(e.value)
 		switch e.op {
@@ -70,14 +90,20 @@ func mustTime(s string) time.Time {
 type filterParser struct {
 	toks []string
 	pos  int
+	// search parses a search expression rather than a filter.
+	search bool
 }
 
-func parseFilter(s string) (*filterExpr, error) {
+func parseFilter(s string) (*filterExpr, error) { return parse(s, false) }
+
+func parseSearch(s string) (*filterExpr, error) { return parse(s, true) }
+
+func parse(s string, search bool) (*filterExpr, error) {
 	toks, err := tokenize(s)
 	if err != nil {
 		return nil, err
 	}
-	p := &filterParser{toks: toks}
+	p := &filterParser{toks: toks, search: search}
 	e, err := p.or()
 	if err != nil {
 		return nil, err
@@ -132,16 +158,29 @@ func (p *filterParser) term() (*filterExpr, error) {
 		p.pos++
 		return e, nil
 	}
+	if p.search && p.pos+2 <= len(p.toks) && strings.EqualFold(p.toks[p.pos+1], "pr") {
+		field := p.toks[p.pos]
+		p.pos += 2
+		if _, ok := searchFields[field]; !ok {
+			return nil, fmt.Errorf("field %q cannot be searched", field)
+		}
+		return &filterExpr{op: "pr", field: field}, nil
+	}
 	if p.pos+3 > len(p.toks) {
 		return nil, fmt.Errorf("incomplete comparison")
 	}
 	field, op, value := p.toks[p.pos], strings.ToLower(p.toks[p.pos+1]), p.toks[p.pos+2]
 	p.pos += 3
-	if _, ok := filterFields[field]; !ok {
+	fields := filterFields
+	if p.search {
+		fields = searchFields
+	}
+	if _, ok := fields[field]; !ok {
 		return nil, fmt.Errorf("field %q cannot be filtered", field)
 	}
 	switch {
 	case op == "eq":
+	case op == "sw" && p.search:
 	case field == "lastUpdated" && (op == "gt" || op == "ge" || op == "lt" || op == "le"):
 	default:
 		return nil, fmt.Errorf("operator %q is not supported for %s", op, field)

@@ -1,6 +1,7 @@
 // Package oktasandbox is a faithful stand-in for the Okta Users API: SSWS
-// auth, DEPROVISIONED users hidden unless a status filter asks for them,
-// Link-header paging, Okta's filter grammar and error bodies, rate-limit
+// auth, DEPROVISIONED users hidden unless a status filter or a search asks
+// for them, q, Link-header paging, Okta's filter and search grammars and
+// error bodies, rate-limit
 // headers and 429 E0000047, and the lifecycle endpoints that change a
 // user's status. Fault injection lives under /_sandbox/.
 package oktasandbox
@@ -200,13 +201,20 @@ func (s *Server) countCall(w http.ResponseWriter) (limited bool, reset time.Time
 	return s.windowCalls > s.RateLimit, reset
 }
 
+// listUsers serves GET /api/v1/users as Okta does: a plain listing hides
+// DEPROVISIONED users; filter (up-to-date data) shows them only when it
+// compares status; search shows users of every status; q finds by the
+// start of a first name, last name or e-mail, 10 by default and unpaged.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Has("search") || q.Has("q") {
-		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "the sandbox serves filter only")
+	if n := btoi(q.Has("filter")) + btoi(q.Has("search")) + btoi(q.Has("q")); n > 1 {
+		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "use one of filter, search and q")
 		return
 	}
 	limit := MaxLimit
+	if q.Has("q") {
+		limit = 10
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -215,13 +223,35 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = min(n, MaxLimit)
 	}
-	var expr *filterExpr
-	if f := q.Get("filter"); f != "" {
-		var err error
-		if expr, err = parseFilter(f); err != nil {
+	// carried is the query parameter the page links keep, if any.
+	carried := ""
+	match := func(u *User) bool { return u.Status != "DEPROVISIONED" }
+	switch {
+	case q.Has("q"):
+		term := strings.ToLower(q.Get("q"))
+		match = func(u *User) bool {
+			return u.Status != "DEPROVISIONED" && (strings.HasPrefix(strings.ToLower(u.Profile.FirstName), term) ||
+				strings.HasPrefix(strings.ToLower(u.Profile.LastName), term) || strings.HasPrefix(strings.ToLower(u.Profile.Email), term))
+		}
+	case q.Has("search"):
+		if by, order := q.Get("sortBy"), q.Get("sortOrder"); by != "" && by != "id" || order != "" && order != "asc" {
+			writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "the sandbox sorts search results by id, ascending")
+			return
+		}
+		expr, err := parseSearch(q.Get("search"))
+		if err != nil {
 			writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", err.Error())
 			return
 		}
+		carried, match = "search", expr.match
+	case q.Has("filter"):
+		expr, err := parseFilter(q.Get("filter"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", err.Error())
+			return
+		}
+		carried = "filter"
+		match = func(u *User) bool { return (u.Status != "DEPROVISIONED" || expr.mentionsStatus()) && expr.match(u) }
 	}
 	after := q.Get("after")
 	s.mu.Lock()
@@ -238,32 +268,41 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		if len(matched) > limit {
 			break
 		}
-		u := s.users[id]
-		if u.Status == "DEPROVISIONED" && !expr.mentionsStatus() || expr != nil && !expr.match(u) {
-			continue
+		if u := s.users[id]; match(u) {
+			matched = append(matched, *u)
 		}
-		matched = append(matched, *u)
 	}
 	s.mu.Unlock()
 
 	base := "http://" + r.Host + "/api/v1/users"
-	self := url.Values{"limit": {strconv.Itoa(limit)}}
-	if expr != nil {
-		self.Set("filter", q.Get("filter"))
+	link := func(rel string, extra url.Values) {
+		v := url.Values{"limit": {strconv.Itoa(limit)}}
+		if carried != "" {
+			v.Set(carried, q.Get(carried))
+		}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		w.Header().Add("Link", fmt.Sprintf(`<%s?%s>; rel="%s"`, base, v.Encode(), rel))
 	}
-	w.Header().Add("Link", fmt.Sprintf(`<%s?%s>; rel="self"`, base, self.Encode()))
+	link("self", nil)
 	if len(matched) > limit {
 		matched = matched[:limit]
-		next := url.Values{"limit": {strconv.Itoa(limit)}, "after": {matched[limit-1].ID}}
-		if expr != nil {
-			next.Set("filter", q.Get("filter"))
+		if !q.Has("q") { // a find is one page
+			link("next", url.Values{"after": {matched[limit-1].ID}})
 		}
-		w.Header().Add("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, base, next.Encode()))
 	}
 	if matched == nil {
 		matched = []User{}
 	}
 	writeJSON(w, http.StatusOK, matched)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {

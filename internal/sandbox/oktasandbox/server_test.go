@@ -154,3 +154,75 @@ func TestFilterGrammar(t *testing.T) {
 		}
 	}
 }
+
+// list follows a listing's next links and returns every user.
+func list(t *testing.T, base, path string) []User {
+	t.Helper()
+	var all []User
+	for path != "" {
+		resp, body := get(t, base, path, "SSWS "+token)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		var users []User
+		_ = json.Unmarshal(body, &users)
+		all = append(all, users...)
+		path = ""
+		for _, l := range resp.Header.Values("Link") {
+			if strings.Contains(l, `rel="next"`) {
+				parsed, _ := url.Parse(l[strings.Index(l, "<")+1 : strings.Index(l, ">")])
+				path = parsed.RequestURI()
+			}
+		}
+	}
+	return all
+}
+
+// search lists users of every status, paged by id, with its own grammar
+// (sw and pr too); q finds by a name's or address's start, 10 by default,
+// never DEPROVISIONED users and never a next page.
+func TestSearchAndFind(t *testing.T) {
+	_, base, people := start(t, 450)
+	deprov := 0
+	for _, p := range people {
+		if p.Status == "deprovisioned" {
+			deprov++
+		}
+	}
+	all := list(t, base, "/api/v1/users?search="+url.QueryEscape(`id pr`))
+	statuses := map[string]int{}
+	for _, u := range all {
+		statuses[u.Status]++
+	}
+	if len(all) != len(people) || statuses["DEPROVISIONED"] != deprov || deprov == 0 {
+		t.Fatalf("search listed %d users (%v), want %d with %d deprovisioned", len(all), statuses, len(people), deprov)
+	}
+	p := people[7]
+	if got := list(t, base, "/api/v1/users?search="+url.QueryEscape(`profile.lastName sw "`+p.FamilyName[:3]+`" and status eq "ACTIVE"`)); len(got) == 0 {
+		t.Fatal("sw found nobody")
+	} else {
+		for _, u := range got {
+			if !strings.HasPrefix(u.Profile.LastName, p.FamilyName[:3]) || u.Status != "ACTIVE" {
+				t.Fatalf("search found %+v", u)
+			}
+		}
+	}
+	resp, body := get(t, base, "/api/v1/users?q=a", "SSWS "+token)
+	var found []User
+	_ = json.Unmarshal(body, &found)
+	if resp.StatusCode != 200 || len(found) != 10 || strings.Contains(strings.Join(resp.Header.Values("Link"), " "), `rel="next"`) {
+		t.Fatalf("q=a: %d, %d users, links %q", resp.StatusCode, len(found), resp.Header.Values("Link"))
+	}
+	for _, u := range found {
+		if u.Status == "DEPROVISIONED" {
+			t.Fatalf("q found deprovisioned %s", u.ID)
+		}
+	}
+	for _, bad := range []string{"/api/v1/users?search=" + url.QueryEscape(`profile.nope eq "x"`),
+		"/api/v1/users?search=" + url.QueryEscape(`id pr`) + "&sortBy=profile.lastName",
+		"/api/v1/users?search=x&filter=" + url.QueryEscape(`status eq "ACTIVE"`)} {
+		if resp, _ := get(t, base, bad, "SSWS "+token); resp.StatusCode != 400 {
+			t.Errorf("%s: %d", bad, resp.StatusCode)
+		}
+	}
+}

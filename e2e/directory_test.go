@@ -147,6 +147,16 @@ func TestEntraImportEndToEnd(t *testing.T) {
 	if len(found) != 1 || found[0].Status != domain.UserDeprovisioned {
 		t.Fatalf("deleted user = %+v", found)
 	}
+
+	// A guest invited from an agency is marked and known by their own address.
+	s.entra.AddGuest("7d1e5b0c-guest-4000-8000-000000000001", "ann@agency.test", "Ann (Agency)")
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatalf("guest import: %v", err)
+	}
+	guests := s.users(dir.ID, "&q=agency.test")
+	if len(guests) != 1 || !guests[0].Guest || guests[0].Email != "ann@agency.test" || len(guests[0].Aliases) != 0 {
+		t.Fatalf("guest = %+v", guests)
+	}
 	assertNoSecrets(t, s, first.WorkflowID, first.RunID, entraSecret)
 }
 

@@ -53,6 +53,9 @@ type DirectoryUser struct {
 	FamilyName     string     `json:"family_name"`
 	Status         UserStatus `json:"status"`
 	ProviderStatus string     `json:"provider_status"`
+	// Guest marks someone from outside the company (Entra's userType
+	// Guest), known by their own addresses only.
+	Guest bool `json:"guest,omitempty"`
 	// Removed marks a user the directory reported as deleted (Entra delta @removed).
 	Removed bool `json:"removed,omitempty"`
 }

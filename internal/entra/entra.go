@@ -27,9 +27,11 @@ const (
 	scope     = "https://graph.microsoft.com/.default"
 	// PageSize is the largest page Graph serves for users.
 	PageSize = 999
-	// SelectFields are the user properties imported. accountEnabled is not
-	// in Graph's default set, so it must be selected.
-	SelectFields = "id,displayName,givenName,surname,mail,userPrincipalName,otherMails,proxyAddresses,accountEnabled"
+	// SelectFields are the user properties imported. accountEnabled and
+	// userType are not in Graph's default set, so they must be selected.
+	// A deltaLink keeps the $select it began with: a change here needs a
+	// migration that clears stored delta links (as 024_guests.sql does).
+	SelectFields = "id,displayName,givenName,surname,mail,userPrincipalName,otherMails,proxyAddresses,accountEnabled,userType"
 )
 
 // Config identifies the tenant and app registration.
@@ -106,13 +108,17 @@ type User struct {
 	OtherMails        []string `json:"otherMails"`
 	ProxyAddresses    []string `json:"proxyAddresses"`
 	AccountEnabled    *bool    `json:"accountEnabled"`
-	Removed           *struct {
+	// UserType is Member or Guest (someone invited from outside the tenant).
+	UserType string `json:"userType"`
+	Removed  *struct {
 		Reason string `json:"reason"`
 	} `json:"@removed"`
 }
 
 // DirectoryUser maps a Graph user: deleted users are deprovisioned,
-// disabled accounts suspended.
+// disabled accounts suspended. A guest is known by their own addresses
+// only (mail and otherMails), never by the tenant's user principal name
+// (name_their.domain#EXT#@tenant) or its proxy addresses.
 func (u User) DirectoryUser() domain.DirectoryUser {
 	if u.Removed != nil {
 		return domain.DirectoryUser{ExternalID: u.ID, Status: domain.UserDeprovisioned, ProviderStatus: "removed:" + u.Removed.Reason, Removed: true}
@@ -120,6 +126,12 @@ func (u User) DirectoryUser() domain.DirectoryUser {
 	status, providerStatus := domain.UserActive, "enabled"
 	if u.AccountEnabled != nil && !*u.AccountEnabled {
 		status, providerStatus = domain.UserSuspended, "disabled"
+	}
+	if strings.EqualFold(u.UserType, "Guest") {
+		email := domain.NormalizeEmail(u.Mail)
+		return domain.DirectoryUser{ExternalID: u.ID, Email: email, Aliases: domain.NormalizeAliases(email, u.OtherMails...),
+			DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.Surname, Status: status, ProviderStatus: providerStatus,
+			Guest: true}
 	}
 	email := domain.NormalizeEmail(u.Mail)
 	if email == "" {

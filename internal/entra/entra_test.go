@@ -127,6 +127,27 @@ func TestAccountEnabledSelected(t *testing.T) {
 	}
 }
 
+// A guest (userType Guest, selected since Graph does not return it by
+// default) is marked, and known by their own addresses only: not by the
+// tenant's #EXT# user principal name.
+func TestGuestsKnownByTheirOwnAddresses(t *testing.T) {
+	sb, base, people := setup(t, 20)
+	sb.AddGuest("9f0c2a51-guest-4000-8000-000000000001", "Ann.Lee@Agency.test", "Ann Lee (Agency)")
+	got, _, err := run(t, newClient(t, base, secret), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.users["9f0c2a51-guest-4000-8000-000000000001"]
+	if !g.Guest || g.Email != "ann.lee@agency.test" || len(g.Aliases) != 0 || g.Status != domain.UserActive {
+		t.Fatalf("guest = %+v", g)
+	}
+	for _, p := range people {
+		if u, ok := got.users[entrasandbox.EntraID(p.Key)]; ok && u.Guest {
+			t.Fatalf("member %s marked a guest", p.Key)
+		}
+	}
+}
+
 func TestDeltaPicksUpChangeAndRemoval(t *testing.T) {
 	sb, base, people := setup(t, 60)
 	c := newClient(t, base, secret, entra.WithPageSize(25))

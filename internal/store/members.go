@@ -14,6 +14,8 @@ type MatchedUser struct {
 	ExternalID  string            `json:"external_id"`
 	DisplayName string            `json:"display_name"`
 	Status      domain.UserStatus `json:"status"`
+	// Guest marks someone from outside the company.
+	Guest bool `json:"guest,omitempty"`
 }
 
 // MemberAsset is what a member holds on one asset.
@@ -122,12 +124,12 @@ func (s *Store) memberDetails(ctx context.Context, workspaceID, integrationID st
 		})
 		return err
 	})
-	batch.Queue(`SELECT du.email, du.directory_id, du.external_id, du.display_name, du.status
+	batch.Queue(`SELECT du.email, du.directory_id, du.external_id, du.display_name, du.status, du.guest
 		FROM directory_users du JOIN directories d ON d.id = du.directory_id
 		WHERE d.workspace_id = $1 AND du.email = ANY($2) ORDER BY du.email, du.directory_id`, workspaceID, emails).Query(func(rows pgx.Rows) error {
 		var email string
 		var u MatchedUser
-		_, err := pgx.ForEachRow(rows, []any{&email, &u.DirectoryID, &u.ExternalID, &u.DisplayName, &u.Status}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&email, &u.DirectoryID, &u.ExternalID, &u.DisplayName, &u.Status, &u.Guest}, func() error {
 			for _, m := range byEmail[email] {
 				m.DirectoryUsers = append(m.DirectoryUsers, u)
 			}

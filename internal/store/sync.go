@@ -87,16 +87,16 @@ func (s *Store) StagePage(ctx context.Context, runID string, users []domain.Dire
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		if len(users) > 0 {
 			_, err := tx.Exec(ctx, `INSERT INTO directory_user_staging
-				(sync_run_id, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, removed)
+				(sync_run_id, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, guest, removed)
 				SELECT $1, u.external_id, coalesce(u.email, ''), coalesce(u.aliases, '{}'), coalesce(u.display_name, ''),
 					coalesce(u.given_name, ''), coalesce(u.family_name, ''), coalesce(u.status, 'deprovisioned'),
-					coalesce(u.provider_status, ''), coalesce(u.removed, false)
+					coalesce(u.provider_status, ''), coalesce(u.guest, false), coalesce(u.removed, false)
 				FROM jsonb_to_recordset($2::jsonb) AS u(external_id text, email text, aliases text[], display_name text,
-					given_name text, family_name text, status text, provider_status text, removed boolean)
+					given_name text, family_name text, status text, provider_status text, guest boolean, removed boolean)
 				ON CONFLICT (sync_run_id, external_id) DO UPDATE SET
 					email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
 					given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
-					provider_status = EXCLUDED.provider_status, removed = EXCLUDED.removed`, runID, users)
+					provider_status = EXCLUDED.provider_status, guest = EXCLUDED.guest, removed = EXCLUDED.removed`, runID, users)
 			if err != nil {
 				return err
 			}
@@ -275,16 +275,17 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, runID, dirID string, full bool,
 			SELECT d.external_id, d.status FROM directory_users d JOIN s USING (external_id) WHERE d.directory_id = $2
 		), up AS (
 			INSERT INTO directory_users AS d (directory_id, external_id, email, aliases, display_name, given_name, family_name,
-				status, provider_status, first_seen_at, status_changed_at, removed_at, updated_at)
-			SELECT $2, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, $3, $3, NULL, $3 FROM s
+				status, provider_status, guest, first_seen_at, status_changed_at, removed_at, updated_at)
+			SELECT $2, external_id, email, aliases, display_name, given_name, family_name, status, provider_status, guest, $3, $3, NULL, $3
+			FROM s
 			ON CONFLICT (directory_id, external_id) DO UPDATE SET
 				email = EXCLUDED.email, aliases = EXCLUDED.aliases, display_name = EXCLUDED.display_name,
 				given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, status = EXCLUDED.status,
-				provider_status = EXCLUDED.provider_status, removed_at = NULL, updated_at = EXCLUDED.updated_at,
+				provider_status = EXCLUDED.provider_status, guest = EXCLUDED.guest, removed_at = NULL, updated_at = EXCLUDED.updated_at,
 				status_changed_at = CASE WHEN d.status = EXCLUDED.status THEN d.status_changed_at ELSE EXCLUDED.updated_at END
-			WHERE (d.email, d.aliases, d.display_name, d.given_name, d.family_name, d.status, d.provider_status, d.removed_at IS NULL)
+			WHERE (d.email, d.aliases, d.display_name, d.given_name, d.family_name, d.status, d.provider_status, d.guest, d.removed_at IS NULL)
 				IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.aliases, EXCLUDED.display_name, EXCLUDED.given_name,
-					EXCLUDED.family_name, EXCLUDED.status, EXCLUDED.provider_status, true)
+					EXCLUDED.family_name, EXCLUDED.status, EXCLUDED.provider_status, EXCLUDED.guest, true)
 			RETURNING d.external_id, (xmax = 0) AS inserted, d.status
 		)
 		SELECT
@@ -407,7 +408,7 @@ func (s *Store) ListDirectoryUsers(ctx context.Context, workspaceID, directoryID
 	}
 	limit := p.limit()
 	rows, err := s.pool.Query(ctx, `SELECT u.external_id, u.email, u.aliases, u.display_name, u.given_name, u.family_name,
-			u.status, u.provider_status, u.first_seen_at, coalesce(u.removed_at, d.last_synced_at), u.status_changed_at
+			u.status, u.provider_status, u.guest, u.first_seen_at, coalesce(u.removed_at, d.last_synced_at), u.status_changed_at
 		FROM directory_users u JOIN directories d ON d.id = u.directory_id
 		WHERE d.workspace_id = $1 AND u.directory_id = $2 AND ($3 = '' OR u.status = $3) AND u.external_id > $4
 			AND ($5 = '' OR u.email ILIKE $5 OR u.display_name ILIKE $5 OR u.given_name || ' ' || u.family_name ILIKE $5
@@ -419,7 +420,7 @@ func (s *Store) ListDirectoryUsers(ctx context.Context, workspaceID, directoryID
 	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredUser, error) {
 		var u StoredUser
 		return u, r.Scan(&u.ExternalID, &u.Email, &u.Aliases, &u.DisplayName, &u.GivenName, &u.FamilyName,
-			&u.Status, &u.ProviderStatus, &u.FirstSeenAt, &u.LastSeenAt, &u.StatusChangedAt)
+			&u.Status, &u.ProviderStatus, &u.Guest, &u.FirstSeenAt, &u.LastSeenAt, &u.StatusChangedAt)
 	})
 	if err != nil {
 		return nil, "", err

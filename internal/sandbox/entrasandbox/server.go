@@ -77,7 +77,7 @@ func New(tenantID, clientID, clientSecret string, people []seed.Person) *Server 
 		props := map[string]any{"id": EntraID(p.Key), "displayName": p.DisplayName(), "givenName": p.GivenName,
 			"surname": p.FamilyName, "mail": p.Email, "userPrincipalName": p.Email, "accountEnabled": p.Status == domain.UserActive,
 			"otherMails": []string{}, "proxyAddresses": []string{"SMTP:" + p.Email}, "businessPhones": []string{},
-			"jobTitle": nil, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": "en-US"}
+			"jobTitle": nil, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": "en-US", "userType": "Member"}
 		switch {
 		case p.AliasShared: // a proxy address is unique in a tenant; a shared mailbox is an other mail
 			props["otherMails"] = []string{p.Alias}
@@ -88,6 +88,20 @@ func New(tenantID, clientID, clientSecret string, people []seed.Person) *Server 
 		s.users[EntraID(p.Key)] = &user{props: props, version: s.version}
 	}
 	return s
+}
+
+// AddGuest invites someone from outside the tenant, as Entra B2B does: a
+// Guest whose mail is their own address and whose user principal name is
+// the tenant's (their address with _ for @, then #EXT#@tenant).
+func (s *Server) AddGuest(id, email, displayName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version++
+	upn := strings.ReplaceAll(email, "@", "_") + "#EXT#@" + strings.ToLower(s.tenantID) + ".onmicrosoft.com"
+	s.users[id] = &user{version: s.version, props: map[string]any{"id": id, "displayName": displayName, "givenName": nil,
+		"surname": nil, "mail": email, "userPrincipalName": upn, "accountEnabled": true, "otherMails": []string{email},
+		"proxyAddresses": []string{"SMTP:" + email}, "businessPhones": []string{}, "jobTitle": nil, "mobilePhone": nil,
+		"officeLocation": nil, "preferredLanguage": nil, "userType": "Guest"}}
 }
 
 // EntraID is the sandbox's object id (a GUID) for a seed person's key.
@@ -229,7 +243,7 @@ func project(u *user, sel []string) map[string]any {
 
 var selectable = map[string]bool{"id": true, "displayName": true, "givenName": true, "surname": true, "mail": true,
 	"userPrincipalName": true, "otherMails": true, "proxyAddresses": true, "accountEnabled": true, "businessPhones": true,
-	"jobTitle": true, "mobilePhone": true, "officeLocation": true, "preferredLanguage": true}
+	"jobTitle": true, "mobilePhone": true, "officeLocation": true, "preferredLanguage": true, "userType": true}
 
 func parseSelect(w http.ResponseWriter, q url.Values) ([]string, bool) {
 	v := q.Get("$select")

@@ -93,9 +93,12 @@ func TestUsersFollowGraphProtocol(t *testing.T) {
 	if _, ok := first["userPrincipalName"]; !ok || body["@odata.nextLink"] == nil {
 		t.Fatalf("default properties or nextLink missing: %v", body)
 	}
-	_, body = graph(t, base, "/v1.0/users?$select=id,accountEnabled", bearer)
-	if _, ok := body["value"].([]any)[0].(map[string]any)["accountEnabled"]; !ok {
-		t.Fatal("accountEnabled missing although selected")
+	if _, ok := first["userType"]; ok {
+		t.Fatal("userType returned without $select")
+	}
+	_, body = graph(t, base, "/v1.0/users?$select=id,accountEnabled,userType", bearer)
+	if u := body["value"].([]any)[0].(map[string]any); u["accountEnabled"] == nil || u["userType"] != "Member" {
+		t.Fatalf("accountEnabled or userType missing although selected: %v", u)
 	}
 	for name, path := range map[string]string{"ErrTopTooLarge": "/v1.0/users?$top=1000", "ErrUnknownProperty": "/v1.0/users?$select=shoeSize"} {
 		t.Run(name, func(t *testing.T) {

@@ -64,7 +64,13 @@ func (a *Activities) importer(ctx context.Context, d store.Directory) (directory
 		if err != nil {
 			return nil, err
 		}
-		c, err := okta.New(base, string(secret), okta.WithHTTPClient(a.HTTP), okta.WithBackoff(a.Backoff))
+		opts := []okta.Option{okta.WithHTTPClient(a.HTTP), okta.WithBackoff(a.Backoff)}
+		var c *okta.Client
+		if d.Settings.ClientID != "" {
+			c, err = okta.NewServiceApp(base, okta.ServiceApp{ClientID: d.Settings.ClientID, PrivateKey: string(secret), KeyID: d.Settings.KeyID}, opts...)
+		} else {
+			c, err = okta.New(base, string(secret), opts...)
+		}
 		if err != nil {
 			return nil, domain.Errorf(domain.EInvalid, "%v", err)
 		}

@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
+	"github.com/hubkeeper/hubkeeper/internal/okta"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 	"github.com/labstack/echo/v4"
@@ -19,9 +21,32 @@ type createDirectoryRequest struct {
 	DeprovisionSafeguard *float64 `json:"deprovision_safeguard"`
 }
 
+// oktaSettings reach an org with an SSWS API token, or as a service app
+// (client_id and private_key, optionally key_id).
 type oktaSettings struct {
-	BaseURL  string `json:"base_url"`
-	APIToken string `json:"api_token"`
+	BaseURL    string `json:"base_url"`
+	APIToken   string `json:"api_token"`
+	ClientID   string `json:"client_id"`
+	PrivateKey string `json:"private_key"`
+	KeyID      string `json:"key_id"`
+}
+
+// validate checks how the settings authenticate and returns the secret to seal.
+func (o oktaSettings) validate() (domain.DirectorySettings, []byte, error) {
+	settings := domain.DirectorySettings{BaseURL: o.BaseURL}
+	switch {
+	case o.APIToken != "" && (o.ClientID != "" || o.PrivateKey != ""):
+		return settings, nil, domain.Errorf(domain.EInvalid, "okta takes api_token or a service app (client_id, private_key), not both")
+	case o.APIToken != "":
+		return settings, []byte(o.APIToken), nil
+	case o.ClientID == "" && o.PrivateKey == "":
+		return settings, nil, domain.Errorf(domain.EInvalid, "okta needs api_token, or client_id and private_key of a service app")
+	}
+	if _, err := okta.ParseServiceApp(okta.ServiceApp{ClientID: o.ClientID, PrivateKey: o.PrivateKey, KeyID: o.KeyID}); err != nil {
+		return settings, nil, domain.Errorf(domain.EInvalid, "%s", strings.TrimPrefix(err.Error(), "okta: "))
+	}
+	settings.ClientID, settings.KeyID = o.ClientID, o.KeyID
+	return settings, []byte(o.PrivateKey), nil
 }
 
 type entraSettings struct {
@@ -49,12 +74,13 @@ func (r createDirectoryRequest) validate(hosts egress.Policy) (store.NewDirector
 		if r.Okta == nil || r.Entra != nil {
 			return nd, domain.Errorf(domain.EInvalid, `a directory of type "okta" needs an "okta" object and no "entra" object`)
 		}
-		if err := firstErr(required("okta.base_url", r.Okta.BaseURL), checkURL(hosts, egress.Okta, "okta.base_url", r.Okta.BaseURL),
-			required("okta.api_token", r.Okta.APIToken)); err != nil {
+		if err := firstErr(required("okta.base_url", r.Okta.BaseURL), checkURL(hosts, egress.Okta, "okta.base_url", r.Okta.BaseURL)); err != nil {
 			return nd, err
 		}
-		nd.Settings = domain.DirectorySettings{BaseURL: r.Okta.BaseURL}
-		nd.Secret = []byte(r.Okta.APIToken)
+		var err error
+		if nd.Settings, nd.Secret, err = r.Okta.validate(); err != nil {
+			return nd, err
+		}
 	case domain.DirectoryEntra:
 		if r.Entra == nil || r.Okta != nil {
 			return nd, domain.Errorf(domain.EInvalid, `a directory of type "entra" needs an "entra" object and no "okta" object`)
@@ -213,7 +239,8 @@ func (s *Server) listSyncRuns(c echo.Context) error {
 }
 
 type secretRequest struct {
-	// Secret is the Okta API token or the Entra client secret.
+	// Secret is the Okta API token, an Okta service app's private key, or
+	// the Entra client secret.
 	Secret string `json:"secret"`
 }
 
@@ -227,6 +254,16 @@ func (s *Server) putSecret(c echo.Context) error {
 		return err
 	}
 	key := apiKey(c)
+	d, err := s.Store.Directory(c.Request().Context(), key.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if d.Type == domain.DirectoryOkta && d.Settings.ClientID != "" {
+		app := okta.ServiceApp{ClientID: d.Settings.ClientID, PrivateKey: req.Secret, KeyID: d.Settings.KeyID}
+		if _, err := okta.ParseServiceApp(app); err != nil {
+			return domain.Errorf(domain.EInvalid, "secret: %s", strings.TrimPrefix(err.Error(), "okta: "))
+		}
+	}
 	if err := s.Store.ReplaceDirectorySecret(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID, []byte(req.Secret)); err != nil {
 		return err
 	}

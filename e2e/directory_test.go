@@ -3,7 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/entrasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
@@ -433,5 +439,71 @@ func TestDirectoryDeprovisionSafeguard(t *testing.T) {
 	s.call("GET", "/v1/reports", s.apiKey, nil, &after)
 	if len(after.Items[0].Members) <= reported {
 		t.Fatal("the accepted leavers were not reported")
+	}
+}
+
+// An Okta directory can be an OAuth 2.0 service app (private_key_jwt,
+// DPoP as Okta requires for new apps) instead of an SSWS token: created
+// with its key, imported, and marked needs_reauth with Okta's reason when
+// Okta no longer takes its key. The key is never in history or logs.
+func TestOktaServiceAppImport(t *testing.T) {
+	people := seed.Company(emailDomain, 120, 3)
+	s := newStack(t, people)
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	s.okta.RegisterServiceApp(oktasandbox.ServiceApp{ClientID: "0oa1hubkeeper", RequireDPoP: true,
+		Scopes: []string{"okta.users.read", "okta.groups.read"}, PublicKey: jose.JSONWebKey{Key: key.Public(), KeyID: "hk-1"}})
+	private, _ := jose.JSONWebKey{Key: key, KeyID: "hk-1", Algorithm: "RS256"}.MarshalJSON()
+	app := map[string]any{"base_url": s.oktaURL, "client_id": "0oa1hubkeeper", "private_key": string(private)}
+
+	s.expectErrors(t, []badRequest{
+		{"TokenAndApp", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"O","okta":{"base_url":"` + s.oktaURL +
+			`","api_token":"x","client_id":"0oa1","private_key":"y"}}`, 400},
+		{"KeyNotAKey", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"O","okta":{"base_url":"` + s.oktaURL +
+			`","client_id":"0oa1","private_key":"not a key"}}`, 400},
+		{"KeyWithoutClient", "POST", "/v1/directories", s.apiKey, `{"type":"okta","name":"O","okta":{"base_url":"` + s.oktaURL +
+			`","private_key":"y"}}`, 400},
+	})
+	dir := s.createDirectory(map[string]any{"type": "okta", "name": "Okta (service app)", "okta": app})
+	if dir.Settings.ClientID != "0oa1hubkeeper" {
+		t.Fatalf("settings %+v", dir.Settings)
+	}
+	first, err := s.sync(dir.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.users(dir.ID, "")); n != len(people) {
+		t.Fatalf("%d users, want %d", n, len(people))
+	}
+	var jwk struct{ D string }
+	_ = json.Unmarshal(private, &jwk)
+	assertNoSecrets(t, s, first.WorkflowID, first.RunID, jwk.D)
+
+	// Okta's app gets a new key; ours no longer signs for it.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	s.okta.RegisterServiceApp(oktasandbox.ServiceApp{ClientID: "0oa1hubkeeper", RequireDPoP: true,
+		Scopes: []string{"okta.users.read", "okta.groups.read"}, PublicKey: jose.JSONWebKey{Key: other.Public()}})
+	s.okta.ExpireAccessTokens()
+	if _, err := s.sync(dir.ID); err == nil {
+		t.Fatal("an import with a refused key succeeded")
+	}
+	var got store.Directory
+	s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &got)
+	if got.Status != domain.DirectoryNeedsReauth || !strings.Contains(got.StatusMessage, "invalid_client") {
+		t.Fatalf("directory %s: %s", got.Status, got.StatusMessage)
+	}
+	// The admin uploads the new key; the next import reconnects.
+	newKey := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)}))
+	if code := s.call("PUT", "/v1/directories/"+dir.ID+"/credentials", s.apiKey, map[string]any{"secret": "not a key"}, nil); code != 400 {
+		t.Fatalf("a bad key was taken: %d", code)
+	}
+	if code := s.call("PUT", "/v1/directories/"+dir.ID+"/credentials", s.apiKey, map[string]any{"secret": newKey}, nil); code != 204 {
+		t.Fatalf("new key: %d", code)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &got)
+	if got.Status != domain.DirectoryOK {
+		t.Fatalf("directory %s after the new key", got.Status)
 	}
 }

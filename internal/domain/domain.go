@@ -133,9 +133,13 @@ type Clock func() time.Time
 type DirectorySettings struct {
 	// Okta: the org URL, e.g. https://acme.okta.com.
 	BaseURL string `json:"base_url,omitempty"`
-	// Entra ID: tenant and app registration, plus overridable endpoints.
+	// ClientID is the Entra app registration, or the Okta service app (an
+	// Okta directory without one uses an SSWS API token).
+	ClientID string `json:"client_id,omitempty"`
+	// KeyID is the kid of an Okta service app's key ("": none given).
+	KeyID string `json:"key_id,omitempty"`
+	// Entra ID: tenant, plus overridable endpoints.
 	TenantID     string `json:"tenant_id,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
 	GraphBaseURL string `json:"graph_base_url,omitempty"`
 	LoginBaseURL string `json:"login_base_url,omitempty"`
 }

@@ -33,10 +33,12 @@ const (
 		`status eq "PASSWORD_EXPIRED" or status eq "LOCKED_OUT" or status eq "SUSPENDED" or status eq "DEPROVISIONED"`
 )
 
-// Client talks to one Okta org with an SSWS API token.
+// Client talks to one Okta org with an SSWS API token or as a service app.
 type Client struct {
-	base     *url.URL
-	token    string
+	base  *url.URL
+	token string
+	// app authenticates instead of token, for a service app.
+	app      *appAuth
 	http     *http.Client
 	policy   providerhttp.Policy
 	requests int
@@ -63,11 +65,29 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("okta: API token is required")
 	}
-	c := &Client{base: u, token: token, http: &http.Client{Timeout: 60 * time.Second}, policy: providerhttp.Default}
+	return newClient(u, token, nil, opts), nil
+}
+
+// NewServiceApp returns a client for the org at baseURL that
+// authenticates as the service app, with the scopes in Scopes.
+func NewServiceApp(baseURL string, app ServiceApp, opts ...Option) (*Client, error) {
+	u, err := providerhttp.BaseURL("okta: base URL", baseURL)
+	if err != nil {
+		return nil, err
+	}
+	signing, err := ParseServiceApp(app)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(u, "", &appAuth{clientID: app.ClientID, signing: signing, tokenURL: u.String() + tokenPath}, opts), nil
+}
+
+func newClient(base *url.URL, token string, app *appAuth, opts []Option) *Client {
+	c := &Client{base: base, token: token, app: app, http: &http.Client{Timeout: 60 * time.Second}, policy: providerhttp.Default}
 	for _, o := range opts {
 		o(c)
 	}
-	return c, nil
+	return c
 }
 
 // User is the part of Okta's user object Hubkeeper reads.
@@ -202,6 +222,7 @@ func (c *Client) ImportUsers(ctx context.Context, resume string, onPage domain.P
 func (c *Client) Requests() int { return c.requests }
 
 func (c *Client) get(ctx context.Context, target string) (*http.Response, error) {
+	renewed := false
 	for attempt := 0; ; attempt++ {
 		if wait := time.Until(c.pauseUntil); wait > 0 && wait <= c.policy.MaxWait {
 			if err := providerhttp.Sleep(ctx, wait); err != nil {
@@ -212,27 +233,49 @@ func (c *Client) get(ctx context.Context, target string) (*http.Response, error)
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Authorization", "SSWS "+c.token)
 		req.Header.Set("Accept", "application/json")
-		c.requests++
-		resp, err := c.http.Do(req)
 		var perr *domain.ProviderError
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		if err := c.authorize(ctx, req); err != nil {
+			if !errors.As(err, &perr) {
+				return nil, err
 			}
-			perr = &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Message: "request failed: " + providerhttp.TransportError(err)}
 		} else {
-			c.notePacing(resp.Header)
-			if resp.StatusCode < 300 {
+			c.requests++
+			resp, err := c.http.Do(req)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return nil, ctx.Err()
+			case err != nil:
+				perr = &domain.ProviderError{Provider: "okta", Kind: domain.Transient, Message: "request failed: " + providerhttp.TransportError(err)}
+			case resp.StatusCode < 300:
+				c.notePacing(resp.Header)
 				return resp, nil
+			case resp.StatusCode == http.StatusUnauthorized && c.app != nil && !renewed:
+				// The access token was revoked or expired early: one more try with a new one.
+				resp.Body.Close()
+				c.app.forget()
+				renewed = true
+				attempt--
+				continue
+			default:
+				c.notePacing(resp.Header)
+				perr = classify(resp)
 			}
-			perr = classify(resp)
 		}
 		if !c.policy.Wait(ctx, perr, attempt) {
 			return nil, perr
 		}
 	}
+}
+
+// authorize sets a request's credentials: the SSWS token, or the service
+// app's access token.
+func (c *Client) authorize(ctx context.Context, req *http.Request) error {
+	if c.app != nil {
+		return c.app.authorize(ctx, c, req)
+	}
+	req.Header.Set("Authorization", "SSWS "+c.token)
+	return nil
 }
 
 // notePacing remembers when to resume after Okta reported no calls left.

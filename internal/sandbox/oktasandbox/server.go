@@ -71,6 +71,11 @@ type Server struct {
 	// ClockSkew is how far Okta's clock is ahead of this machine's: its
 	// Date header and rate-limit resets are on Okta's clock.
 	ClockSkew time.Duration
+	// apps are the registered service apps, accessTokens what they were
+	// issued, usedJTIs the assertions and proofs already seen.
+	apps         map[string]ServiceApp
+	accessTokens map[string]accessToken
+	usedJTIs     map[string]bool
 }
 
 // now is Okta's clock.
@@ -142,6 +147,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.getUser))
 	mux.HandleFunc("DELETE /api/v1/users/{id}", s.api(s.deleteUser))
 	mux.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.api(s.lifecycle))
+	mux.HandleFunc("POST /oauth2/v1/token", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		s.issueToken(w, r)
+	})
 	mux.HandleFunc("POST /_sandbox/faults", s.faults.Handler(func(w http.ResponseWriter, msg string) {
 		writeError(w, http.StatusBadRequest, "E0000003", msg)
 	}))
@@ -157,10 +169,12 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		s.mu.Lock()
 		s.requests++
-		auth := r.Header.Get("Authorization")
-		if auth != "SSWS "+s.token || s.token == "" {
+		scope := "okta.users.manage"
+		if r.Method == http.MethodGet {
+			scope = "okta.users.read"
+		}
+		if !s.authorized(w, r, scope) {
 			s.mu.Unlock()
-			writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 			return
 		}
 		limited, reset := s.countCall(w)

@@ -1,6 +1,8 @@
 package oktasandbox
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 )
 
@@ -224,5 +228,69 @@ func TestSearchAndFind(t *testing.T) {
 		if resp, _ := get(t, base, bad, "SSWS "+token); resp.StatusCode != 400 {
 			t.Errorf("%s: %d", bad, resp.StatusCode)
 		}
+	}
+}
+
+// The token endpoint takes a private_key_jwt assertion once, for its own
+// audience and the app's granted scopes; its token reads but does not
+// write without okta.users.manage.
+func TestServiceAppTokenEndpoint(t *testing.T) {
+	s, base, _ := start(t, 5)
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	s.RegisterServiceApp(ServiceApp{ClientID: "0oa1", Scopes: []string{"okta.users.read"}, PublicKey: jose.JSONWebKey{Key: key.Public()}})
+	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, nil)
+	assertion := func(aud, jti string) string {
+		now := time.Now()
+		a, _ := jwt.Signed(signer).Claims(jwt.Claims{Issuer: "0oa1", Subject: "0oa1", Audience: jwt.Audience{aud}, ID: jti,
+			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute))}).Serialize()
+		return a
+	}
+	tokenURL := base + "/oauth2/v1/token"
+	post := func(form url.Values) (int, map[string]any) {
+		resp, err := http.PostForm(tokenURL, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	form := func(a, scope string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "client_assertion": {a},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}}
+	}
+	code, body := post(form(assertion(tokenURL, "j1"), "okta.users.read"))
+	if code != 200 || body["token_type"] != "Bearer" {
+		t.Fatalf("token: %d %v", code, body)
+	}
+	access := body["access_token"].(string)
+	for name, tc := range map[string]struct {
+		form url.Values
+		code int
+		err  string
+	}{
+		"ReusedJTI":       {form(assertion(tokenURL, "j1"), "okta.users.read"), 401, "invalid_client"},
+		"WrongAudience":   {form(assertion(base+"/oauth2/default/v1/token", "j2"), "okta.users.read"), 401, "invalid_client"},
+		"ScopeNotGranted": {form(assertion(tokenURL, "j3"), "okta.users.manage"), 400, "invalid_scope"},
+		"NoAssertion":     {url.Values{"grant_type": {"client_credentials"}, "scope": {"okta.users.read"}}, 401, "invalid_client"},
+		"WrongGrant":      {url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
+	} {
+		if code, body := post(tc.form); code != tc.code || body["error"] != tc.err {
+			t.Errorf("%s: %d %v", name, code, body)
+		}
+	}
+	if resp, _ := get(t, base, "/api/v1/users", "Bearer "+access); resp.StatusCode != 200 {
+		t.Fatalf("read with the token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/users/"+OktaID("p0001")+"/lifecycle/deactivate", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Fatalf("write with a read token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }

@@ -144,6 +144,46 @@ func (a *Activities) FetchDirectoryUsers(ctx context.Context, syncRunID string) 
 	return FetchResult{Fetched: run.Fetched, Requests: run.Requests}, nil
 }
 
+// groupImporter is a directory client that reads groups too.
+type groupImporter interface {
+	ImportGroups(ctx context.Context) ([]domain.DirectoryGroup, error)
+}
+
+// ImportDirectoryGroups reads the directory's groups and their members and
+// makes the stored ones the same, after the users are applied (a member
+// must be a user). A directory whose client reads no groups keeps none.
+// The counts also land in the sync run's details.
+func (a *Activities) ImportDirectoryGroups(ctx context.Context, syncRunID string) (store.GroupCounts, error) {
+	defer beat(ctx).Stop()
+	d, err := a.Store.DirectoryForRun(ctx, syncRunID)
+	if err != nil {
+		return store.GroupCounts{}, failure(err)
+	}
+	imp, err := a.importer(ctx, d)
+	if err != nil {
+		return store.GroupCounts{}, failure(err)
+	}
+	gi, ok := imp.(groupImporter)
+	if !ok {
+		return store.GroupCounts{}, nil
+	}
+	groups, err := gi.ImportGroups(ctx)
+	if err != nil {
+		if pe, ok := domain.AsProviderError(err); ok && pe.Kind == domain.AuthBroken {
+			info := activity.GetInfo(ctx)
+			if merr := a.Store.MarkDirectoryNeedsReauth(ctx, d, pe.Error(), info.WorkflowExecution.ID, info.WorkflowExecution.RunID); merr != nil {
+				return store.GroupCounts{}, merr
+			}
+		}
+		return store.GroupCounts{}, failure(err)
+	}
+	counts, err := a.Store.ReplaceDirectoryGroups(ctx, d.ID, groups)
+	if err != nil {
+		return counts, failure(err)
+	}
+	return counts, failure(a.Store.NoteSyncDetails(ctx, syncRunID, map[string]any{"groups": counts}))
+}
+
 // ApplyResult is what an import changed.
 type ApplyResult = store.ImportResult
 

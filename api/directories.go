@@ -226,6 +226,24 @@ func (s *Server) listDirectoryUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, newList(users, next))
 }
 
+// listDirectoryGroups lists a directory's groups (imported or pushed) by
+// name, with member counts; q narrows by name.
+func (s *Server) listDirectoryGroups(c echo.Context) error {
+	d, p, err := s.directoryPage(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParam("q")
+	if len(q) > 200 {
+		return domain.Errorf(domain.EInvalid, "q is longer than 200 characters")
+	}
+	groups, next, err := s.Store.ListDirectoryGroups(c.Request().Context(), d.WorkspaceID, d.ID, q, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(groups, next))
+}
+
 func (s *Server) listSyncRuns(c echo.Context) error {
 	d, p, err := s.directoryPage(c)
 	if err != nil {

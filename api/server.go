@@ -109,6 +109,7 @@ func New(o Options) *Server {
 	v1.DELETE("/directories/:id", s.deleteDirectory, s.authenticate)
 	v1.POST("/directories/:id/sync", s.syncDirectory, s.authenticate)
 	v1.GET("/directories/:id/users", s.listDirectoryUsers, s.authenticate)
+	v1.GET("/directories/:id/groups", s.listDirectoryGroups, s.authenticate)
 	v1.GET("/directories/:id/sync-runs", s.listSyncRuns, s.authenticate)
 	v1.POST("/directories/:id/sync-runs/:run/accept", s.acceptImport, s.authenticate)
 	v1.PUT("/directories/:id/credentials", s.putSecret, s.authenticate)

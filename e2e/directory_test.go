@@ -507,3 +507,47 @@ func TestOktaServiceAppImport(t *testing.T) {
 		t.Fatalf("directory %s after the new key", got.Status)
 	}
 }
+
+// An Okta import brings the directory's groups and who is in each; a
+// membership changed in Okta shows after the next import.
+func TestOktaGroupsImported(t *testing.T) {
+	people := seed.Company(emailDomain, 300, 4)
+	s := newStack(t, people)
+	var marketing []string
+	for i, p := range people {
+		if i%10 == 0 {
+			marketing = append(marketing, oktasandbox.OktaID(p.Key))
+		}
+	}
+	groupID := s.okta.AddGroup("Marketing", marketing...)
+	s.okta.AddGroup("Agencies")
+	dir := s.importOkta()
+	type groupPage struct {
+		Items []store.StoredGroup `json:"items"`
+	}
+	var groups groupPage
+	if code := s.call("GET", "/v1/directories/"+dir.ID+"/groups?q=market", s.apiKey, nil, &groups); code != 200 ||
+		len(groups.Items) != 1 || groups.Items[0].MemberCount != len(marketing) {
+		t.Fatalf("groups: %d %+v", code, groups.Items)
+	}
+	if err := s.okta.SetMembership(groupID, marketing[0], false); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.sync(dir.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/groups", s.apiKey, nil, &groups)
+	if len(groups.Items) != 2 || groups.Items[1].Name != "Marketing" || groups.Items[1].MemberCount != len(marketing)-1 {
+		t.Fatalf("after the change: %+v", groups.Items)
+	}
+	var runs struct {
+		Items []store.SyncRun `json:"items"`
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs)
+	if g, _ := runs.Items[0].Details["groups"].(map[string]any); g["members_removed"] != float64(1) || g["groups"] != float64(2) {
+		t.Fatalf("details %v", runs.Items[0].Details)
+	}
+	assertNoSecrets(t, s, run.WorkflowID, run.RunID, oktaToken)
+	exportHistory(t, s, run.WorkflowID, run.RunID, "directory_sync_okta_groups.json")
+}

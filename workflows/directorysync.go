@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/activities"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -94,5 +95,14 @@ func (s *directorySync) fetchAndApply(ctx, short workflow.Context) error {
 	if counts.Halted {
 		return temporal.NewNonRetryableApplicationError(counts.HaltReason, ErrSafeguardHalted, nil)
 	}
+	if workflow.GetVersion(ctx, "directory-groups", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	setStage(ctx, StageApplying, "Importing the directory's groups")
+	var groups store.GroupCounts
+	if err := workflow.ExecuteActivity(fetchCtx, a.ImportDirectoryGroups, s.result.SyncRunID).Get(ctx, &groups); err != nil {
+		return err
+	}
+	s.result.Groups = groups.Groups
 	return nil
 }

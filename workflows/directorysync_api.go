@@ -39,6 +39,8 @@ type DirectorySyncResult struct {
 	Deprovisioned int
 	Unchanged     int
 	Requests      int
+	// Groups is how many groups the directory has after the import.
+	Groups int
 }
 
 // Stages of a directory sync, shown in the Stage search attribute.

@@ -10,6 +10,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/activities"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/internal/temporalclient"
 	"github.com/hubkeeper/hubkeeper/internal/temporaltest"
 	"github.com/stretchr/testify/mock"
@@ -44,6 +45,7 @@ func TestDirectorySyncSucceeds(t *testing.T) {
 	})).Return("run-1", nil).Once()
 	env.OnActivity(a.FetchDirectoryUsers, mock.Anything, "run-1").Return(activities.FetchResult{Fetched: 12, Requests: 3}, nil).Once()
 	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{SyncCounts: domain.SyncCounts{Added: 10, Unchanged: 2}}, nil).Once()
+	env.OnActivity(a.ImportDirectoryGroups, mock.Anything, "run-1").Return(store.GroupCounts{Groups: 4}, nil).Once()
 	env.ExecuteWorkflow(DirectorySync, input)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -52,7 +54,7 @@ func TestDirectorySyncSucceeds(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := DirectorySyncResult{SyncRunID: "run-1", Added: 10, Unchanged: 2, Requests: 3}
+	want := DirectorySyncResult{SyncRunID: "run-1", Added: 10, Unchanged: 2, Requests: 3, Groups: 4}
 	if res != want {
 		t.Fatalf("result = %+v, want %+v", res, want)
 	}
@@ -93,6 +95,7 @@ func TestDirectorySyncWaitsOutRateLimit(t *testing.T) {
 		return activities.FetchResult{Fetched: 1, Requests: 1}, nil
 	})
 	env.OnActivity(a.ApplyDirectoryImport, mock.Anything, "run-1").Return(activities.ApplyResult{SyncCounts: domain.SyncCounts{Added: 1}}, nil)
+	env.OnActivity(a.ImportDirectoryGroups, mock.Anything, "run-1").Return(store.GroupCounts{}, nil)
 	env.ExecuteWorkflow(DirectorySync, input)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)

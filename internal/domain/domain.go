@@ -60,6 +60,14 @@ type DirectoryUser struct {
 	Removed bool `json:"removed,omitempty"`
 }
 
+// DirectoryGroup is a group as read from a directory provider, with its
+// members' external ids.
+type DirectoryGroup struct {
+	ExternalID string   `json:"external_id"`
+	Name       string   `json:"name"`
+	Members    []string `json:"members"`
+}
+
 // NormalizeEmail lower-cases and trims an e-mail address so that addresses
 // from different systems compare equal. It returns "" for anything that is
 // not shaped like an address.

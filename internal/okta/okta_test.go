@@ -321,3 +321,36 @@ func TestForeignNextLinkRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Groups are listed with every member, over pages of members, and a
+// service app reads them with okta.groups.read.
+func TestImportGroups(t *testing.T) {
+	sb, base, people := setup(t, 1500)
+	var everyone, few []string
+	for i, p := range people {
+		everyone = append(everyone, oktasandbox.OktaID(p.Key))
+		if i%100 == 0 {
+			few = append(few, oktasandbox.OktaID(p.Key))
+		}
+	}
+	all := sb.AddGroup("Everyone", everyone...)
+	marketing := sb.AddGroup("Marketing", few...)
+	empty := sb.AddGroup("Nobody yet")
+	c := newClient(t, base, token)
+	groups, err := c.ImportGroups(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]domain.DirectoryGroup{}
+	for _, g := range groups {
+		byID[g.ExternalID] = g
+	}
+	if len(groups) != 3 || len(byID[all].Members) != len(people) || len(byID[marketing].Members) != len(few) ||
+		byID[marketing].Name != "Marketing" || len(byID[empty].Members) != 0 {
+		t.Fatalf("groups %d: everyone %d, marketing %d %q", len(groups), len(byID[all].Members), len(byID[marketing].Members), byID[marketing].Name)
+	}
+	// 1 listing, 2 pages of Everyone's 1,500 members, 1 each for the others.
+	if c.Requests() != 5 {
+		t.Fatalf("%d requests", c.Requests())
+	}
+}

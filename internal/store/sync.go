@@ -324,16 +324,29 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, runID, dirID string, full bool,
 	return counts, nil
 }
 
-// FailSyncRun ends a run as failed with a message safe to show, and drops its staged rows.
+// FailSyncRun ends a run as failed with a message safe to show, and drops
+// its staged rows. A run whose users were applied stays succeeded: what
+// failed after (its groups) is noted in its details as error_after_import.
 func (s *Store) FailSyncRun(ctx context.Context, runID, message string) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE sync_runs SET status = 'failed', stage = 'failed', error = $2, finished_at = now()
 			WHERE id = $1 AND status = 'running'`, runID, message)
-		if err != nil || tag.RowsAffected() == 0 {
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			_, err := tx.Exec(ctx, `UPDATE sync_runs SET details = details || jsonb_build_object('error_after_import', $2::text)
+				WHERE id = $1 AND status = 'succeeded'`, runID, message)
 			return err
 		}
 		return dropStaging(ctx, tx, runID)
 	})
+}
+
+// NoteSyncDetails adds to a run's details.
+func (s *Store) NoteSyncDetails(ctx context.Context, runID string, details map[string]any) error {
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET details = details || $2 WHERE id = $1`, runID, details)
+	return err
 }
 
 // dropStaging deletes every staged row of a run.

@@ -73,6 +73,7 @@ type Server struct {
 	ClockSkew time.Duration
 	// apps are the registered service apps, accessTokens what they were
 	// issued, usedJTIs the assertions and proofs already seen.
+	groups       map[string]*Group
 	apps         map[string]ServiceApp
 	accessTokens map[string]accessToken
 	usedJTIs     map[string]bool
@@ -142,11 +143,16 @@ func (s *Server) setStatus(u *User, status string) {
 // Handler serves the API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/users", s.api(s.listUsers))
-	mux.HandleFunc("POST /api/v1/users", s.api(s.createUser))
-	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.getUser))
-	mux.HandleFunc("DELETE /api/v1/users/{id}", s.api(s.deleteUser))
-	mux.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.api(s.lifecycle))
+	mux.HandleFunc("GET /api/v1/users", s.api("users", s.listUsers))
+	mux.HandleFunc("POST /api/v1/users", s.api("users", s.createUser))
+	mux.HandleFunc("GET /api/v1/users/{id}", s.api("users", s.getUser))
+	mux.HandleFunc("DELETE /api/v1/users/{id}", s.api("users", s.deleteUser))
+	mux.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.api("users", s.lifecycle))
+	mux.HandleFunc("GET /api/v1/groups", s.api("groups", s.listGroups))
+	mux.HandleFunc("POST /api/v1/groups", s.api("groups", s.createGroup))
+	mux.HandleFunc("GET /api/v1/groups/{id}/users", s.api("groups", s.groupMembers))
+	mux.HandleFunc("PUT /api/v1/groups/{id}/users/{user}", s.api("groups", s.membership))
+	mux.HandleFunc("DELETE /api/v1/groups/{id}/users/{user}", s.api("groups", s.membership))
 	mux.HandleFunc("POST /oauth2/v1/token", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests++
@@ -160,8 +166,10 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// api wraps an endpoint with latency, auth, rate limiting and injected faults.
-func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+// api wraps an endpoint with latency, auth, rate limiting and injected
+// faults; a service app's token needs okta.<resource>.read to read and
+// okta.<resource>.manage to change.
+func (s *Server) api(resource string, h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.Latency > 0 {
 			time.Sleep(s.Latency)
@@ -169,9 +177,9 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		s.mu.Lock()
 		s.requests++
-		scope := "okta.users.manage"
+		scope := "okta." + resource + ".manage"
 		if r.Method == http.MethodGet {
-			scope = "okta.users.read"
+			scope = "okta." + resource + ".read"
 		}
 		if !s.authorized(w, r, scope) {
 			s.mu.Unlock()
@@ -426,6 +434,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	if u.Status == "DEPROVISIONED" {
 		delete(s.users, u.ID)
 		s.ids = nil
+		for _, g := range s.groups {
+			delete(g.members, u.ID)
+		}
 	} else {
 		s.setStatus(u, "DEPROVISIONED")
 	}

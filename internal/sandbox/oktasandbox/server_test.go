@@ -294,3 +294,40 @@ func TestServiceAppTokenEndpoint(t *testing.T) {
 		t.Fatalf("write with a read token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }
+
+// Groups and their members page by Link as users do; membership changes
+// through PUT and DELETE; an unknown group is Okta's 404.
+func TestGroupsFollowOktaProtocol(t *testing.T) {
+	s, base, people := start(t, 30)
+	a := s.AddGroup("Marketing", OktaID(people[0].Key), OktaID(people[1].Key), OktaID(people[2].Key))
+	s.AddGroup("Agencies")
+	if got := list(t, base, "/api/v1/groups?limit=1"); len(got) != 2 {
+		t.Fatalf("groups listed as %d users", len(got))
+	}
+	resp, body := get(t, base, "/api/v1/groups?limit=1", "SSWS "+token)
+	var groups []Group
+	_ = json.Unmarshal(body, &groups)
+	if resp.StatusCode != 200 || len(groups) != 1 || groups[0].Type != "OKTA_GROUP" || groups[0].Profile.Name != "Marketing" ||
+		!strings.Contains(strings.Join(resp.Header.Values("Link"), " "), `rel="next"`) {
+		t.Fatalf("groups page: %d %s", resp.StatusCode, body)
+	}
+	if got := list(t, base, "/api/v1/groups/"+a+"/users?limit=2"); len(got) != 3 || got[0].Profile.Email == "" {
+		t.Fatalf("members %+v", got)
+	}
+	for _, method := range []string{"DELETE", "PUT"} {
+		req, _ := http.NewRequest(method, base+"/api/v1/groups/"+a+"/users/"+OktaID(people[0].Key), nil)
+		req.Header.Set("Authorization", "SSWS "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("%s membership: %v %d", method, err, resp.StatusCode)
+		}
+		resp.Body.Close()
+		want := map[string]int{"DELETE": 2, "PUT": 3}[method]
+		if got := list(t, base, "/api/v1/groups/"+a+"/users"); len(got) != want {
+			t.Fatalf("after %s: %d members", method, len(got))
+		}
+	}
+	if resp, body := get(t, base, "/api/v1/groups/00gnope/users", "SSWS "+token); resp.StatusCode != 404 || !strings.Contains(string(body), "E0000007") {
+		t.Fatalf("unknown group: %d %s", resp.StatusCode, body)
+	}
+}

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
@@ -39,16 +40,21 @@ type directoryImporter interface {
 	Requests() int
 }
 
-// entraImporter starts Entra rounds from the directory's stored deltaLink.
+// entraImporter starts Entra rounds from the directory's stored deltaLinks
+// (users and groups have one each).
 type entraImporter struct {
-	client    *entra.Client
-	deltaLink string
+	client                     *entra.Client
+	deltaLink, groupsDeltaLink string
 }
 
 func (e entraImporter) Requests() int { return e.client.Requests() }
 
 func (e entraImporter) ImportUsers(ctx context.Context, resume string, onPage domain.PageFunc) (domain.ImportResult, error) {
 	return e.client.ImportUsers(ctx, e.deltaLink, resume, onPage)
+}
+
+func (e entraImporter) ImportGroups(ctx context.Context) (domain.GroupImport, error) {
+	return e.client.ImportGroups(ctx, e.groupsDeltaLink)
 }
 
 // importer builds the client for a directory, with its secret opened here
@@ -90,7 +96,7 @@ func (a *Activities) importer(ctx context.Context, d store.Directory) (directory
 		if err != nil {
 			return nil, domain.Errorf(domain.EInvalid, "%v", err)
 		}
-		return entraImporter{client: c, deltaLink: d.DeltaLink}, nil
+		return entraImporter{client: c, deltaLink: d.DeltaLink, groupsDeltaLink: d.GroupsDeltaLink}, nil
 	}
 	return nil, domain.Errorf(domain.EInvalid, "unknown directory type %q", d.Type)
 }
@@ -146,7 +152,7 @@ func (a *Activities) FetchDirectoryUsers(ctx context.Context, syncRunID string) 
 
 // groupImporter is a directory client that reads groups too.
 type groupImporter interface {
-	ImportGroups(ctx context.Context) ([]domain.DirectoryGroup, error)
+	ImportGroups(ctx context.Context) (domain.GroupImport, error)
 }
 
 // ImportDirectoryGroups reads the directory's groups and their members and
@@ -168,6 +174,12 @@ func (a *Activities) ImportDirectoryGroups(ctx context.Context, syncRunID string
 		return store.GroupCounts{}, nil
 	}
 	groups, err := gi.ImportGroups(ctx)
+	if pe, ok := domain.AsProviderError(err); ok && pe.Status == http.StatusForbidden {
+		// The credential reads users but not groups: the import stands, and
+		// the run says what to grant.
+		why := pe.Error() + "; to import groups, grant the app GroupMember.Read.All (Entra) or the scope okta.groups.read (Okta)"
+		return store.GroupCounts{}, failure(a.Store.NoteSyncDetails(ctx, syncRunID, map[string]any{"groups_error": why}))
+	}
 	if err != nil {
 		if pe, ok := domain.AsProviderError(err); ok && pe.Kind == domain.AuthBroken {
 			info := activity.GetInfo(ctx)
@@ -177,7 +189,7 @@ func (a *Activities) ImportDirectoryGroups(ctx context.Context, syncRunID string
 		}
 		return store.GroupCounts{}, failure(err)
 	}
-	counts, err := a.Store.ReplaceDirectoryGroups(ctx, d.ID, groups)
+	counts, err := a.Store.ApplyGroupImport(ctx, d.ID, groups)
 	if err != nil {
 		return counts, failure(err)
 	}

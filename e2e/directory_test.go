@@ -551,3 +551,55 @@ func TestOktaGroupsImported(t *testing.T) {
 	assertNoSecrets(t, s, run.WorkflowID, run.RunID, oktaToken)
 	exportHistory(t, s, run.WorkflowID, run.RunID, "directory_sync_okta_groups.json")
 }
+
+// An Entra import brings its groups through the groups delta query: the
+// first import lists them all, the next only what changed.
+func TestEntraGroupsImported(t *testing.T) {
+	people := seed.Company(emailDomain, 200, 2)
+	s := newStack(t, people)
+	var ids []string
+	for _, p := range people {
+		if p.Status == domain.UserActive {
+			ids = append(ids, entrasandbox.EntraID(p.Key))
+		}
+	}
+	s.entra.AddGroup("g-marketing", "Marketing", ids[:20]...)
+	dir := s.createDirectory(s.entraDirectoryBody())
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	var groups struct {
+		Items []store.StoredGroup `json:"items"`
+	}
+	if s.call("GET", "/v1/directories/"+dir.ID+"/groups", s.apiKey, nil, &groups); len(groups.Items) != 1 || groups.Items[0].MemberCount != 20 {
+		t.Fatalf("groups %+v", groups.Items)
+	}
+	if err := s.entra.SetMembership("g-marketing", ids[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/groups", s.apiKey, nil, &groups)
+	var runs struct {
+		Items []store.SyncRun `json:"items"`
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs)
+	g, _ := runs.Items[0].Details["groups"].(map[string]any)
+	if groups.Items[0].MemberCount != 19 || g["members_removed"] != float64(1) || g["members_added"] != float64(0) {
+		t.Fatalf("after a member left: %+v, details %v", groups.Items, runs.Items[0].Details)
+	}
+
+	// An app without GroupMember.Read.All still imports its users; the run
+	// says what to grant, and the directory stays ok.
+	s.entra.DenyGroups()
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatalf("an import without groups failed: %v", err)
+	}
+	s.call("GET", "/v1/directories/"+dir.ID+"/sync-runs", s.apiKey, nil, &runs)
+	var got store.Directory
+	s.call("GET", "/v1/directories/"+dir.ID, s.apiKey, nil, &got)
+	if why, _ := runs.Items[0].Details["groups_error"].(string); !strings.Contains(why, "GroupMember.Read.All") || got.Status != domain.DirectoryOK {
+		t.Fatalf("details %v, directory %s", runs.Items[0].Details, got.Status)
+	}
+}

@@ -68,6 +68,21 @@ type DirectoryGroup struct {
 	Members    []string `json:"members"`
 }
 
+// GroupImport is what a directory listed of its groups: every group with
+// all its members (Full), or the changes since the last listing.
+type GroupImport struct {
+	Full bool
+	// Groups are every group (Full), else the groups added or renamed,
+	// each with the members who joined.
+	Groups []DirectoryGroup
+	// Removed are the groups deleted, and Left the members who left each
+	// group (changes only).
+	Removed []string
+	Left    map[string][]string
+	// DeltaLink is where the next listing of changes starts ("": none).
+	DeltaLink string
+}
+
 // NormalizeEmail lower-cases and trims an e-mail address so that addresses
 // from different systems compare equal. It returns "" for anything that is
 // not shaped like an address.

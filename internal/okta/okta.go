@@ -225,9 +225,14 @@ const (
 )
 
 // ImportGroups lists every group with its members' ids (the scope
-// okta.groups.read, for a service app). A group Okta deletes while it is
-// read is left out.
-func (c *Client) ImportGroups(ctx context.Context) ([]domain.DirectoryGroup, error) {
+// okta.groups.read, for a service app): always a full listing. A group
+// Okta deletes while it is read is left out.
+func (c *Client) ImportGroups(ctx context.Context) (domain.GroupImport, error) {
+	groups, err := c.listGroups(ctx)
+	return domain.GroupImport{Full: true, Groups: groups}, err
+}
+
+func (c *Client) listGroups(ctx context.Context) ([]domain.DirectoryGroup, error) {
 	var groups []domain.DirectoryGroup
 	next := c.base.String() + "/api/v1/groups?" + url.Values{"limit": {strconv.Itoa(groupPageSize)}}.Encode()
 	for next != "" {

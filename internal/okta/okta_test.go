@@ -337,10 +337,11 @@ func TestImportGroups(t *testing.T) {
 	marketing := sb.AddGroup("Marketing", few...)
 	empty := sb.AddGroup("Nobody yet")
 	c := newClient(t, base, token)
-	groups, err := c.ImportGroups(context.Background())
-	if err != nil {
+	imported, err := c.ImportGroups(context.Background())
+	if err != nil || !imported.Full {
 		t.Fatal(err)
 	}
+	groups := imported.Groups
 	byID := map[string]domain.DirectoryGroup{}
 	for _, g := range groups {
 		byID[g.ExternalID] = g

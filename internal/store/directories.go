@@ -20,6 +20,8 @@ type Directory struct {
 	Settings     domain.DirectorySettings `json:"settings"`
 	CredentialID string                   `json:"-"`
 	DeltaLink    string                   `json:"-"`
+	// GroupsDeltaLink is where the next round of Entra's groups delta starts.
+	GroupsDeltaLink string `json:"-"`
 	// DeprovisionSafeguard is the largest share of its users an import may
 	// deprovision before it halts for an admin to accept it.
 	DeprovisionSafeguard float64                `json:"deprovision_safeguard"`
@@ -42,13 +44,14 @@ type NewDirectory struct {
 	Actor                string
 }
 
-const directoryColumns = `id, workspace_id, type, name, settings, coalesce(credential_id::text, ''), coalesce(delta_link, ''), deprovision_safeguard, status,
+const directoryColumns = `id, workspace_id, type, name, settings, coalesce(credential_id::text, ''), coalesce(delta_link, ''),
+	coalesce(groups_delta_link, ''), deprovision_safeguard, status,
 	status_message, last_synced_at, created_at, updated_at`
 
 // scanDirectory reads directoryColumns, then any extra columns into extra.
 func scanDirectory(r pgx.Row, extra ...any) (Directory, error) {
 	var d Directory
-	err := r.Scan(append([]any{&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink, &d.DeprovisionSafeguard,
+	err := r.Scan(append([]any{&d.ID, &d.WorkspaceID, &d.Type, &d.Name, &d.Settings, &d.CredentialID, &d.DeltaLink, &d.GroupsDeltaLink, &d.DeprovisionSafeguard,
 		&d.Status, &d.StatusMessage, &d.LastSyncedAt, &d.CreatedAt, &d.UpdatedAt}, extra...)...)
 	return d, err
 }

@@ -216,6 +216,81 @@ type GroupCounts struct {
 	MembersRemoved int `json:"members_removed"`
 }
 
+// ApplyGroupImport lands what a directory listed of its groups: a full
+// listing replaces the stored groups (ReplaceDirectoryGroups), changes are
+// applied as they are: groups added or renamed, members joining, members
+// leaving, groups deleted. The delta link for the next round is kept.
+func (s *Store) ApplyGroupImport(ctx context.Context, directoryID string, imp domain.GroupImport) (GroupCounts, error) {
+	var c GroupCounts
+	var err error
+	if imp.Full {
+		c, err = s.ReplaceDirectoryGroups(ctx, directoryID, imp.Groups)
+	} else {
+		c, err = s.applyGroupChanges(ctx, directoryID, imp)
+	}
+	if err != nil {
+		return c, err
+	}
+	_, err = s.pool.Exec(ctx, `UPDATE directories SET groups_delta_link = nullif($2, '') WHERE id = $1`, directoryID, imp.DeltaLink)
+	return c, err
+}
+
+func (s *Store) applyGroupChanges(ctx context.Context, directoryID string, imp domain.GroupImport) (GroupCounts, error) {
+	var c GroupCounts
+	groups := imp.Groups
+	if groups == nil {
+		groups = []domain.DirectoryGroup{}
+	}
+	type leaving struct {
+		Group string   `json:"group"`
+		Users []string `json:"users"`
+	}
+	left := []leaving{}
+	for g, users := range imp.Left {
+		left = append(left, leaving{g, users})
+	}
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			WITH g AS (
+				SELECT * FROM jsonb_to_recordset($2::jsonb) AS g(external_id text, name text)
+			), up AS (
+				INSERT INTO directory_groups AS d (directory_id, external_id, display_name)
+				SELECT $1, external_id, coalesce(nullif(name, ''), external_id) FROM g
+				ON CONFLICT (directory_id, external_id) DO UPDATE SET display_name = EXCLUDED.display_name, updated_at = now()
+				WHERE d.display_name IS DISTINCT FROM EXCLUDED.display_name AND (SELECT name FROM g WHERE g.external_id = d.external_id) <> ''
+				RETURNING (xmax = 0) AS inserted
+			), gone AS (
+				DELETE FROM directory_groups d WHERE d.directory_id = $1 AND d.scim IS NULL AND d.external_id = ANY ($3)
+				RETURNING 1
+			)
+			SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM gone)`, directoryID, groups, imp.Removed).
+			Scan(&c.GroupsAdded, &c.GroupsRemoved)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			WITH joined AS (
+				INSERT INTO directory_group_members (directory_id, group_id, user_id)
+				SELECT DISTINCT $1::uuid, g.external_id, m
+				FROM jsonb_to_recordset($2::jsonb) AS g(external_id text, members text[]), unnest(g.members) m
+				WHERE EXISTS (SELECT 1 FROM directory_users u WHERE u.directory_id = $1 AND u.external_id = m)
+				ON CONFLICT DO NOTHING
+				RETURNING 1
+			), leaving AS (
+				DELETE FROM directory_group_members d
+				USING jsonb_to_recordset($3::jsonb) AS l("group" text, users text[])
+				WHERE d.directory_id = $1 AND d.group_id = l."group" AND d.user_id = ANY (l.users)
+				RETURNING 1
+			)
+			SELECT (SELECT count(*) FROM joined), (SELECT count(*) FROM leaving)`, directoryID, groups, left).
+			Scan(&c.MembersAdded, &c.MembersRemoved)
+	})
+	if err != nil {
+		return c, err
+	}
+	return c, s.pool.QueryRow(ctx, `SELECT count(*) FROM directory_groups WHERE directory_id = $1 AND scim IS NULL`, directoryID).Scan(&c.Groups)
+}
+
 // ReplaceDirectoryGroups makes an imported directory's groups and their
 // members what the directory listed: new ones added, renamed ones renamed,
 // ones no longer listed deleted, memberships added and removed, nothing

@@ -68,3 +68,39 @@ func TestReplaceDirectoryGroups(t *testing.T) {
 		t.Fatalf("listed %+v %v", groups, err)
 	}
 }
+
+// A round of changes adds and renames groups, keeps a group's name when an
+// item carries only members, adds joiners, drops leavers and deleted
+// groups, and keeps the next delta link.
+func TestApplyGroupChanges(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, id := range []string{"u1", "u2", "u3"} {
+		if _, err := f.db.Exec(ctx, `INSERT INTO directory_users (directory_id, external_id, email, status) VALUES ($1, $2, $2 || '@acme.test', 'active')`,
+			f.dir.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.st.ApplyGroupImport(ctx, f.dir.ID, domain.GroupImport{Full: true, DeltaLink: "https://graph/d1", Groups: []domain.DirectoryGroup{
+		{ExternalID: "g1", Name: "Marketing", Members: []string{"u1"}}, {ExternalID: "g2", Name: "Agencies", Members: []string{"u3"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.st.ApplyGroupImport(ctx, f.dir.ID, domain.GroupImport{DeltaLink: "https://graph/d2",
+		Groups:  []domain.DirectoryGroup{{ExternalID: "g1", Members: []string{"u2"}}, {ExternalID: "g4", Name: "New", Members: []string{"u3"}}},
+		Left:    map[string][]string{"g1": {"u1"}},
+		Removed: []string{"g2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != (store.GroupCounts{Groups: 2, GroupsAdded: 1, GroupsRemoved: 1, MembersAdded: 2, MembersRemoved: 1}) {
+		t.Fatalf("counts %+v", c)
+	}
+	groups, _, err := f.st.ListDirectoryGroups(ctx, f.ws.ID, f.dir.ID, "", store.Page{})
+	if err != nil || len(groups) != 2 || groups[0].Name != "Marketing" || groups[0].MemberCount != 1 || groups[1].Name != "New" {
+		t.Fatalf("groups %+v %v", groups, err)
+	}
+	d, err := f.st.DirectoryByID(ctx, f.dir.ID)
+	if err != nil || d.GroupsDeltaLink != "https://graph/d2" {
+		t.Fatalf("delta link %q %v", d.GroupsDeltaLink, err)
+	}
+}

@@ -52,6 +52,10 @@ type Server struct {
 	clientID     string
 	clientSecret string
 	users        map[string]*user
+	groups       map[string]*group
+	// groupsDenied is whether the app lacks GroupMember.Read.All: then
+	// Graph refuses to list groups.
+	groupsDenied bool
 	version      int64
 	tokens       map[string]time.Time
 	// TokenLifetime is how long issued access tokens live.
@@ -149,6 +153,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PATCH /v1.0/users/{id}", s.graph(s.patchUser))
 	mux.HandleFunc("DELETE /v1.0/users/{id}", s.graph(s.deleteUser))
 	mux.HandleFunc("DELETE /v1.0/directory/deletedItems/{id}", s.graph(s.purgeUser))
+	mux.HandleFunc("GET /v1.0/groups/delta", s.graph(s.groupsDelta))
+	mux.HandleFunc("POST /v1.0/groups/{id}/members/$ref", s.graph(s.addMember))
+	mux.HandleFunc("DELETE /v1.0/groups/{id}/members/{member}/$ref", s.graph(s.removeMember))
+	mux.HandleFunc("DELETE /v1.0/groups/{id}", s.graph(s.deleteGroup))
 	mux.HandleFunc("POST /_sandbox/faults", s.faults.Handler(func(w http.ResponseWriter, msg string) {
 		writeGraphError(w, http.StatusBadRequest, "BadRequest", msg)
 	}))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ type ReportMailInput struct {
 }
 
 var reportMail = template.Must(template.New("mail").Parse(`<p>{{.Intro}}</p>
-<ul>{{range .Report.Members}}{{if or (eq $.Kind "summary") .Included}}<li><b>{{.Name}}</b> &lt;{{.Email}}&gt; — directory: {{.DirectoryStatus}}{{if .Assets}}; holds {{range $i, $a := .Assets}}{{if $i}}, {{end}}{{$a.Name}}{{end}}{{end}}{{if $.Summary}} — {{.Outcome}}{{end}}</li>{{end}}{{end}}</ul>
+<ul>{{range .Report.Members}}{{if or (eq $.Kind "summary") .Included}}<li><b>{{.Name}}</b> &lt;{{.Email}}&gt; — directory: {{.DirectoryStatus}}{{if .LeftGroup}}, left the group {{.LeftGroup}}{{end}}{{if .Assets}}; holds {{range $i, $a := .Assets}}{{if $i}}, {{end}}{{$a.Name}}{{end}}{{end}}{{if $.Summary}} — {{.Outcome}}{{end}}</li>{{end}}{{end}}</ul>
 {{if .Link}}<p><a href="{{.Link}}">Review and confirm or reject</a> (the link works once and expires {{.Expires}}).</p>{{end}}`))
 
 // SendReportMail e-mails every admin of the workspace: a request or a
@@ -60,6 +61,10 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 		MailSummary:  fmt.Sprintf("Report for %s: %s", r.Integration, strings.ReplaceAll(r.Status, "_", " ")),
 	}[in.Kind]
 	intro := "These people left the company (their directory identity is deprovisioned) but still have access to " + r.Integration + "."
+	if slices.ContainsFunc(r.Members, func(m store.ReportMember) bool { return m.LeftGroup != "" }) {
+		intro = "These people left the company (their directory identity is deprovisioned) or the directory group that gave them " +
+			"their access, but still have access to " + r.Integration + "."
+	}
 	if in.Kind == MailSummary {
 		intro = "The report was " + strings.ReplaceAll(r.Status, "_", " ") + ". Outcome for each person:"
 	}
@@ -74,7 +79,11 @@ func (a *Activities) SendReportMail(ctx context.Context, in ReportMailInput) err
 		}
 		text := intro + "\n"
 		for _, m := range r.Members {
-			text += fmt.Sprintf("- %s <%s> (directory: %s) %s\n", m.Name, m.Email, m.DirectoryStatus, m.Outcome)
+			left := ""
+			if m.LeftGroup != "" {
+				left = ", left the group " + m.LeftGroup
+			}
+			text += fmt.Sprintf("- %s <%s> (directory: %s%s) %s\n", m.Name, m.Email, m.DirectoryStatus, left, m.Outcome)
 		}
 		if link != "" {
 			text += "\nReview and confirm or reject: " + link + "\n"

@@ -125,10 +125,10 @@ button{font-size:1rem;padding:.6rem 1.2rem;margin:.4rem .4rem 0 0;border-radius:
 <form method="post"><input type="hidden" name="version" value="{{.Report.Version}}">
 <p>Their directory identity is deprovisioned. Untick anyone who should stay.</p><ul>
 {{range .Report.Members}}<li><label><input type="checkbox" name="keep_in_removal" value="{{.MemberID}}" checked>
-<b>{{.Name}}</b> &lt;{{.Email}}&gt;<br><small>Directory: {{.DirectoryStatus}}{{range .Assets}} · {{.Name}} ({{join .Tasks ", "}}){{end}}</small></label></li>{{end}}
+<b>{{.Name}}</b> &lt;{{.Email}}&gt;<br><small>Directory: {{.DirectoryStatus}}{{if .LeftGroup}}, left the group {{.LeftGroup}}{{end}}{{range .Assets}} · {{.Name}} ({{join .Tasks ", "}}){{end}}</small></label></li>{{end}}
 </ul><button class="confirm" name="decision" value="confirm">Remove the ticked people</button>
 <button name="decision" value="reject">Keep everyone</button></form>
-{{else}}<ul>{{range .Report.Members}}<li><b>{{.Name}}</b> &lt;{{.Email}}&gt; <small>{{.DirectoryStatus}}{{if .Outcome}} · {{.Outcome}}{{end}}</small></li>{{end}}</ul>{{end}}
+{{else}}<ul>{{range .Report.Members}}<li><b>{{.Name}}</b> &lt;{{.Email}}&gt; <small>{{.DirectoryStatus}}{{if .LeftGroup}}, left the group {{.LeftGroup}}{{end}}{{if .Outcome}} · {{.Outcome}}{{end}}</small></li>{{end}}</ul>{{end}}
 </body></html>`))
 
 // confirmView is what the confirmation page shows.

@@ -28,6 +28,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.MetaOnboarding)
 	r.RegisterWorkflow(workflows.PinterestOnboarding)
 	r.RegisterWorkflow(workflows.Retention)
+	r.RegisterWorkflow(workflows.GroupRule)
 	r.RegisterActivity(acts)
 }
 

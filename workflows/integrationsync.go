@@ -105,9 +105,11 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 	// findings, and runs before reviews existed not at all.
 	if workflow.GetVersion(ctx, "review-every-open-report", workflow.DefaultVersion, 1) == 1 {
 		if res.ReportID != "" {
-			return s.startReview(ctx, res.ReportID)
+			if err := s.startReview(ctx, res.ReportID); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.startRules(ctx, short)
 	}
 	if res.Reported > 0 && workflow.GetVersion(ctx, "deprovision-review", workflow.DefaultVersion, 1) == 1 {
 		return s.startReview(ctx, res.ReportID)
@@ -187,6 +189,28 @@ func optional(ctx workflow.Context, err error, problem *string) error {
 		return err
 	}
 	*problem = explain(ctx, err)
+	return nil
+}
+
+// startRules runs the integration's group rules on what the check found;
+// a rule already running is left to finish.
+func (s *integrationSync) startRules(ctx, short workflow.Context) error {
+	if workflow.GetVersion(ctx, "group-rules", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	var ids []string
+	if err := workflow.ExecuteActivity(short, a.GroupRuleIDs, s.in.IntegrationID).Get(ctx, &ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		in := GroupRuleInput{RuleID: id, WorkspaceID: s.in.WorkspaceID, IntegrationID: s.in.IntegrationID}
+		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: GroupRuleID(id),
+			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, TypedSearchAttributes: groupRuleAttributes(in)})
+		err := workflow.ExecuteChildWorkflow(child, GroupRule, in).GetChildWorkflowExecution().Get(ctx, nil)
+		if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			return err
+		}
+	}
 	return nil
 }
 

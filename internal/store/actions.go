@@ -222,23 +222,30 @@ func checkChange(ctx context.Context, tx pgx.Tx, ch MemberChange, m memberState)
 		if ch.Role == "" && len(ch.Assets) == 0 {
 			return domain.Errorf(domain.EInvalid, "say what to change: role, assets or both")
 		}
-		seen := map[string]bool{}
-		for _, at := range ch.Assets {
-			if seen[at.AssetID] {
-				return domain.Errorf(domain.EInvalid, "asset %s is listed twice", at.AssetID)
-			}
-			seen[at.AssetID] = true
-			var assetType string
-			err := tx.QueryRow(ctx, `SELECT type FROM assets WHERE integration_id = $1 AND external_id = $2`, ch.IntegrationID, at.AssetID).Scan(&assetType)
-			if isNoRows(err) {
-				return domain.Errorf(domain.EInvalid, "asset %s is not in this business", at.AssetID)
-			}
-			if err != nil {
-				return err
-			}
-			if err := d.CheckTasks(assetType, at.Tasks); err != nil {
-				return domain.Errorf(domain.EInvalid, "asset %s: %v", at.AssetID, err)
-			}
+		return checkAssets(ctx, tx, d, ch.IntegrationID, ch.Assets)
+	}
+	return nil
+}
+
+// checkAssets says whether tasks may be given on each asset: it is in the
+// business, listed once, and the tasks suit its type.
+func checkAssets(ctx context.Context, tx pgx.Tx, d connector.Description, integrationID string, assets []AssetTasks) error {
+	seen := map[string]bool{}
+	for _, at := range assets {
+		if seen[at.AssetID] {
+			return domain.Errorf(domain.EInvalid, "asset %s is listed twice", at.AssetID)
+		}
+		seen[at.AssetID] = true
+		var assetType string
+		err := tx.QueryRow(ctx, `SELECT type FROM assets WHERE integration_id = $1 AND external_id = $2`, integrationID, at.AssetID).Scan(&assetType)
+		if isNoRows(err) {
+			return domain.Errorf(domain.EInvalid, "asset %s is not in this business", at.AssetID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.CheckTasks(assetType, at.Tasks); err != nil {
+			return domain.Errorf(domain.EInvalid, "asset %s: %v", at.AssetID, err)
 		}
 	}
 	return nil

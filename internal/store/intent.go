@@ -18,6 +18,15 @@ type MemberSnapshot struct {
 	// Deprovisioned: the action removes someone who left the company (a
 	// confirmed deprovision report); it is called off if they came back.
 	Deprovisioned bool `json:"deprovisioned,omitempty"`
+	// LeftGroup: the action removes someone who left the group a rule gave
+	// them their access by; it is called off if they are back in it.
+	LeftGroup *GroupRef `json:"left_group,omitempty"`
+}
+
+// GroupRef names a directory's group.
+type GroupRef struct {
+	DirectoryID string `json:"directory_id"`
+	GroupID     string `json:"group_id"`
 }
 
 func snapshotOf(m memberState) MemberSnapshot {
@@ -70,7 +79,22 @@ func (s *Store) MemberIntent(ctx context.Context, ch MemberChange) (Intent, erro
 			return err
 		}
 		in.Done, in.Cancel = memberIntent(ch, m)
-		if in.Done || in.Cancel != "" || ch.Expect == nil || !ch.Expect.Deprovisioned {
+		if in.Done || in.Cancel != "" || ch.Expect == nil {
+			return nil
+		}
+		if g := ch.Expect.LeftGroup; g != nil {
+			var back bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM directory_group_members gm JOIN directory_users du
+					ON du.directory_id = gm.directory_id AND du.external_id = gm.user_id
+				WHERE gm.directory_id = $1 AND gm.group_id = $2 AND du.email = $3)`, g.DirectoryID, g.GroupID, ch.Expect.MatchedEmail).Scan(&back); err != nil {
+				return err
+			}
+			if back {
+				in.Cancel = "the person is back in the group that gives them their access"
+			}
+			return nil
+		}
+		if !ch.Expect.Deprovisioned {
 			return nil
 		}
 		var gone bool
@@ -90,8 +114,9 @@ func (s *Store) MemberIntent(ctx context.Context, ch MemberChange) (Intent, erro
 // reportedSnapshot is a member as a deprovision report showed them: an
 // onboarded member matched to a person who left.
 func reportedSnapshot(ctx context.Context, tx pgx.Tx, reportID, memberID string) (*MemberSnapshot, error) {
-	var matched *string
-	err := tx.QueryRow(ctx, `SELECT matched_email FROM report_members WHERE report_id = $1 AND member_id = $2`, reportID, memberID).Scan(&matched)
+	var matched, leftDirectory, leftGroup *string
+	err := tx.QueryRow(ctx, `SELECT matched_email, left_directory_id::text, left_group_id FROM report_members WHERE report_id = $1 AND member_id = $2`,
+		reportID, memberID).Scan(&matched, &leftDirectory, &leftGroup)
 	if err != nil {
 		return nil, notFound(err, "report member")
 	}
@@ -100,6 +125,9 @@ func reportedSnapshot(ctx context.Context, tx pgx.Tx, reportID, memberID string)
 		return &MemberSnapshot{State: snap.State}, nil
 	}
 	snap.MatchedEmail = *matched
+	if leftDirectory != nil && leftGroup != nil {
+		snap.Deprovisioned, snap.LeftGroup = false, &GroupRef{DirectoryID: *leftDirectory, GroupID: *leftGroup}
+	}
 	return snap, nil
 }
 

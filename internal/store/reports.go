@@ -57,7 +57,10 @@ type ReportMember struct {
 	Email           string `json:"email"`
 	Name            string `json:"name"`
 	DirectoryStatus string `json:"directory_status"`
-	Included        bool   `json:"included"`
+	// LeftGroup is the group a member left that a group rule gave them
+	// their access by ("": reported for being deprovisioned).
+	LeftGroup string `json:"left_group,omitempty"`
+	Included  bool   `json:"included"`
 	// Result is removed, gone, kept, cancelled or failed once decided;
 	// Outcome says it in a sentence ("removed", "not removed: Meta refused: …").
 	Result  string        `json:"result"`
@@ -76,7 +79,9 @@ func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, err
 	if err != nil {
 		return r, notFound(err, "report")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT rm.member_id, rm.email, rm.name, rm.directory_status, rm.included, rm.result, rm.outcome,
+	rows, err := s.pool.Query(ctx, `SELECT rm.member_id, rm.email, rm.name, rm.directory_status,
+			coalesce((SELECT dg.display_name FROM directory_groups dg WHERE dg.directory_id = rm.left_directory_id
+				AND dg.external_id = rm.left_group_id), rm.left_group_id, ''), rm.included, rm.result, rm.outcome,
 			(SELECT coalesce(jsonb_agg(jsonb_build_object('asset_id', g.asset_id, 'type', coalesce(a.type, ''), 'name', coalesce(a.name, ''),
 				'tasks', g.tasks) ORDER BY g.asset_id), '[]')
 			 FROM asset_grants g LEFT JOIN assets a ON a.integration_id = g.integration_id AND a.external_id = g.asset_id
@@ -87,7 +92,7 @@ func (s *Store) Report(ctx context.Context, workspaceID, id string) (Report, err
 	}
 	r.Members, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportMember, error) {
 		var m ReportMember
-		return m, row.Scan(&m.MemberID, &m.Email, &m.Name, &m.DirectoryStatus, &m.Included, &m.Result, &m.Outcome, &m.Assets)
+		return m, row.Scan(&m.MemberID, &m.Email, &m.Name, &m.DirectoryStatus, &m.LeftGroup, &m.Included, &m.Result, &m.Outcome, &m.Assets)
 	})
 	return r, err
 }
@@ -157,10 +162,33 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 		GROUP BY m.external_id, m.email, m.name, m.matched_email, m.kept_status_changed_at
 		HAVING bool_and(du.status = 'deprovisioned' OR (du.status = 'suspended' AND $3))
 			AND (m.kept_status_changed_at IS NULL OR max(du.status_changed_at) > m.kept_status_changed_at)`
-	var n int
+	// People a group rule covered who left its group, still onboarded and
+	// out of it: reported once per leaving (a kept member again only after
+	// leaving again).
+	const leavers = `SELECT DISTINCT ON (m.external_id) m.external_id, m.email, m.name, m.matched_email,
+			coalesce((SELECT min(du.status) FROM directory_users du JOIN directories d ON d.id = du.directory_id
+				WHERE d.workspace_id = $1 AND du.email = m.matched_email), 'active') AS status, r.directory_id, r.group_id
+		FROM members m
+		JOIN group_rule_people p ON p.email = m.matched_email AND p.left_at IS NOT NULL
+		JOIN group_rules r ON r.id = p.rule_id AND r.integration_id = m.integration_id
+		WHERE m.integration_id = $2 AND m.kind = 'user' AND m.state = 'onboarded' AND (m.kept_at IS NULL OR p.left_at > m.kept_at)
+			AND NOT EXISTS (SELECT 1 FROM report_members rm JOIN deprovision_reports dr ON dr.id = rm.report_id
+				WHERE dr.integration_id = $2 AND rm.member_id = m.external_id
+					AND (dr.status = 'pending' OR (dr.status = 'confirmed' AND rm.included)))
+			AND NOT EXISTS (SELECT 1 FROM member_actions a WHERE a.integration_id = $2 AND a.member_id = m.external_id
+				AND a.action = 'remove' AND a.status IN ('running', 'waiting'))
+			AND NOT EXISTS (SELECT 1 FROM directory_group_members gm JOIN directory_users du
+				ON du.directory_id = gm.directory_id AND du.external_id = gm.user_id
+				WHERE gm.directory_id = r.directory_id AND gm.group_id = r.group_id AND du.email = m.matched_email)
+		ORDER BY m.external_id, p.left_at`
+	var n, left int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (`+found+`) f`, workspaceID, igID, suspended).Scan(&n); err != nil {
 		return "", 0, err
 	}
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (`+leavers+`) f`, workspaceID, igID).Scan(&left); err != nil {
+		return "", 0, err
+	}
+	n += left
 	if n == 0 {
 		var open string
 		err := tx.QueryRow(ctx, `SELECT id FROM deprovision_reports WHERE integration_id = $1 AND status = 'pending'`, igID).Scan(&open)
@@ -186,6 +214,15 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 	if err != nil {
 		return "", 0, err
 	}
+	joined := tag.RowsAffected()
+	tag, err = tx.Exec(ctx, `INSERT INTO report_members (report_id, member_id, email, name, matched_email, directory_status,
+			left_directory_id, left_group_id)
+		SELECT $3, f.external_id, f.email, f.name, f.matched_email, f.status, f.directory_id, f.group_id FROM (`+leavers+`) f
+		ON CONFLICT (report_id, member_id) DO NOTHING`, workspaceID, igID, reportID)
+	if err != nil {
+		return "", 0, err
+	}
+	joined += tag.RowsAffected()
 	if _, err := tx.Exec(ctx, `UPDATE deprovision_reports SET version = version + 1 WHERE id = $1`, reportID); err != nil {
 		return "", 0, err
 	}
@@ -194,7 +231,7 @@ func reportDeprovisioned(ctx context.Context, tx pgx.Tx, workspaceID, igID strin
 		reportID, igID); err != nil {
 		return "", 0, err
 	}
-	return reportID, int(tag.RowsAffected()), nil
+	return reportID, int(joined), nil
 }
 
 // ReportLink is a confirmation link's token for one admin; it is shown once, in the e-mail.

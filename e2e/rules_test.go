@@ -230,4 +230,43 @@ func TestGroupRulePreviewEqualsWhatItDoes(t *testing.T) {
 		outcomes[back.ExternalID] != store.ResultCancelled || b.Users[back.ExternalID] == nil {
 		t.Fatalf("outcomes %v; at Meta the leaver %v, the one back %v", outcomes, b.Users[leaver.ExternalID] != nil, b.Users[back.ExternalID] != nil)
 	}
+
+	// A rule with tasks on an ad account: the member it covers gets them.
+	analyst := employees[2]
+	var ad string
+	for id, a := range b.Assets {
+		if a.Kind == "ad_account" && a.Holders[analyst.ExternalID] == nil && (ad == "" || id < ad) {
+			ad = id
+		}
+	}
+	adsGroup := s.okta.AddGroup("Ads analysts", oktasandbox.OktaID(byEmail[*analyst.MatchedEmail].Key))
+	if _, err := s.sync(dir.ID); err != nil {
+		t.Fatal(err)
+	}
+	withTasks := map[string]any{"directory_id": dir.ID, "group_id": adsGroup, "role": "EMPLOYEE",
+		"assets": []map[string]any{{"asset_id": ad, "tasks": []string{"ANALYZE"}}}}
+	if s.call("POST", "/v1/integrations/"+ig.ID+"/rules/preview", s.apiKey, withTasks, &plan); len(plan.Change) != 1 ||
+		plan.Change[0].MemberID != analyst.ExternalID {
+		t.Fatalf("preview with tasks: %+v", plan)
+	}
+	if code := s.call("POST", "/v1/integrations/"+ig.ID+"/rules", s.apiKey, withTasks, &created); code != 201 {
+		t.Fatalf("rule with tasks: %d", code)
+	}
+	if err := s.temporal.GetWorkflow(ctx, created.WorkflowID, created.RunID).Get(ctx, &res); err != nil || res.Started != 1 {
+		t.Fatalf("rule with tasks: %+v %v", res, err)
+	}
+	id := workflows.MemberActionID(workflows.MemberActionInput{IntegrationID: ig.ID, MemberID: analyst.ExternalID, Action: store.ActionRole})
+	if err := s.temporal.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Assets[ad].Holders[analyst.ExternalID]; !slices.Equal(got, []string{"ANALYZE"}) {
+		t.Fatalf("tasks at Meta: %v", got)
+	}
+	if code := s.call("DELETE", "/v1/integrations/"+ig.ID+"/rules/"+created.Rule.ID, s.apiKey, nil, nil); code != 204 {
+		t.Fatalf("delete rule: %d", code)
+	}
+	var rules struct{ Items []store.GroupRule }
+	if s.call("GET", "/v1/integrations/"+ig.ID+"/rules", s.apiKey, nil, &rules); len(rules.Items) != 1 || rules.Items[0].GroupName != "Marketing" {
+		t.Fatalf("rules after the delete: %+v", rules.Items)
+	}
 }

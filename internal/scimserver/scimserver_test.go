@@ -513,3 +513,35 @@ func TestSCIMTokens(t *testing.T) {
 		}
 	}
 }
+
+// Lists page by startIndex and count (totalResults is every match), and
+// discovery names the resource types and their schemas.
+func TestSCIMPagingAndDiscovery(t *testing.T) {
+	p := newPush(t)
+	for i := range 5 {
+		if code, res := p.call("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u`+strconv.Itoa(i)+`@acme.test"}`); code != 201 {
+			t.Fatalf("create: %d %v", code, res)
+		}
+	}
+	_, res := p.call("GET", "/Users?startIndex=2&count=2", "")
+	list, _ := res["Resources"].([]any)
+	if total(res) != 5 || len(list) != 2 || res["startIndex"] != float64(2) || list[0].(map[string]any)["userName"] != "u1@acme.test" {
+		t.Fatalf("page: %v", res)
+	}
+	_, res = p.call("GET", `/Users?filter=userName+eq+%22u3%40acme.test%22&startIndex=2`, "")
+	if total(res) != 1 || len(res["Resources"].([]any)) != 0 {
+		t.Fatalf("a filtered page past its one match: %v", res)
+	}
+	_, res = p.call("GET", "/ResourceTypes", "")
+	if total(res) != 2 {
+		t.Fatalf("resource types: %v", res)
+	}
+	_, res = p.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "")
+	if res["id"] != "urn:ietf:params:scim:schemas:core:2.0:User" {
+		t.Fatalf("user schema: %v", res)
+	}
+	_, res = p.call("GET", "/ServiceProviderConfig", "")
+	if filter, _ := res["filter"].(map[string]any); filter["supported"] != true || filter["maxResults"] != float64(200) {
+		t.Fatalf("service provider config: %v", res)
+	}
+}

@@ -77,37 +77,19 @@ func (s *Server) SetMembership(groupID, userID string, member bool) error {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, ok := limitParam(w, q, MaxGroupLimit)
+	limit, ok := limitParam(w, r.URL.Query(), MaxGroupLimit)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
 	ids := slices.Sorted(maps.Keys(s.groups))
-	var page []Group
-	start, found := slices.BinarySearch(ids, q.Get("after"))
-	if found {
-		start++
-	}
-	for _, id := range ids[start:min(len(ids), start+limit+1)] {
-		page = append(page, *s.groups[id])
-	}
+	page := pageAfter(ids, r.URL.Query().Get("after"), limit, func(id string) Group { return *s.groups[id] })
 	s.mu.Unlock()
-	if len(page) > limit {
-		page = page[:limit]
-		pageLinks(w, r, url.Values{"limit": {strconv.Itoa(limit)}, "after": {page[limit-1].ID}})
-	} else {
-		pageLinks(w, r, nil)
-	}
-	if page == nil {
-		page = []Group{}
-	}
-	writeJSON(w, http.StatusOK, page)
+	writePage(w, r, page, limit, func(g Group) string { return g.ID })
 }
 
 func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, ok := limitParam(w, q, MaxGroupMemberLimit)
+	limit, ok := limitParam(w, r.URL.Query(), MaxGroupMemberLimit)
 	if !ok {
 		return
 	}
@@ -119,23 +101,33 @@ func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := slices.Sorted(maps.Keys(g.members))
-	start, found := slices.BinarySearch(ids, q.Get("after"))
+	page := pageAfter(ids, r.URL.Query().Get("after"), limit, func(id string) User { return *s.users[id] })
+	s.mu.Unlock()
+	writePage(w, r, page, limit, func(u User) string { return u.ID })
+}
+
+// pageAfter is up to limit+1 items of sorted ids after the cursor after:
+// one more than a page tells whether another follows.
+func pageAfter[T any](ids []string, after string, limit int, item func(id string) T) []T {
+	start, found := slices.BinarySearch(ids, after)
 	if found {
 		start++
 	}
-	var page []User
+	page := []T{}
 	for _, id := range ids[start:min(len(ids), start+limit+1)] {
-		page = append(page, *s.users[id])
+		page = append(page, item(id))
 	}
-	s.mu.Unlock()
+	return page
+}
+
+// writePage answers a page with its Link headers: the next one after the
+// last item shown, when pageAfter found more.
+func writePage[T any](w http.ResponseWriter, r *http.Request, page []T, limit int, id func(T) string) {
 	if len(page) > limit {
 		page = page[:limit]
-		pageLinks(w, r, url.Values{"limit": {strconv.Itoa(limit)}, "after": {page[limit-1].ID}})
+		pageLinks(w, r, url.Values{"limit": {strconv.Itoa(limit)}, "after": {id(page[limit-1])}})
 	} else {
 		pageLinks(w, r, nil)
-	}
-	if page == nil {
-		page = []User{}
 	}
 	writeJSON(w, http.StatusOK, page)
 }

@@ -9,18 +9,24 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
+// addUsers adds active users to the fixture's directory.
+func addUsers(t *testing.T, f *fixture, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := f.db.Exec(context.Background(), `INSERT INTO directory_users (directory_id, external_id, email, status)
+			VALUES ($1, $2, $2 || '@acme.test', 'active')`, f.dir.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // An import's groups replace the stored ones: added, renamed, deleted,
 // members added and removed; the same listing again writes nothing, and a
 // member who is not a user of the directory is left out.
 func TestReplaceDirectoryGroups(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	for _, id := range []string{"u1", "u2", "u3"} {
-		if _, err := f.db.Exec(ctx, `INSERT INTO directory_users (directory_id, external_id, email, status) VALUES ($1, $2, $2 || '@acme.test', 'active')`,
-			f.dir.ID, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addUsers(t, f, "u1", "u2", "u3")
 	members := func() map[string][]string {
 		t.Helper()
 		rows, err := f.db.Query(ctx, `SELECT g.display_name, coalesce(array_agg(m.user_id ORDER BY m.user_id) FILTER (WHERE m.user_id IS NOT NULL), '{}')
@@ -75,12 +81,7 @@ func TestReplaceDirectoryGroups(t *testing.T) {
 func TestApplyGroupChanges(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	for _, id := range []string{"u1", "u2", "u3"} {
-		if _, err := f.db.Exec(ctx, `INSERT INTO directory_users (directory_id, external_id, email, status) VALUES ($1, $2, $2 || '@acme.test', 'active')`,
-			f.dir.ID, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addUsers(t, f, "u1", "u2", "u3")
 	if _, err := f.st.ApplyGroupImport(ctx, f.dir.ID, domain.GroupImport{Full: true, DeltaLink: "https://graph/d1", Groups: []domain.DirectoryGroup{
 		{ExternalID: "g1", Name: "Marketing", Members: []string{"u1"}}, {ExternalID: "g2", Name: "Agencies", Members: []string{"u3"}}}}); err != nil {
 		t.Fatal(err)

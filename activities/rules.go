@@ -67,9 +67,3 @@ func (a *Activities) PrepareGroupRule(ctx context.Context, ruleID string) (RuleW
 	}
 	return work, nil
 }
-
-// GroupRuleIDs are an integration's rules, for a check to run them.
-func (a *Activities) GroupRuleIDs(ctx context.Context, integrationID string) ([]string, error) {
-	ids, err := a.Store.GroupRuleIDs(ctx, integrationID)
-	return ids, failure(err)
-}

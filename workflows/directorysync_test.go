@@ -35,8 +35,6 @@ func withoutSlots() *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Activities{})
-	// A check runs its integration's group rules: these tests' have none.
-	env.OnActivity(a.GroupRuleIDs, mock.Anything, mock.Anything).Return([]string(nil), nil).Maybe()
 	return env
 }
 

@@ -109,7 +109,7 @@ func (s *integrationSync) fetchAndReconcile(ctx, short workflow.Context) error {
 				return err
 			}
 		}
-		return s.startRules(ctx, short)
+		return s.startRules(ctx, res.Rules)
 	}
 	if res.Reported > 0 && workflow.GetVersion(ctx, "deprovision-review", workflow.DefaultVersion, 1) == 1 {
 		return s.startReview(ctx, res.ReportID)
@@ -194,15 +194,11 @@ func optional(ctx workflow.Context, err error, problem *string) error {
 
 // startRules runs the integration's group rules on what the check found;
 // a rule already running is left to finish.
-func (s *integrationSync) startRules(ctx, short workflow.Context) error {
-	if workflow.GetVersion(ctx, "group-rules", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+func (s *integrationSync) startRules(ctx workflow.Context, rules []string) error {
+	if len(rules) == 0 || workflow.GetVersion(ctx, "group-rules", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
-	var ids []string
-	if err := workflow.ExecuteActivity(short, a.GroupRuleIDs, s.in.IntegrationID).Get(ctx, &ids); err != nil {
-		return err
-	}
-	for _, id := range ids {
+	for _, id := range rules {
 		in := GroupRuleInput{RuleID: id, WorkspaceID: s.in.WorkspaceID, IntegrationID: s.in.IntegrationID}
 		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: GroupRuleID(id),
 			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, TypedSearchAttributes: groupRuleAttributes(in)})

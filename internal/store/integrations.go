@@ -439,6 +439,8 @@ type ReconcileResult struct {
 	ReportID string
 	// Reported is how many members joined it in this run.
 	Reported int
+	// Rules are the integration's group rules, for the check to run.
+	Rules []string
 }
 
 // safeguardFloor is the fewest removals the safeguard ever stops: a business
@@ -478,6 +480,9 @@ func (s *Store) Reconcile(ctx context.Context, runID string) (ReconcileResult, e
 			return err
 		}
 		if err := hashJoinsOnly(ctx, tx); err != nil {
+			return err
+		}
+		if res.Rules, err = groupRuleIDs(ctx, tx, igID); err != nil {
 			return err
 		}
 		if status != string(domain.SyncRunning) {

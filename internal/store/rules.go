@@ -150,9 +150,9 @@ func (s *Store) GroupRules(ctx context.Context, workspaceID, integrationID strin
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (GroupRule, error) { return scanGroupRule(row) })
 }
 
-// GroupRuleIDs are an integration's rules, for its checks to run.
-func (s *Store) GroupRuleIDs(ctx context.Context, integrationID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text FROM group_rules WHERE integration_id = $1 ORDER BY created_at, id`, integrationID)
+// groupRuleIDs are an integration's rules, for its checks to run.
+func groupRuleIDs(ctx context.Context, tx pgx.Tx, integrationID string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id::text FROM group_rules WHERE integration_id = $1 ORDER BY created_at, id`, integrationID)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func (s *Server) serveSCIM(c echo.Context) error {
 	if err := s.keyLimit.limit(c, "scim:"+d.ID, "this directory's IdP"); err != nil {
 		return err
 	}
-	h2, err := scimserver.New(s.Store, d, s.scimBaseURL(d.ID), s.Logger)
+	srv, err := scimserver.New(s.Store, d, s.scimBaseURL(d.ID), s.Logger)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *Server) serveSCIM(c echo.Context) error {
 	}
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, scimPrefix+id)
 	r.URL.RawPath = ""
-	h2.ServeHTTP(c.Response(), r)
+	srv.ServeHTTP(c.Response(), r)
 	return nil
 }
 

@@ -62,8 +62,9 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 // tokenURL is where a request to this org's token endpoint was sent.
 func tokenURL(r *http.Request) string { return "http://" + r.Host + "/oauth2/v1/token" }
 
-// issueToken serves POST /oauth2/v1/token for the client-credentials grant with
-// a private_key_jwt client assertion, and DPoP when the app requires it.
+// issueToken serves POST /oauth2/v1/token: the authorization-code grant
+// of web apps (codeGrant), and the client-credentials grant with a
+// private_key_jwt client assertion, and DPoP when the app requires it.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := r.ParseForm(); err != nil {
@@ -71,6 +72,10 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
+	if f.Get("grant_type") == "authorization_code" {
+		s.codeGrant(w, r)
+		return
+	}
 	if f.Get("grant_type") != "client_credentials" {
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "The grant type is not supported: use client_credentials.")
 		return

@@ -75,6 +75,7 @@ type Server struct {
 	// issued, usedJTIs the assertions and proofs already seen.
 	groups       map[string]*Group
 	apps         map[string]ServiceApp
+	oidc         oidcState
 	accessTokens map[string]accessToken
 	usedJTIs     map[string]bool
 }
@@ -153,6 +154,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups/{id}/users", s.api("groups", s.groupMembers))
 	mux.HandleFunc("PUT /api/v1/groups/{id}/users/{user}", s.api("groups", s.membership))
 	mux.HandleFunc("DELETE /api/v1/groups/{id}/users/{user}", s.api("groups", s.membership))
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /oauth2/v1/authorize", s.authorize)
+	mux.HandleFunc("POST /oauth2/v1/authorize", s.authorize)
+	mux.HandleFunc("GET /oauth2/v1/keys", s.keys)
+	mux.HandleFunc("GET /oauth2/v1/userinfo", s.userinfo)
 	mux.HandleFunc("POST /oauth2/v1/token", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests++

@@ -67,7 +67,7 @@ func (a *Activities) Purge(ctx context.Context) (store.Purged, error) {
 		a.Browser.Options.PruneCaptures()
 	}
 	activity.GetLogger(ctx).Info("purged", "credentials", purged.Credentials, "report_tokens", purged.ReportTokens,
-		"staging_rows", purged.StagingRows)
+		"staging_rows", purged.StagingRows, "console_sign_ins", purged.ConsoleSignIns)
 	return purged, nil
 }
 

@@ -156,7 +156,9 @@ func New(o Options) *Server {
 	v1.POST("/api-keys", s.createAPIKey, s.authenticate)
 	v1.DELETE("/api-keys/:id", s.revokeAPIKey, s.authenticate)
 	v1.POST("/directories/:id/scim-token", s.rotateSCIMToken, s.authenticate)
+	v1.PUT("/workspace/console", s.putConsoleIdP, s.authenticate)
 	s.scimRoutes(e)
+	s.uiRoutes(e)
 	// Confirmation links from report e-mails: GET only shows, POST decides.
 	e.GET("/confirm/:token", s.getConfirm, s.limitPages)
 	e.POST("/confirm/:token", s.postConfirm, s.limitPages)
@@ -225,8 +227,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 			c.Response().Header().Get(echo.HeaderXRequestID)
 	}
 	write := func() error { return c.JSON(status, body) }
-	if isSCIM(c) {
+	switch {
+	case isSCIM(c):
 		write = func() error { return writeSCIMError(c, status, body.Error.Message) }
+	case isUI(c):
+		write = func() error { return s.uiError(c, status, body.Error.Message) }
 	}
 	if err := write(); err != nil {
 		s.Logger.Warn("writing error response", "error", err)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -148,10 +149,17 @@ func (s *stack) expectErrors(t *testing.T, cases []badRequest, says ...func(tc b
 				Schemas        []string
 				Status, Detail string
 			}
-			if err := json.Unmarshal(raw, &body); err != nil {
+			if err := json.Unmarshal(raw, &body); err != nil && !strings.HasPrefix(tc.path, "/ui/") {
 				t.Fatalf("status %d, body %q is not JSON", resp.StatusCode, raw)
 			}
-			if strings.HasPrefix(tc.path, "/scim/") {
+			if strings.HasPrefix(tc.path, "/ui/") {
+				// A console page: the message is its alert.
+				m := regexp.MustCompile(`<p role="alert" class="error">([^<]*)</p>`).FindSubmatch(raw)
+				if m == nil || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+					t.Fatalf("status %d, body %q is not a console error page", resp.StatusCode, raw)
+				}
+				body.Error.Code, body.Error.Message = strconv.Itoa(resp.StatusCode), html.UnescapeString(string(m[1]))
+			} else if strings.HasPrefix(tc.path, "/scim/") {
 				if len(body.Schemas) != 1 || body.Schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || body.Status != strconv.Itoa(resp.StatusCode) {
 					t.Fatalf("status %d, body %q is not a SCIM error", resp.StatusCode, raw)
 				}
@@ -283,7 +291,8 @@ func TestBadBytesEveryRoute(t *testing.T) {
 			}
 			cases = append(cases, badRequest{name + " " + kind + " query", r.Method, path + "?q=" + text, key, "", 400})
 		}
-		if (r.Method == "POST" || r.Method == "PUT") && !strings.HasPrefix(r.Path, "/confirm/") && !strings.HasPrefix(r.Path, "/codec/") {
+		if (r.Method == "POST" || r.Method == "PUT") && !strings.HasPrefix(r.Path, "/confirm/") && !strings.HasPrefix(r.Path, "/codec/") &&
+			!strings.HasPrefix(r.Path, "/ui/") {
 			cases = append(cases,
 				badRequest{name + " body NUL", r.Method, path, key, `{"name":"a\u0000b"}`, 400},
 				badRequest{name + " body NUL nested", r.Method, path, key, `{"okta":{"base_url":["x","\u0000"]}}`, 400},

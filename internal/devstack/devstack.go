@@ -34,6 +34,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/pgserver"
 	"github.com/hubkeeper/hubkeeper/internal/process"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/secrets"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -109,6 +110,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		"SANDBOX_META_TOKEN":              func() (string, error) { return randomToken("EAAsbx") },
 		"SANDBOX_PINTEREST_PASSWORD":      func() (string, error) { return randomToken("pin-") },
 		"SANDBOX_PINTEREST_CLIENT_SECRET": func() (string, error) { return randomToken("pinapp-") },
+		"SANDBOX_CONSOLE_CLIENT_SECRET":   func() (string, error) { return randomToken("console-") },
 		// The UI reaches the codec endpoint with it in the path.
 		"HUBKEEPER_CODEC_ACCESS_TOKEN": func() (string, error) { return randomToken("codec-") },
 	})
@@ -295,7 +297,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		"TEMPORAL_UI_URL":  uiURL,
 		"TEMPORAL_ADDRESS": temporalAddr, "DATABASE_URL": dbURL, "WORKSPACE_ID": demo.workspaceID,
 		"META_INTEGRATION_ID": demo.integrationID, "PINTEREST_INTEGRATION_ID": demo.pinterestID,
-		"PINTEREST_API_INTEGRATION_ID": demo.pinterestAPIID, "HUBKEEPER_SCIM_URL": demo.scim.BaseURL, "HUBKEEPER_SCIM_TOKEN": demo.scim.Token}
+		"PINTEREST_API_INTEGRATION_ID": demo.pinterestAPIID, "HUBKEEPER_SCIM_URL": demo.scim.BaseURL, "HUBKEEPER_SCIM_TOKEN": demo.scim.Token,
+		"HUBKEEPER_CONSOLE_LOGIN_URL": demo.consoleLink}
 	for _, dir := range demo.directories {
 		env[strings.ToUpper(dir.key)+"_DIRECTORY_ID"] = dir.id
 	}
@@ -305,6 +308,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	fmt.Fprintf(out, `
 Hubkeeper is running. Ctrl-C stops everything.
 
+  Console        %s   (signs %s in once; later: %s/ui/signin?workspace=%s)
   API            %s   (OpenAPI: %s/openapi.yaml)
   API key        %s
   Support key    %s   (approves dedicated apps in Meta onboardings; README "Meta onboarding")
@@ -326,7 +330,7 @@ Try:
   curl -H "Authorization: Bearer %s" %s/v1/directories
   curl -H "Authorization: Bearer %s" "%s/v1/directories/%s/users?status=deprovisioned"
   curl -H "Authorization: Bearer %s" "%s/v1/integrations/%s/members?state=unmatched"
-`, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, demo.pinterestID, demo.pinterestAPIID, demo.scim.BaseURL, o.DataDir, o.DataDir,
+`, demo.consoleLink, demoAdmin, apiURL, demo.workspaceID, apiURL, apiURL, demo.apiKey, demo.supportKey, uiURL, apiURL, temporalAddr, mailURL, demoAdmin, o.MetricsAddr, redactURL(dbURL), sb.OktaURL, sb.EntraURL, sb.MetaURL, sb.PinterestURL, sandbox.DemoPinterestAutomation, demo.pinterestID, demo.pinterestAPIID, demo.scim.BaseURL, o.DataDir, o.DataDir,
 		demo.apiKey, apiURL, demo.apiKey, apiURL, demo.directories[0].id, demo.apiKey, apiURL, demo.integrationID)
 
 	select {
@@ -358,11 +362,13 @@ func openWhenReady(ctx context.Context, c config.Common, logger *slog.Logger) (*
 type demoDirectory struct{ key, name, id string }
 
 type demoState struct {
-	workspaceID   string
-	apiKey        string
-	supportKey    string
-	directories   []demoDirectory
-	scim          demoSCIM
+	workspaceID string
+	apiKey      string
+	supportKey  string
+	directories []demoDirectory
+	scim        demoSCIM
+	// consoleLink signs the demo admin in to the console, once.
+	consoleLink   string
 	integrationID string
 	// pinterestID is the demo's Pinterest integration through the browser;
 	// pinterestAPIID the one through the API.
@@ -393,6 +399,20 @@ func seedSCIM(ctx context.Context, st *store.Store, apiURL string, demo demoStat
 	}
 	err := callAPI(ctx, "POST", apiURL+"/v1/directories/"+endpoint.ID+"/scim-token", demo.apiKey, nil, &endpoint.SCIM)
 	return endpoint.SCIM, err
+}
+
+// seedConsole lets the demo workspace sign in to the console through the
+// sandbox Okta (an OIDC web app back to the API's /ui/callback) and makes a
+// one-time sign-in link for the demo admin, a new one each start.
+func seedConsole(ctx context.Context, st *store.Store, apiURL string, demo demoState, sb *sandbox.Sandbox, state map[string]string) (string, error) {
+	sb.Okta.RegisterWebApp(oktasandbox.WebApp{ClientID: sandbox.DemoConsoleClientID, ClientSecret: state["SANDBOX_CONSOLE_CLIENT_SECRET"],
+		RedirectURIs: []string{apiURL + "/ui/callback"}})
+	if err := callAPI(ctx, "PUT", apiURL+"/v1/workspace/console", demo.apiKey, map[string]any{"issuer": sb.OktaURL,
+		"client_id": sandbox.DemoConsoleClientID, "client_secret": state["SANDBOX_CONSOLE_CLIENT_SECRET"]}, nil); err != nil {
+		return "", err
+	}
+	token, err := st.CreateConsoleLink(ctx, demo.workspaceID, demoAdmin, 24*time.Hour)
+	return apiURL + "/ui/link/" + token, err
 }
 
 // demoSCIM is where the demo's SCIM directory is pushed to.
@@ -476,6 +496,9 @@ func seedDemo(ctx context.Context, st *store.Store, apiURL, dataDir string, sb *
 		demo.directories = append(demo.directories, demoDirectory{key: want.key, name: want.name, id: id})
 	}
 	if demo.scim, err = seedSCIM(ctx, st, apiURL, demo, existing, prev); err != nil {
+		return demo, err
+	}
+	if demo.consoleLink, err = seedConsole(ctx, st, apiURL, demo, sb, state); err != nil {
 		return demo, err
 	}
 	integrations, _, err := st.ListIntegrations(ctx, demo.workspaceID, store.Page{Limit: store.MaxLimit})
@@ -649,6 +672,9 @@ func callAPI(ctx context.Context, method, url, key string, body, out any) error 
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("%s %s: %s", method, url, raw)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.Unmarshal(raw, out)
 }

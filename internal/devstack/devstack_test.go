@@ -101,6 +101,18 @@ func get(t *testing.T, url, key string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// consoleLink posts a one-time console link's form, as its button does.
+func consoleLink(t *testing.T, link string) int {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(link, "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestDevStack runs what `make dev` runs, twice on the same data directory.
 func TestDevStack(t *testing.T) {
 	dir, err := os.MkdirTemp("", "hubkeeper-dev-")
@@ -150,6 +162,13 @@ func TestDevStack(t *testing.T) {
 	if code, body := get(t, env["HUBKEEPER_SCIM_URL"]+"/ServiceProviderConfig", env["HUBKEEPER_SCIM_TOKEN"]); code != 200 ||
 		!strings.Contains(body, `"patch":{"supported":true}`) || strings.Contains(out.String(), env["HUBKEEPER_SCIM_TOKEN"]) {
 		t.Fatalf("SCIM endpoint: %d %.300s", code, body)
+	}
+	// The console's one-time link signs the demo admin in, once.
+	if code := consoleLink(t, env["HUBKEEPER_CONSOLE_LOGIN_URL"]); code != 303 || !strings.Contains(out.String(), env["HUBKEEPER_CONSOLE_LOGIN_URL"]) {
+		t.Fatalf("console link: %d", code)
+	}
+	if code := consoleLink(t, env["HUBKEEPER_CONSOLE_LOGIN_URL"]); code != 401 {
+		t.Fatalf("the console link worked twice: %d", code)
 	}
 	// The demo business has departed people: their report's e-mail, with its link, is on the mail page.
 	deadline := time.Now().Add(30 * time.Second)

@@ -35,6 +35,9 @@ const (
 	EntraGraph   Service = "entra_graph"
 	PinterestWeb Service = "pinterest_web"
 	PinterestAPI Service = "pinterest_api"
+	// ConsoleIdP is the OpenID Connect issuer a workspace's console signs
+	// in with: an Okta org or Entra ID.
+	ConsoleIdP Service = "console_idp"
 )
 
 // vendorHosts are each service's own hosts; "*." matches any subdomain.
@@ -45,6 +48,8 @@ var vendorHosts = map[Service][]string{
 	EntraGraph:   {"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"},
 	PinterestWeb: {"pinterest.com", "*.pinterest.com"},
 	PinterestAPI: {"api.pinterest.com"},
+	ConsoleIdP: {"*.okta.com", "*.oktapreview.com", "*.okta-emea.com", "*.okta-gov.com", "*.okta.mil",
+		"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"},
 }
 
 // BrowserHosts are the hosts a Pinterest page may load from: the web app

@@ -33,6 +33,8 @@ const (
 	// automation account (a Manager there too) gives.
 	DemoPinterestAPIBusinessID = "549755813889"
 	DemoPinterestClientID      = "1487262"
+	// DemoConsoleClientID is the console's OIDC web app in the sandbox Okta.
+	DemoConsoleClientID = "0oahubkeeperconsole"
 )
 
 // Options configure the sandbox servers.

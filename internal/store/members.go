@@ -55,6 +55,8 @@ type MemberFilter struct {
 	// TwoFactor is "on" for members Meta says use two-factor
 	// authentication, "off" for those it says do not.
 	TwoFactor string
+	// Query matches the name, e-mail or matched e-mail, case-insensitively.
+	Query string
 }
 
 // ListMembers lists an integration's members that pass f, in external id order.
@@ -66,6 +68,10 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 		}
 	}
 	limit := p.limit()
+	query := ""
+	if f.Query != "" {
+		query = likePattern(f.Query)
+	}
 	// The page first, in key order; then, in one round trip, what its
 	// members hold and who they are matched to.
 	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.two_fac_status,
@@ -75,7 +81,8 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 			AND ($3 = '' OR m.state = $3) AND m.external_id > $4
 			AND ($6 = '' OR m.external_id = $6) AND ($7 = '' OR m.role = $7)
 			AND ($8 = '' OR ($8 = 'on') = (m.two_fac_status = 'enabled') AND m.two_fac_status <> '')
-		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(f.State), after, limit+1, p.Only, f.Role, f.TwoFactor)
+			AND ($9 = '' OR m.name ILIKE $9 OR m.email ILIKE $9 OR m.matched_email ILIKE $9)
+		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(f.State), after, limit+1, p.Only, f.Role, f.TwoFactor, query)
 	if err != nil {
 		return nil, "", notFound(err, "integration")
 	}

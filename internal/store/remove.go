@@ -86,12 +86,14 @@ type Purged struct {
 	Credentials  int `json:"credentials"`
 	ReportTokens int `json:"report_tokens"`
 	StagingRows  int `json:"staging_rows"`
+	// ConsoleSignIns are ended console sessions, sign-ins and links.
+	ConsoleSignIns int `json:"console_sign_ins"`
 }
 
 // Purge removes what is kept only for a while: credentials nothing refers
 // to any more (superseded tokens, passwords and cookies, answered
 // onboarding submissions) and report links used or expired, older than
-// keep; the staging rows of checks and imports that ended, and of those
+// keep; console sessions, sign-ins and links that ended; the staging rows of checks and imports that ended, and of those
 // halted or running for longer than keep, which end.
 func (s *Store) Purge(ctx context.Context, keep time.Duration) (Purged, error) {
 	var p Purged
@@ -103,7 +105,8 @@ func (s *Store) Purge(ctx context.Context, keep time.Duration) (Purged, error) {
 		tag, err := tx.Exec(ctx, `DELETE FROM credentials c WHERE c.created_at < $1
 			AND NOT EXISTS (SELECT 1 FROM integrations i WHERE c.id IN (i.credential_id, i.session_credential_id))
 			AND NOT EXISTS (SELECT 1 FROM directories d WHERE d.credential_id = c.id)
-			AND NOT EXISTS (SELECT 1 FROM onboardings o WHERE c.id IN (o.app_credential_id, o.token_credential_id, o.code_credential_id))`,
+			AND NOT EXISTS (SELECT 1 FROM onboardings o WHERE c.id IN (o.app_credential_id, o.token_credential_id, o.code_credential_id))
+			AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.console_secret_id = c.id)`,
 			before)
 		if err != nil {
 			return err
@@ -113,6 +116,14 @@ func (s *Store) Purge(ctx context.Context, keep time.Duration) (Purged, error) {
 			return err
 		}
 		p.ReportTokens = int(tag.RowsAffected())
+		// Console sign-ins, links and sessions that ended.
+		for _, q := range []string{`DELETE FROM console_sessions WHERE expires_at < $1`, `DELETE FROM console_sign_ins WHERE expires_at < $1`,
+			`DELETE FROM console_links WHERE coalesce(used_at, expires_at) < $1`} {
+			if tag, err = tx.Exec(ctx, q, s.now()); err != nil {
+				return err
+			}
+			p.ConsoleSignIns += int(tag.RowsAffected())
+		}
 		// A halted import waits for an admin only so long, and a run still
 		// "running" after keep was abandoned: both end, so that what they
 		// staged may go and nothing applies it later.

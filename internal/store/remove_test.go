@@ -74,6 +74,14 @@ func TestPurge(t *testing.T) {
 	_, abandoned := stage("abandoned")
 	exec(`UPDATE sync_runs SET started_at = now() - interval '30 days' WHERE id = $1`, abandoned)
 
+	// The console's client secret, old but in use, stays; an ended session goes.
+	if err := f.st.SetConsoleIdP(ctx, f.ws.ID, "test", store.ConsoleIdP{Issuer: "https://acme.okta.com", ClientID: "0oa1"}, []byte("s")); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE credentials SET created_at = now() - interval '30 days' WHERE id = (SELECT console_secret_id FROM workspaces WHERE id = $1)`, f.ws.ID)
+	exec(`INSERT INTO console_sessions (hash, workspace_id, email, role, csrf, expires_at) VALUES
+		('\x01', $1, 'ann@acme.test', 'admin', 'c', now() - interval '1 hour'), ('\x02', $1, 'ann@acme.test', 'admin', 'c', now() + interval '1 hour')`, f.ws.ID)
+
 	if _, err := f.st.Purge(ctx, time.Minute); domain.ErrorCode(err) != domain.EInvalid {
 		t.Fatalf("a retention under an hour: %v", err)
 	}
@@ -81,8 +89,11 @@ func TestPurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if purged != (store.Purged{Credentials: 1, ReportTokens: 2, StagingRows: 3}) {
+	if purged != (store.Purged{Credentials: 1, ReportTokens: 2, StagingRows: 3, ConsoleSignIns: 1}) {
 		t.Fatalf("purged %+v", purged)
+	}
+	if _, _, err := f.st.ConsoleIdP(ctx, f.ws.ID); err != nil {
+		t.Fatalf("the console's client secret was purged: %v", err)
 	}
 	if n := f.count(t, `SELECT count(*) FROM credentials WHERE owner_id = $1`, f.dir.ID); n != 2 {
 		t.Errorf("%d directory credentials left, want the live one and the fresh superseded one", n)

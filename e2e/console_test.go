@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/proto"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+)
+
+// screenshot writes a page's screenshot as a test artifact in
+// $HUBKEEPER_ARTIFACTS (default: the test's temporary directory).
+func screenshot(t *testing.T, p *rod.Page, name string) {
+	t.Helper()
+	dir := os.Getenv("HUBKEEPER_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img, err := p.Screenshot(true, &proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// TestConsoleSignInAndApps: an admin signs in to the console through the
+// workspace's IdP (the sandbox Okta's OIDC) in real Chromium, sees the
+// Meta app's card, checks it for updates and follows the check, and
+// searches its members; a viewer sees no button and is refused the post;
+// a post without the form's CSRF token is refused and starts nothing.
+func TestConsoleSignInAndApps(t *testing.T) {
+	people := seed.Company(emailDomain, 120, 3)
+	s := newStack(t, people)
+	s.importOkta()
+	ig, _ := s.createIntegration(s.apiKey, metaToken)
+	if _, err := s.check(s.apiKey, ig.ID); err != nil {
+		t.Fatal(err)
+	}
+	admin, viewer := people[0], people[1]
+	s.setAdmins(admin.Email)
+	s.okta.RegisterWebApp(oktasandbox.WebApp{ClientID: "0oaconsole", ClientSecret: "console-secret",
+		RedirectURIs: []string{s.api.URL + "/ui/callback"}})
+	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
+	s.okta.SetPassword(oktasandbox.OktaID(viewer.Key), "viewer password")
+	s.expectErrors(t, []badRequest{
+		{"ConsoleIssuerElsewhere", "PUT", "/v1/workspace/console", s.apiKey,
+			`{"issuer":"https://evil.test","client_id":"x","client_secret":"y"}`, 400},
+		{"ConsoleNoSecret", "PUT", "/v1/workspace/console", s.apiKey, `{"issuer":"` + s.oktaURL + `","client_id":"x"}`, 400},
+	})
+	if code := s.call("PUT", "/v1/workspace/console", s.apiKey, map[string]any{"issuer": s.oktaURL, "client_id": "0oaconsole",
+		"client_secret": "console-secret", "viewers": []string{viewer.Email}}, nil); code != 204 {
+		t.Fatalf("console IdP: %d", code)
+	}
+
+	// One browser page for everyone: each signs in, the IdP asks each time.
+	page := openPage(t, launchBrowser(t), s.oktaURL+"/.well-known/openid-configuration")
+	signIn := func(p seed.Person, password string) {
+		t.Helper()
+		page.MustNavigate(s.api.URL + "/ui/signin?workspace=" + s.ws.ID).MustWaitLoad()
+		page.MustElement("#username").MustInput(p.Email)
+		page.MustElement("#password").MustInput(password)
+		submit(page, "#sign-in")
+		if !strings.HasSuffix(page.MustInfo().URL, "/ui/apps") {
+			t.Fatalf("%s landed on %s: %s", p.Key, page.MustInfo().URL, page.MustElement("main").MustText())
+		}
+	}
+
+	signIn(admin, "admin password")
+	card := page.MustElement("#app-" + ig.ID)
+	if text := card.MustText(); !strings.Contains(text, ig.Label) || !strings.Contains(text, "connected") || !strings.Contains(text, "Onboarded") {
+		t.Fatalf("card says %q", text)
+	}
+	screenshot(t, page, "apps")
+	runs := func() int {
+		list, _, err := s.store.ListSyncRuns(context.Background(), s.ws.ID, ig.ID, store.Page{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	before := runs()
+	submitIn(page, card.MustElement("button"))
+	if notice := page.MustElement(".notice").MustText(); !strings.Contains(notice, "Checking for updates") && !strings.Contains(notice, "has ended") {
+		t.Fatalf("after Check for updates the page says %q", notice)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		text := page.MustElement("#app-" + ig.ID).MustText()
+		if strings.Contains(text, "succeeded, done") && runs() == before+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the check did not finish on the page: %q", text)
+		}
+		time.Sleep(500 * time.Millisecond)
+		page.MustReload().MustWaitLoad()
+	}
+	screenshot(t, page, "apps-checked")
+
+	m := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members").MustWaitLoad()
+	page.MustElement("#q").MustInput(m.Name)
+	submit(page, `form[role="search"] button`)
+	if rows := page.MustElements("tbody tr"); len(rows) == 0 || !strings.Contains(page.MustElement("tbody").MustText(), m.Email) {
+		t.Fatalf("search for %q found %d rows", m.Name, len(rows))
+	}
+	screenshot(t, page, "members")
+
+	// A post without the form's token is refused, and starts nothing.
+	client := cookieClient(t, page)
+	resp, err := client.PostForm(s.api.URL+"/ui/apps/"+ig.ID+"/check", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || runs() != before+1 {
+		t.Fatalf("a post without CSRF: %d, %d runs", resp.StatusCode, runs())
+	}
+	submit(page, `form[action="/ui/signout"] button`)
+	if h := page.MustElement("h1").MustText(); h != "Signed out" {
+		t.Fatalf("after signing out: %q", h)
+	}
+
+	// The viewer looks but has no button, and is refused the post itself.
+	signIn(viewer, "viewer password")
+	if has, _, _ := page.Has("#app-" + ig.ID + " button"); has {
+		t.Fatal("a viewer sees Check for updates")
+	}
+	token := csrfRE.FindStringSubmatch(page.MustHTML())
+	resp, err = cookieClient(t, page).PostForm(s.api.URL+"/ui/apps/"+ig.ID+"/check", url.Values{"csrf": {token[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || runs() != before+1 {
+		t.Fatalf("a viewer's post: %d, %d runs", resp.StatusCode, runs())
+	}
+
+	// Someone the workspace names neither admin nor viewer is refused.
+	stranger := people[2]
+	s.okta.SetPassword(oktasandbox.OktaID(stranger.Key), "stranger password")
+	submit(page, `form[action="/ui/signout"] button`)
+	page.MustNavigate(s.api.URL + "/ui/signin?workspace=" + s.ws.ID).MustWaitLoad()
+	page.MustElement("#username").MustInput(stranger.Email)
+	page.MustElement("#password").MustInput("stranger password")
+	submit(page, "#sign-in")
+	if text := page.MustElement(`[role="alert"]`).MustText(); !strings.Contains(text, "may not use this workspace's console") {
+		t.Fatalf("a stranger saw %q", text)
+	}
+	screenshot(t, page, "refused")
+}
+
+// submit clicks the button a selector names and waits for the page it leads to.
+func submit(p *rod.Page, selector string) { submitIn(p, p.MustElement(selector)) }
+
+func submitIn(p *rod.Page, button *rod.Element) {
+	wait := p.MustWaitNavigation()
+	button.MustClick()
+	wait()
+	p.MustWaitLoad()
+}
+
+// cookieClient is an HTTP client with a browser page's cookies.
+func cookieClient(t *testing.T, p *rod.Page) *http.Client {
+	t.Helper()
+	jar := &cookieJar{}
+	for _, c := range p.MustCookies() {
+		jar.cookies = append(jar.cookies, &http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type cookieJar struct{ cookies []*http.Cookie }
+
+func (j *cookieJar) SetCookies(*url.URL, []*http.Cookie) {}
+func (j *cookieJar) Cookies(*url.URL) []*http.Cookie     { return j.cookies }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -104,40 +105,51 @@ func (s *Server) memberAction(action string) echo.HandlerFunc {
 			action == store.ActionRole || action == store.ActionInvite {
 			return domain.Errorf(domain.EInvalid, "request body is empty; send a JSON object")
 		}
-		ctx := c.Request().Context()
-		ig, err := s.Store.Integration(ctx, key.WorkspaceID, ch.IntegrationID)
+		answer, err := s.startMemberChange(c.Request().Context(), ch)
 		if err != nil {
 			return err
 		}
-		if err := connected(ig); err != nil {
-			return err
-		}
-		ch.Provider = ig.Provider
-		if err := supported(ig, needs[action]); err != nil {
-			return err
-		}
-		snap, err := s.Store.CheckMemberChange(ctx, ch)
-		if err != nil {
-			return err
-		}
-		if action != store.ActionInvite {
-			ch.Expect = &snap
-		}
-		answer := memberActionStarted{Status: "running"}
-		if slices.Contains(store.ProviderActions, action) && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
-			answer.Status, answer.WaitingUntil = "waiting", ig.RestrictedUntil
-		}
-		run, err := workflows.StartMemberAction(ctx, s.Temporal, s.TaskQueue, ch)
-		if domain.ErrorCode(err) == domain.EConflict {
-			return err
-		}
-		if err != nil {
-			s.Logger.Error("starting member action", "integration", ig.ID, "action", action, "error", err)
-			return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
-		}
-		answer.WorkflowID, answer.RunID = run.GetID(), run.GetRunID()
 		return c.JSON(http.StatusAccepted, answer)
 	}
+}
+
+// startMemberChange checks a change of a workspace's integration's member
+// without changing anything, then starts its member action, the API's and
+// the console's alike.
+func (s *Server) startMemberChange(ctx context.Context, ch store.MemberChange) (memberActionStarted, error) {
+	var answer memberActionStarted
+	ig, err := s.Store.Integration(ctx, ch.WorkspaceID, ch.IntegrationID)
+	if err != nil {
+		return answer, err
+	}
+	if err := connected(ig); err != nil {
+		return answer, err
+	}
+	ch.Provider = ig.Provider
+	if err := supported(ig, needs[ch.Action]); err != nil {
+		return answer, err
+	}
+	snap, err := s.Store.CheckMemberChange(ctx, ch)
+	if err != nil {
+		return answer, err
+	}
+	if ch.Action != store.ActionInvite {
+		ch.Expect = &snap
+	}
+	answer.Status = "running"
+	if slices.Contains(store.ProviderActions, ch.Action) && ig.RestrictedUntil != nil && ig.RestrictedUntil.After(time.Now()) {
+		answer.Status, answer.WaitingUntil = "waiting", ig.RestrictedUntil
+	}
+	run, err := workflows.StartMemberAction(ctx, s.Temporal, s.TaskQueue, ch)
+	if domain.ErrorCode(err) == domain.EConflict {
+		return answer, err
+	}
+	if err != nil {
+		s.Logger.Error("starting member action", "integration", ig.ID, "action", ch.Action, "error", err)
+		return answer, domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+	}
+	answer.WorkflowID, answer.RunID = run.GetID(), run.GetRunID()
+	return answer, nil
 }
 
 // memberView is a member with its recent actions.

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -68,6 +69,10 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/apps", s.uiApps, s.uiAuth(false))
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
 	e.GET("/ui/apps/:id/members", s.uiMembers, s.uiAuth(false))
+	e.GET("/ui/apps/:id/members/:member", s.uiMember, s.uiAuth(false))
+	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove} {
+		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
+	}
 }
 
 func mustRead(name string) []byte {
@@ -350,6 +355,67 @@ func (s *Server) uiMembers(c echo.Context) error {
 		"Members": members, "Next": next, "Query": q})
 }
 
+// uiMember shows one member, its recent actions and, for admins, the
+// actions its tab allows.
+func (s *Server) uiMember(c echo.Context) error {
+	return s.memberPage(c, http.StatusOK, c.QueryParam("notice"), "", nil)
+}
+
+func (s *Server) memberPage(c echo.Context, status int, notice, formError string, form map[string]string) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m, err := s.Store.Member(ctx, sess.WorkspaceID, ig.ID, c.Param("member"))
+	if err != nil {
+		return err
+	}
+	actions, err := s.Store.MemberActions(ctx, sess.WorkspaceID, ig.ID, m.ExternalID)
+	if err != nil {
+		return err
+	}
+	if form == nil {
+		form = map[string]string{}
+	}
+	return s.uiRender(c, status, "member.html", map[string]any{"App": ig, "Member": m, "Actions": actions, "Notice": notice,
+		"Error": formError, "Form": form})
+}
+
+// uiMemberAction starts an action from the member page's form; bad input
+// is shown in the form, and nothing starts.
+func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sess := uiSession(c)
+		ch := store.MemberChange{WorkspaceID: sess.WorkspaceID, IntegrationID: c.Param("id"), MemberID: c.Param("member"),
+			Action: action, Actor: "console:" + sess.Email}
+		form := map[string]string{"email": c.FormValue("email"), "reason": c.FormValue("reason")}
+		switch action {
+		case store.ActionMatch:
+			ch.MatchedEmail, ch.HubRole = domain.NormalizeEmail(form["email"]), c.FormValue("hub_role")
+			if ch.MatchedEmail == "" {
+				return s.memberPage(c, http.StatusBadRequest, "", "Enter the directory person's e-mail address.", form)
+			}
+		case store.ActionExempt:
+			ch.Reason = strings.TrimSpace(form["reason"])
+		}
+		for field, v := range form {
+			if err := checkText("field "+field, v); err != nil {
+				return s.memberPage(c, http.StatusBadRequest, "", messageOf(err), form)
+			}
+		}
+		if _, err := s.startMemberChange(c.Request().Context(), ch); err != nil {
+			code := domain.ErrorCode(err)
+			if code == domain.EInvalid || code == domain.EConflict {
+				return s.memberPage(c, map[string]int{domain.EInvalid: http.StatusBadRequest, domain.EConflict: http.StatusConflict}[code], "",
+					messageOf(err), form)
+			}
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action+"+started")
+	}
+}
+
 // uiRender writes a page with the layout's data: the session and its CSRF token.
 func (s *Server) uiRender(c echo.Context, status int, page string, data map[string]any) error {
 	if data == nil {
@@ -371,6 +437,15 @@ func (s *Server) uiRender(c echo.Context, status int, page string, data map[stri
 // uiError renders a failed console request as a page.
 func (s *Server) uiError(c echo.Context, status int, message string) error {
 	return s.uiRender(c, status, "error.html", map[string]any{"Status": status, "Message": message})
+}
+
+// messageOf is a domain error's message, safe to show.
+func messageOf(err error) string {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return "that did not work"
 }
 
 func isUI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/ui/") }

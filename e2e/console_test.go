@@ -124,6 +124,33 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	}
 	screenshot(t, page, "members")
 
+	// An unmatched member: exempting without a reason shows the error in
+	// the form and changes nothing; with one, the member is exempted.
+	unmatched := s.firstOf(ig.ID, domain.StateUnmatched, "")
+	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members/" + unmatched.ExternalID).MustWaitLoad()
+	submit(page, "#exempt")
+	if text := page.MustElement("#form-error").MustText(); !strings.Contains(text, "reason is required") ||
+		s.member(ig.ID, unmatched.ExternalID).State != domain.StateUnmatched {
+		t.Fatalf("an exempt without a reason: %q", text)
+	}
+	screenshot(t, page, "member-error")
+	page.MustElement("#reason").MustInput("Agency account, reviewed quarterly")
+	submit(page, "#exempt")
+	if !strings.Contains(page.MustElement("#notice").MustText(), "exempt started") {
+		t.Fatal("no notice after exempting")
+	}
+	waitFor(t, "the exemption", func() bool { return s.member(ig.ID, unmatched.ExternalID).State == domain.StateExempted })
+	// An onboarded member removed from their page is gone at Meta.
+	gone := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members/" + gone.ExternalID).MustWaitLoad()
+	submit(page, "#remove")
+	waitFor(t, "the removal", func() bool { return s.meta.Business(metaBusinessID).Users[gone.ExternalID] == nil })
+	page.MustReload().MustWaitLoad()
+	if text := page.MustElement("#actions").MustText(); !strings.Contains(text, "remove") || !strings.Contains(text, "console:"+admin.Email) {
+		t.Fatalf("recent actions: %q", text)
+	}
+	screenshot(t, page, "member")
+
 	// A post without the form's token is refused, and starts nothing.
 	client := cookieClient(t, page)
 	resp, err := client.PostForm(s.api.URL+"/ui/apps/"+ig.ID+"/check", url.Values{})
@@ -166,6 +193,16 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatalf("a stranger saw %q", text)
 	}
 	screenshot(t, page, "refused")
+}
+
+// waitFor waits up to a minute for what ok says.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen", what)
+		}
+	}
 }
 
 // submit clicks the button a selector names and waits for the page it leads to.

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +72,9 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
 	e.GET("/ui/apps/:id/members", s.uiMembers, s.uiAuth(false))
 	e.GET("/ui/apps/:id/members/:member", s.uiMember, s.uiAuth(false))
+	e.GET("/ui/reports", s.uiReports, s.uiAuth(false))
+	e.GET("/ui/reports/:id", s.uiReport, s.uiAuth(false))
+	e.POST("/ui/reports/:id/decision", s.uiDecide, s.uiAuth(true))
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove} {
 		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
 	}
@@ -414,6 +419,69 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action+"+started")
 	}
+}
+
+func (s *Server) uiReports(c echo.Context) error {
+	reports, next, err := s.Store.ListReports(c.Request().Context(), uiSession(c).WorkspaceID, store.Page{Limit: 50, Cursor: c.QueryParam("cursor")})
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, http.StatusOK, "reports.html", map[string]any{"Reports": reports, "Next": next})
+}
+
+func (s *Server) uiReport(c echo.Context) error {
+	return s.reportPage(c, http.StatusOK, c.QueryParam("message"))
+}
+
+func (s *Server) reportPage(c echo.Context, status int, message string) error {
+	r, err := s.Store.Report(c.Request().Context(), uiSession(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, status, "report.html", map[string]any{"Report": r, "Message": message})
+}
+
+// uiDecide decides a report as its e-mailed page does: the ticked people
+// are removed, or everyone is kept; a report that changed since the page
+// was shown is shown again, undecided.
+func (s *Server) uiDecide(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	r, err := s.Store.Report(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	decision := c.FormValue("decision")
+	version, verr := strconv.Atoi(c.FormValue("version"))
+	if decision != "confirm" && decision != "reject" || verr != nil {
+		return s.reportPage(c, http.StatusBadRequest, "Choose to remove the ticked people or to keep everyone. Nothing was changed.")
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return s.reportPage(c, http.StatusBadRequest, "The form could not be read. Nothing was changed.")
+	}
+	keep := map[string]bool{}
+	for _, id := range form["keep_in_removal"] {
+		keep[id] = true
+	}
+	var exclude []string
+	for _, m := range r.Members {
+		if !keep[m.MemberID] {
+			exclude = append(exclude, m.MemberID)
+		}
+	}
+	_, err = s.decide(c, store.Decision{ReportID: r.ID, Actor: "console:" + sess.Email, Confirm: decision == "confirm", Exclude: exclude,
+		Version: version})
+	if code := domain.ErrorCode(err); err != nil && (code == domain.EConflict || code == domain.EInvalid) {
+		return s.reportPage(c, statusOf[code], messageOf(err)+". Nothing was changed; look again and decide.")
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Nobody will be removed."
+	if decision == "confirm" {
+		msg = "The ticked people are being removed."
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/reports/"+r.ID+"?message="+url.QueryEscape(msg))
 }
 
 // uiRender writes a page with the layout's data: the session and its CSRF token.

@@ -124,6 +124,40 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	}
 	screenshot(t, page, "members")
 
+	// The open report, decided here as on the e-mailed page: the first
+	// person unticked stays, the others are removed.
+	var reports struct{ Items []store.Report }
+	s.call("GET", "/v1/reports", s.apiKey, nil, &reports)
+	if len(reports.Items) != 1 || len(reports.Items[0].Members) < 2 {
+		t.Fatalf("reports %+v", reports.Items)
+	}
+	report := reports.Items[0]
+	inReport := map[string]bool{}
+	for _, m := range report.Members {
+		inReport[m.MemberID] = true
+	}
+	page.MustNavigate(s.api.URL + "/ui/reports").MustWaitLoad()
+	submit(page, `a[href="/ui/reports/`+report.ID+`"]`)
+	screenshot(t, page, "report")
+	page.MustElement(`input[value="` + report.Members[0].MemberID + `"]`).MustClick()
+	submit(page, "#confirm")
+	if !strings.Contains(page.MustElement("#message").MustText(), "being removed") {
+		t.Fatal("no message after the decision")
+	}
+	waitFor(t, "the report's removals", func() bool {
+		b := s.meta.Business(metaBusinessID)
+		for _, m := range report.Members[1:] {
+			if b.Users[m.MemberID] != nil {
+				return false
+			}
+		}
+		return b.Users[report.Members[0].MemberID] != nil
+	})
+	var decided store.Report
+	if s.call("GET", "/v1/reports/"+report.ID, s.apiKey, nil, &decided); decided.DecidedBy != "console:"+admin.Email {
+		t.Fatalf("decided by %q", decided.DecidedBy)
+	}
+
 	// An unmatched member: exempting without a reason shows the error in
 	// the form and changes nothing; with one, the member is exempted.
 	unmatched := s.firstOf(ig.ID, domain.StateUnmatched, "")
@@ -141,7 +175,13 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	}
 	waitFor(t, "the exemption", func() bool { return s.member(ig.ID, unmatched.ExternalID).State == domain.StateExempted })
 	// An onboarded member removed from their page is gone at Meta.
-	gone := s.firstOf(ig.ID, domain.StateOnboarded, "@"+emailDomain)
+	var gone store.Member
+	for _, m := range s.members(s.apiKey, ig.ID, string(domain.StateOnboarded)) {
+		if !inReport[m.ExternalID] && m.Kind == domain.MemberUser && strings.HasSuffix(m.Email, "@"+emailDomain) {
+			gone = m
+			break
+		}
+	}
 	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members/" + gone.ExternalID).MustWaitLoad()
 	submit(page, "#remove")
 	waitFor(t, "the removal", func() bool { return s.meta.Business(metaBusinessID).Users[gone.ExternalID] == nil })
@@ -205,7 +245,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// submit clicks the button a selector names and waits for the page it leads to.
+// submit clicks the button (or link) a selector names and waits for the page it leads to.
 func submit(p *rod.Page, selector string) { submitIn(p, p.MustElement(selector)) }
 
 func submitIn(p *rod.Page, button *rod.Element) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/hubkeeper/hubkeeper/internal/connector"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/egress"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -75,7 +76,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/reports", s.uiReports, s.uiAuth(false))
 	e.GET("/ui/reports/:id", s.uiReport, s.uiAuth(false))
 	e.POST("/ui/reports/:id/decision", s.uiDecide, s.uiAuth(true))
-	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove} {
+	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove, store.ActionRole} {
 		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
 	}
 }
@@ -383,8 +384,9 @@ func (s *Server) memberPage(c echo.Context, status int, notice, formError string
 	if form == nil {
 		form = map[string]string{}
 	}
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	return s.uiRender(c, status, "member.html", map[string]any{"App": ig, "Member": m, "Actions": actions, "Notice": notice,
-		"Error": formError, "Form": form})
+		"Error": formError, "Form": form, "Roles": d.Roles, "CanSetRole": d.Can(connector.SetRole)})
 }
 
 // uiMemberAction starts an action from the member page's form; bad input
@@ -403,6 +405,9 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 			}
 		case store.ActionExempt:
 			ch.Reason = strings.TrimSpace(form["reason"])
+		case store.ActionRole:
+			ch.Role = c.FormValue("role")
+			form["role"] = ch.Role
 		}
 		for field, v := range form {
 			if err := checkText("field "+field, v); err != nil {

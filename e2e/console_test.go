@@ -174,10 +174,24 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatal("no notice after exempting")
 	}
 	waitFor(t, "the exemption", func() bool { return s.member(ig.ID, unmatched.ExternalID).State == domain.StateExempted })
+	// A role changed from a member's page is changed at Meta.
+	var employee store.Member
+	for _, m := range s.members(s.apiKey, ig.ID, string(domain.StateOnboarded)) {
+		if !inReport[m.ExternalID] && m.Kind == domain.MemberUser && m.Role == "EMPLOYEE" {
+			employee = m
+			break
+		}
+	}
+	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members/" + employee.ExternalID).MustWaitLoad()
+	page.MustElement("#role").MustSelect("Full control (ADMIN)")
+	submit(page, "#set-role")
+	waitFor(t, "the role change", func() bool { return s.meta.Business(metaBusinessID).Users[employee.ExternalID].Role == "ADMIN" })
+
 	// An onboarded member removed from their page is gone at Meta.
 	var gone store.Member
 	for _, m := range s.members(s.apiKey, ig.ID, string(domain.StateOnboarded)) {
-		if !inReport[m.ExternalID] && m.Kind == domain.MemberUser && strings.HasSuffix(m.Email, "@"+emailDomain) {
+		if !inReport[m.ExternalID] && m.Kind == domain.MemberUser && strings.HasSuffix(m.Email, "@"+emailDomain) &&
+			m.ExternalID != employee.ExternalID {
 			gone = m
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -194,16 +195,7 @@ func (s *Server) postConfirm(c echo.Context) error {
 	if err != nil {
 		return s.linkPage(c, http.StatusBadRequest, "The form could not be read; this is the report as it is now.")
 	}
-	keep := map[string]bool{}
-	for _, id := range form["keep_in_removal"] {
-		keep[id] = true
-	}
-	var exclude []string
-	for _, m := range r.Members {
-		if !keep[m.MemberID] {
-			exclude = append(exclude, m.MemberID)
-		}
-	}
+	exclude := unticked(r, form["keep_in_removal"])
 	if _, err := s.decide(c, store.Decision{ReportID: r.ID, Token: c.Param("token"), Confirm: decision == "confirm", Exclude: exclude,
 		Version: version}); err != nil {
 		if code := domain.ErrorCode(err); code == domain.EConflict || code == domain.ENotFound || code == domain.EInvalid {
@@ -221,4 +213,16 @@ func (s *Server) postConfirm(c echo.Context) error {
 		msg = "Thank you. The ticked people are being removed; you will get a summary by e-mail."
 	}
 	return s.linkPage(c, http.StatusOK, msg)
+}
+
+// unticked are the report's members a decision form left unticked: those
+// to keep out of the removal.
+func unticked(r store.Report, ticked []string) []string {
+	var out []string
+	for _, m := range r.Members {
+		if !slices.Contains(ticked, m.MemberID) {
+			out = append(out, m.MemberID)
+		}
+	}
+	return out
 }

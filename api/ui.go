@@ -464,17 +464,8 @@ func (s *Server) uiDecide(c echo.Context) error {
 	if err != nil {
 		return s.reportPage(c, http.StatusBadRequest, "The form could not be read. Nothing was changed.")
 	}
-	keep := map[string]bool{}
-	for _, id := range form["keep_in_removal"] {
-		keep[id] = true
-	}
-	var exclude []string
-	for _, m := range r.Members {
-		if !keep[m.MemberID] {
-			exclude = append(exclude, m.MemberID)
-		}
-	}
-	_, err = s.decide(c, store.Decision{ReportID: r.ID, Actor: "console:" + sess.Email, Confirm: decision == "confirm", Exclude: exclude,
+	_, err = s.decide(c, store.Decision{ReportID: r.ID, Actor: "console:" + sess.Email, Confirm: decision == "confirm",
+		Exclude: unticked(r, form["keep_in_removal"]),
 		Version: version})
 	if code := domain.ErrorCode(err); err != nil && (code == domain.EConflict || code == domain.EInvalid) {
 		return s.reportPage(c, statusOf[code], messageOf(err)+". Nothing was changed; look again and decide.")

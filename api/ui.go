@@ -73,6 +73,8 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
 	e.GET("/ui/apps/:id/members", s.uiMembers, s.uiAuth(false))
 	e.GET("/ui/apps/:id/members/:member", s.uiMember, s.uiAuth(false))
+	e.GET("/ui/directories", s.uiDirectories, s.uiAuth(false))
+	e.GET("/ui/directories/:id", s.uiDirectory, s.uiAuth(false))
 	e.GET("/ui/reports", s.uiReports, s.uiAuth(false))
 	e.GET("/ui/reports/:id", s.uiReport, s.uiAuth(false))
 	e.POST("/ui/reports/:id/decision", s.uiDecide, s.uiAuth(true))
@@ -424,6 +426,41 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action+"+started")
 	}
+}
+
+func (s *Server) uiDirectories(c echo.Context) error {
+	dirs, _, err := s.Store.ListDirectories(c.Request().Context(), uiSession(c).WorkspaceID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, http.StatusOK, "directories.html", map[string]any{"Directories": dirs})
+}
+
+// uiDirectory shows a directory's users, by status and search, and its groups.
+func (s *Server) uiDirectory(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	d, err := s.Store.Directory(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f := store.UserFilter{Status: domain.UserStatus(c.QueryParam("status")), Query: c.QueryParam("q")}
+	if f.Status != "" && !f.Status.Valid() {
+		return domain.Errorf(domain.EInvalid, "status must be active, suspended or deprovisioned")
+	}
+	if len(f.Query) > 200 {
+		return domain.Errorf(domain.EInvalid, "the search is longer than 200 characters")
+	}
+	users, next, err := s.Store.ListDirectoryUsers(ctx, sess.WorkspaceID, d.ID, f, store.Page{Limit: 50, Cursor: c.QueryParam("cursor")})
+	if err != nil {
+		return err
+	}
+	groups, _, err := s.Store.ListDirectoryGroups(ctx, sess.WorkspaceID, d.ID, "", store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, http.StatusOK, "directory.html", map[string]any{"Directory": d, "Users": users, "Next": next, "Groups": groups,
+		"Status": string(f.Status), "Query": f.Query,
+		"Statuses": []domain.UserStatus{domain.UserActive, domain.UserSuspended, domain.UserDeprovisioned}})
 }
 
 func (s *Server) uiReports(c echo.Context) error {

@@ -205,6 +205,20 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	}
 	screenshot(t, page, "member")
 
+	// The Okta directory, filtered to the people who left.
+	dirs, _, err := s.store.ListDirectories(context.Background(), s.ws.ID, store.Page{})
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("directories %v", err)
+	}
+	page.MustNavigate(s.api.URL + "/ui/directories").MustWaitLoad()
+	submit(page, `a[href="/ui/directories/`+dirs[0].ID+`"]`)
+	page.MustElement("#status").MustSelect("deprovisioned")
+	submit(page, `form[role="search"] button`)
+	if rows := page.MustElements("tbody tr"); len(rows) != countStatus(people, domain.UserDeprovisioned) {
+		t.Fatalf("%d deprovisioned rows", len(rows))
+	}
+	screenshot(t, page, "directory")
+
 	// A post without the form's token is refused, and starts nothing.
 	client := cookieClient(t, page)
 	resp, err := client.PostForm(s.api.URL+"/ui/apps/"+ig.ID+"/check", url.Values{})

@@ -207,17 +207,26 @@ func (s *Server) directoryPage(c echo.Context) (store.Directory, store.Page, err
 	return d, p, err
 }
 
+// userFilter reads a directory user list's status and q parameters.
+func userFilter(c echo.Context) (store.UserFilter, error) {
+	f := store.UserFilter{Status: domain.UserStatus(c.QueryParam("status")), Query: c.QueryParam("q")}
+	if f.Status != "" && !f.Status.Valid() {
+		return f, domain.Errorf(domain.EInvalid, "status must be active, suspended or deprovisioned")
+	}
+	if len(f.Query) > 200 {
+		return f, domain.Errorf(domain.EInvalid, "q is longer than 200 characters")
+	}
+	return f, nil
+}
+
 func (s *Server) listDirectoryUsers(c echo.Context) error {
 	d, p, err := s.directoryPage(c)
 	if err != nil {
 		return err
 	}
-	f := store.UserFilter{Status: domain.UserStatus(c.QueryParam("status")), Query: c.QueryParam("q")}
-	if f.Status != "" && !f.Status.Valid() {
-		return domain.Errorf(domain.EInvalid, "status must be active, suspended or deprovisioned")
-	}
-	if len(f.Query) > 200 {
-		return domain.Errorf(domain.EInvalid, "q is longer than 200 characters")
+	f, err := userFilter(c)
+	if err != nil {
+		return err
 	}
 	users, next, err := s.Store.ListDirectoryUsers(c.Request().Context(), d.WorkspaceID, d.ID, f, p)
 	if err != nil {

@@ -443,12 +443,9 @@ func (s *Server) uiDirectory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.UserFilter{Status: domain.UserStatus(c.QueryParam("status")), Query: c.QueryParam("q")}
-	if f.Status != "" && !f.Status.Valid() {
-		return domain.Errorf(domain.EInvalid, "status must be active, suspended or deprovisioned")
-	}
-	if len(f.Query) > 200 {
-		return domain.Errorf(domain.EInvalid, "the search is longer than 200 characters")
+	f, err := userFilter(c)
+	if err != nil {
+		return err
 	}
 	users, next, err := s.Store.ListDirectoryUsers(ctx, sess.WorkspaceID, d.ID, f, store.Page{Limit: 50, Cursor: c.QueryParam("cursor")})
 	if err != nil {

@@ -179,15 +179,25 @@ func (s *Server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.AuditFilter{Action: c.QueryParam("action"), SubjectID: c.QueryParam("subject_id")}
-	if len(f.Action) > 100 || len(f.SubjectID) > 300 {
-		return domain.Errorf(domain.EInvalid, "action or subject_id is too long")
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
 	}
 	events, next, err := s.Store.ListAuditEvents(c.Request().Context(), apiKey(c).WorkspaceID, f, p)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, newList(events, next))
+}
+
+// auditFilter reads the audit trail's filters from the query: action,
+// subject_id and actor, the API's and the console's alike.
+func auditFilter(c echo.Context) (store.AuditFilter, error) {
+	f := store.AuditFilter{Action: c.QueryParam("action"), SubjectID: c.QueryParam("subject_id"), Actor: c.QueryParam("actor")}
+	if len(f.Action) > 100 || len(f.SubjectID) > 300 || len(f.Actor) > 400 {
+		return f, domain.Errorf(domain.EInvalid, "action, subject_id or actor is too long")
+	}
+	return f, nil
 }
 
 type bulkRequest struct {

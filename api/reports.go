@@ -28,6 +28,18 @@ func (s *Server) putSettings(c echo.Context) error {
 	if err := decodeJSON(c, &set); err != nil {
 		return err
 	}
+	if err := normalizeSettings(&set); err != nil {
+		return err
+	}
+	key := apiKey(c)
+	if err := s.Store.SetWorkspaceSettings(c.Request().Context(), key.WorkspaceID, "api_key:"+key.ID, set); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, set)
+}
+
+// normalizeSettings checks the admins' addresses and writes them normalized.
+func normalizeSettings(set *store.WorkspaceSettings) error {
 	if len(set.AdminEmails) > 50 {
 		return domain.Errorf(domain.EInvalid, "at most 50 admin e-mail addresses")
 	}
@@ -39,11 +51,7 @@ func (s *Server) putSettings(c echo.Context) error {
 	if set.AdminEmails == nil {
 		set.AdminEmails = []string{}
 	}
-	key := apiKey(c)
-	if err := s.Store.SetWorkspaceSettings(c.Request().Context(), key.WorkspaceID, "api_key:"+key.ID, set); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, set)
+	return nil
 }
 
 func (s *Server) listReports(c echo.Context) error {

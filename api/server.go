@@ -58,6 +58,9 @@ type Options struct {
 	// where admins' browsers reach the API (consents come back there).
 	Pinterest *pinterestapi.App
 	PublicURL string
+	// TemporalUI and Namespace make the console's links to runs in the
+	// Temporal web UI (empty TemporalUI: no links).
+	TemporalUI, Namespace string
 }
 
 // Server is the HTTP API.
@@ -397,7 +400,8 @@ func NewFromDeps(d *process.Deps, cfg config.API) *Server {
 	return New(Options{Store: d.Store, Temporal: d.Temporal, TaskQueue: cfg.TaskQueue, SyncEvery: cfg.SyncEvery, ProviderHosts: cfg.ProviderHosts,
 		KeyRequestsPerMinute: cfg.KeyRequestsPerMinute, ConfirmRequestsPerMinute: cfg.ConfirmRequestsPerMinute, TrustedProxies: cfg.Proxies(),
 		Codec: temporalclient.CodecHandler(d.Keys, cfg.CodecCORSOrigins, cfg.CodecAccessToken), Logger: d.Logger,
-		Pinterest: cfg.PinterestApp(cfg.ProviderHosts.Client(30 * time.Second)), PublicURL: cfg.PublicURL})
+		Pinterest: cfg.PinterestApp(cfg.ProviderHosts.Client(30 * time.Second)), PublicURL: cfg.PublicURL,
+		TemporalUI: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace})
 }
 
 // Serve serves h on l until ctx ends, then gives requests ten seconds to finish.

@@ -32,11 +32,16 @@ import (
 var uiFiles embed.FS
 
 var uiPages = template.Must(template.New("").Funcs(template.FuncMap{
-	"when": func(t *time.Time) string {
-		if t == nil {
-			return "never"
+	"when": func(t any) string {
+		switch t := t.(type) {
+		case time.Time:
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if t != nil {
+				return t.UTC().Format("2006-01-02 15:04 UTC")
+			}
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return "never"
 	},
 	"tabLabel": func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
 }).ParseFS(uiFiles, "ui/*.html"))
@@ -78,6 +83,13 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/reports", s.uiReports, s.uiAuth(false))
 	e.GET("/ui/reports/:id", s.uiReport, s.uiAuth(false))
 	e.POST("/ui/reports/:id/decision", s.uiDecide, s.uiAuth(true))
+	e.GET("/ui/settings", s.uiSettings, s.uiAuth(false))
+	e.POST("/ui/settings/reports", s.uiSaveSettings, s.uiAuth(true))
+	e.POST("/ui/settings/api-keys", s.uiCreateKey, s.uiAuth(true))
+	e.POST("/ui/settings/api-keys/:key/revoke", s.uiRevokeKey, s.uiAuth(true))
+	e.GET("/ui/automation", s.uiAutomation, s.uiAuth(false))
+	e.GET("/ui/audit", s.uiAudit, s.uiAuth(false))
+	e.GET("/ui/audit.csv", s.uiAuditCSV, s.uiAuth(false))
 	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove, store.ActionRole} {
 		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
 	}

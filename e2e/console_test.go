@@ -52,8 +52,6 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	s.importOkta()
 	admin, viewer := people[0], people[1]
 	s.setAdmins(admin.Email)
-	s.okta.RegisterWebApp(oktasandbox.WebApp{ClientID: "0oaconsole", ClientSecret: "console-secret",
-		RedirectURIs: []string{s.api.URL + "/ui/callback"}})
 	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
 	s.okta.SetPassword(oktasandbox.OktaID(viewer.Key), "viewer password")
 	s.expectErrors(t, []badRequest{
@@ -61,28 +59,13 @@ func TestConsoleSignInAndApps(t *testing.T) {
 			`{"issuer":"https://evil.test","client_id":"x","client_secret":"y"}`, 400},
 		{"ConsoleNoSecret", "PUT", "/v1/workspace/console", s.apiKey, `{"issuer":"` + s.oktaURL + `","client_id":"x"}`, 400},
 	})
-	if code := s.call("PUT", "/v1/workspace/console", s.apiKey, map[string]any{"issuer": s.oktaURL, "client_id": "0oaconsole",
-		"client_secret": "console-secret", "viewers": []string{viewer.Email}}, nil); code != 204 {
-		t.Fatalf("console IdP: %d", code)
-	}
+	page := openConsole(t, s, viewer.Email)
 	// The check comes after the refusals: its report's e-mails write rows of their own.
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
 	}
-
-	// One browser page for everyone: each signs in, the IdP asks each time.
-	page := openPage(t, launchBrowser(t), s.oktaURL+"/.well-known/openid-configuration")
-	signIn := func(p seed.Person, password string) {
-		t.Helper()
-		page.MustNavigate(s.api.URL + "/ui/signin?workspace=" + s.ws.ID).MustWaitLoad()
-		page.MustElement("#username").MustInput(p.Email)
-		page.MustElement("#password").MustInput(password)
-		submit(page, "#sign-in")
-		if !strings.HasSuffix(page.MustInfo().URL, "/ui/apps") {
-			t.Fatalf("%s landed on %s: %s", p.Key, page.MustInfo().URL, page.MustElement("main").MustText())
-		}
-	}
+	signIn := func(p seed.Person, password string) { consoleSignIn(t, s, page, p, password) }
 
 	signIn(admin, "admin password")
 	card := page.MustElement("#app-" + ig.ID)
@@ -262,6 +245,33 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatalf("a stranger saw %q", text)
 	}
 	screenshot(t, page, "refused")
+}
+
+// openConsole lets the workspace's people sign in to the console through
+// the sandbox Okta's OIDC (admins, and the viewers named), and opens a
+// browser page for the test's steps.
+func openConsole(t *testing.T, s *stack, viewers ...string) *rod.Page {
+	t.Helper()
+	s.okta.RegisterWebApp(oktasandbox.WebApp{ClientID: "0oaconsole", ClientSecret: "console-secret",
+		RedirectURIs: []string{s.api.URL + "/ui/callback"}})
+	if code := s.call("PUT", "/v1/workspace/console", s.apiKey, map[string]any{"issuer": s.oktaURL, "client_id": "0oaconsole",
+		"client_secret": "console-secret", "viewers": viewers}, nil); code != 204 {
+		t.Fatalf("console IdP: %d", code)
+	}
+	// The whole test's steps share one deadline.
+	return openPage(t, launchBrowser(t), s.oktaURL+"/.well-known/openid-configuration").CancelTimeout().Timeout(3 * time.Minute)
+}
+
+// consoleSignIn signs p in on page through the IdP's sign-in form.
+func consoleSignIn(t *testing.T, s *stack, page *rod.Page, p seed.Person, password string) {
+	t.Helper()
+	page.MustNavigate(s.api.URL + "/ui/signin?workspace=" + s.ws.ID).MustWaitLoad()
+	page.MustElement("#username").MustInput(p.Email)
+	page.MustElement("#password").MustInput(password)
+	submit(page, "#sign-in")
+	if !strings.HasSuffix(page.MustInfo().URL, "/ui/apps") {
+		t.Fatalf("%s landed on %s: %s", p.Key, page.MustInfo().URL, page.MustElement("main").MustText())
+	}
 }
 
 // waitFor waits up to a minute for what ok says.

@@ -193,7 +193,7 @@ func newStack(t testing.TB, people []seed.Person) *stack {
 
 	s.server = api.New(api.Options{Store: s.store, Temporal: s.temporal, TaskQueue: taskQueue, SyncEvery: 24 * time.Hour,
 		ProviderHosts: sandboxHosts, KeyRequestsPerMinute: 1_000_000, ConfirmRequestsPerMinute: 1_000_000, Codec: temporalclient.CodecHandler(keys, []string{"http://localhost:8233"}, codecToken), Logger: logger,
-		Pinterest: pinterestApp})
+		Pinterest: pinterestApp, TemporalUI: "http://localhost:8233", Namespace: "default"})
 	s.api = httptest.NewServer(s.server)
 	t.Cleanup(s.api.Close)
 	acts.PublicURL, s.server.PublicURL = s.api.URL, s.api.URL

@@ -67,6 +67,8 @@ type API struct {
 	// PublicURL is where admins' browsers reach the API: consents come
 	// back to PublicURL/v1/pinterest/oauth/callback.
 	PublicURL string `env:"HUBKEEPER_PUBLIC_URL, default=http://localhost:8080"`
+	// TemporalUIURL is the Temporal web UI, which the console links runs to.
+	TemporalUIURL string `env:"HUBKEEPER_TEMPORAL_UI_URL, default=http://localhost:8233"`
 	// KeyRequestsPerMinute bounds each API key; ConfirmRequestsPerMinute
 	// each client address's confirmation pages.
 	KeyRequestsPerMinute     int `env:"HUBKEEPER_KEY_REQUESTS_PER_MINUTE, default=600"`

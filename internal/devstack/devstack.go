@@ -202,7 +202,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		MetricsAddr: o.MetricsAddr, ProviderHosts: hosts,
 		Pinterest: config.Pinterest{PinterestClientID: sandbox.DemoPinterestClientID, PinterestClientSecret: state["SANDBOX_PINTEREST_CLIENT_SECRET"],
 			PinterestAPIURL: sb.PinterestURL, PinterestConsentURL: sb.PinterestURL + "/oauth/"}},
-		CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"],
+		TemporalUIURL: uiURL, CodecCORSOrigins: []string{uiURL, fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, CodecAccessToken: state["HUBKEEPER_CODEC_ACCESS_TOKEN"],
 		PublicURL: apiURL}
 	deps, err := openWhenReady(ctx, cfg.Common, logger)
 	if err != nil {

@@ -23,6 +23,8 @@ type Purpose string
 const (
 	AtRest   Purpose = "hubkeeper secrets at rest v1"
 	Payloads Purpose = "hubkeeper temporal payloads v1"
+	// Cursors seal page tokens that pass through browsers.
+	Cursors Purpose = "hubkeeper page cursors v1"
 )
 
 // Keyring holds named AES-256 master keys.

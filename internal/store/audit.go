@@ -38,6 +38,7 @@ func insertAudit(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
 type AuditFilter struct {
 	Action    string
 	SubjectID string
+	Actor     string
 }
 
 // ListAuditEvents lists a workspace's events, newest first.
@@ -51,8 +52,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, workspaceID string, f Audit
 	limit := p.limit()
 	rows, err := s.pool.Query(ctx, `SELECT id, workspace_id, occurred_at, actor, action, subject_type, subject_id, workflow_id, run_id, trace_id, details
 		FROM audit_events
-		WHERE workspace_id = $1 AND ($2 = '' OR action = $2) AND ($3 = '' OR subject_id = $3) AND ($4 = 0 OR id < $4)
-		ORDER BY id DESC LIMIT $5`, workspaceID, f.Action, f.SubjectID, after, limit+1)
+		WHERE workspace_id = $1 AND ($2 = '' OR action = $2) AND ($3 = '' OR subject_id = $3)
+			AND ($4 = '' OR actor = $4) AND ($5 = 0 OR id < $5)
+		ORDER BY id DESC LIMIT $6`, workspaceID, f.Action, f.SubjectID, f.Actor, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +61,30 @@ func TestConsoleSessions(t *testing.T) {
 	}
 	if _, err := f.st.ConsoleSessionByToken(ctx, token); domain.ErrorCode(err) != domain.EUnauthorized {
 		t.Fatalf("a session outlived its admin: %v", err)
+	}
+}
+
+// A sealed page cursor opens only for its workspace, and nothing made up
+// or altered opens at all.
+func TestCursorsBelongToTheirWorkspace(t *testing.T) {
+	f := newFixture(t)
+	cursor, err := f.st.SealCursor(f.ws.ID, []byte("temporal page token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token, err := f.st.OpenCursor(f.ws.ID, cursor); err != nil || string(token) != "temporal page token" {
+		t.Fatalf("open: %q %v", token, err)
+	}
+	altered := cursor[:len(cursor)-2] + "AA"
+	for _, bad := range []string{altered, "AAAA", "k1.AAAA", "." + cursor, strings.Repeat("a", 9000)} {
+		if _, err := f.st.OpenCursor(f.ws.ID, bad); domain.ErrorCode(err) != domain.EInvalid {
+			t.Fatalf("OpenCursor(%.20q): %v", bad, err)
+		}
+	}
+	if _, err := f.st.OpenCursor("another-workspace", cursor); domain.ErrorCode(err) != domain.EInvalid {
+		t.Fatalf("another workspace's cursor: %v", err)
+	}
+	if empty, err := f.st.SealCursor(f.ws.ID, nil); empty != "" || err != nil {
+		t.Fatalf("an empty token seals to %q", empty)
 	}
 }

@@ -223,47 +223,59 @@ func (s *Server) startBulk(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if !slices.Contains(bulkActions, req.Action) {
-		return domain.Errorf(domain.EInvalid, "action must be one of %v", bulkActions)
+	key := apiKey(c)
+	b, runID, err := s.startBulkAction(c.Request().Context(), store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: c.Param("id"),
+		Action: req.Action, Actor: "api_key:" + key.ID, Reason: req.Reason, Role: req.Role, MemberIDs: req.Members})
+	if err != nil {
+		return err
 	}
-	if len(req.Members) == 0 || len(req.Members) > store.BulkLimit {
-		return domain.Errorf(domain.EInvalid, "members must list 1 to %d member ids", store.BulkLimit)
+	return c.JSON(http.StatusAccepted, bulkStarted{BulkID: b.ID, WorkflowID: b.WorkflowID, RunID: runID, Total: len(b.MemberIDs)})
+}
+
+// startBulkAction checks a bulk action, stores it and starts its
+// workflow, the API's and the console's alike; it returns the stored
+// action and its run.
+func (s *Server) startBulkAction(ctx context.Context, req store.BulkAction) (store.BulkAction, string, error) {
+	if !slices.Contains(bulkActions, req.Action) {
+		return req, "", domain.Errorf(domain.EInvalid, "action must be one of %v", bulkActions)
+	}
+	if len(req.MemberIDs) == 0 || len(req.MemberIDs) > store.BulkLimit {
+		return req, "", domain.Errorf(domain.EInvalid, "members must list 1 to %d member ids", store.BulkLimit)
 	}
 	seen := map[string]bool{}
-	for _, id := range req.Members {
+	for _, id := range req.MemberIDs {
 		if seen[id] {
-			return domain.Errorf(domain.EInvalid, "member %s is listed twice", id)
+			return req, "", domain.Errorf(domain.EInvalid, "member %s is listed twice", id)
 		}
 		seen[id] = true
 	}
 	if req.Action == store.ActionRole && req.Role == "" {
-		return domain.Errorf(domain.EInvalid, "role is required for a bulk role change")
+		return req, "", domain.Errorf(domain.EInvalid, "role is required for a bulk role change")
 	}
-	key, ctx := apiKey(c), c.Request().Context()
-	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
+	ig, err := s.Store.Integration(ctx, req.WorkspaceID, req.IntegrationID)
 	if err != nil {
-		return err
+		return req, "", err
 	}
 	if err := connected(ig); err != nil {
-		return err
+		return req, "", err
 	}
 	if slices.Contains(store.ProviderActions, req.Action) {
 		if err := supported(ig, connector.Bulk); err != nil {
-			return err
+			return req, "", err
 		}
 	}
-	b, err := s.Store.CreateBulkAction(ctx, store.BulkAction{WorkspaceID: key.WorkspaceID, IntegrationID: ig.ID, Action: req.Action,
-		Actor: "api_key:" + key.ID, Reason: req.Reason, Role: req.Role, MemberIDs: req.Members})
+	b, err := s.Store.CreateBulkAction(ctx, req)
 	if err != nil {
-		return err
+		return req, "", err
 	}
 	run, err := workflows.StartBulkAction(ctx, s.Temporal, s.TaskQueue, workflows.BulkInput{BulkID: b.ID, WorkspaceID: b.WorkspaceID,
 		IntegrationID: ig.ID, Action: b.Action, Chunks: (len(b.MemberIDs) + meta.MaxBatch - 1) / meta.MaxBatch})
 	if err != nil {
 		s.Logger.Error("starting bulk action", "integration", ig.ID, "error", err)
-		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
+		return req, "", domain.Errorf(domain.EUnavailable, "Temporal is unavailable; try again")
 	}
-	return c.JSON(http.StatusAccepted, bulkStarted{BulkID: b.ID, WorkflowID: run.GetID(), RunID: run.GetRunID(), Total: len(b.MemberIDs)})
+	b.WorkflowID = run.GetID()
+	return b, run.GetRunID(), nil
 }
 
 func (s *Server) getBulk(c echo.Context) error {

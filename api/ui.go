@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,8 @@ var uiPages = template.Must(template.New("").Funcs(template.FuncMap{
 		return "never"
 	},
 	"tabLabel": func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	// hasOutcome: a bulk action's member has an outcome ("" is done).
+	"hasOutcome": func(outcomes map[string]string, id string) bool { _, ok := outcomes[id]; return ok },
 }).ParseFS(uiFiles, "ui/*.html"))
 
 // Console cookies.
@@ -68,6 +71,10 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 		c.Response().Header().Set("Cache-Control", "max-age=3600")
 		return c.Blob(http.StatusOK, "text/css; charset=utf-8", mustRead("ui/console.css"))
 	})
+	e.GET("/ui/static/htmx.min.js", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "max-age=86400")
+		return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", mustRead("ui/vendor/htmx.min.js"))
+	})
 	e.GET("/ui/signin", s.uiSignIn, s.limitPages)
 	e.GET(uiCallbackPath, s.uiCallback, s.limitPages)
 	e.GET("/ui/link/:token", s.uiLinkPage, s.limitPages)
@@ -78,6 +85,10 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
 	e.GET("/ui/apps/:id/members", s.uiMembers, s.uiAuth(false))
 	e.GET("/ui/apps/:id/members/:member", s.uiMember, s.uiAuth(false))
+	e.POST("/ui/apps/:id/bulk", s.uiBulk, s.uiAuth(true))
+	e.GET("/ui/apps/:id/bulk/:bulk", s.uiBulkProgress, s.uiAuth(false))
+	e.GET("/ui/apps/:id/invite", s.uiInvite, s.uiAuth(true))
+	e.POST("/ui/apps/:id/invite", s.uiSendInvite, s.uiAuth(true))
 	e.GET("/ui/directories", s.uiDirectories, s.uiAuth(false))
 	e.GET("/ui/directories/:id", s.uiDirectory, s.uiAuth(false))
 	e.GET("/ui/reports", s.uiReports, s.uiAuth(false))
@@ -90,7 +101,8 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/automation", s.uiAutomation, s.uiAuth(false))
 	e.GET("/ui/audit", s.uiAudit, s.uiAuth(false))
 	e.GET("/ui/audit.csv", s.uiAuditCSV, s.uiAuth(false))
-	for _, action := range []string{store.ActionMatch, store.ActionExempt, store.ActionUnexempt, store.ActionRemove, store.ActionRole} {
+	for _, action := range []string{store.ActionMatch, store.ActionReassign, store.ActionExempt, store.ActionUnexempt, store.ActionRemove,
+		store.ActionRole} {
 		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
 	}
 }
@@ -345,7 +357,11 @@ func (s *Server) uiCheck(c echo.Context) error {
 var memberTabs = []domain.MemberState{domain.StateOnboarded, domain.StateUnmatched, domain.StateExempted, domain.StatePending,
 	domain.StateRemoved, domain.StateSystem}
 
-func (s *Server) uiMembers(c echo.Context) error {
+func (s *Server) uiMembers(c echo.Context) error { return s.membersPage(c, http.StatusOK, "") }
+
+// membersPage shows a tab of members, searched, 50 a page; admins tick
+// members for a bulk action, whose refusal formError says.
+func (s *Server) membersPage(c echo.Context, status int, formError string) error {
 	sess, ctx := uiSession(c), c.Request().Context()
 	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, c.Param("id"))
 	if err != nil {
@@ -371,8 +387,57 @@ func (s *Server) uiMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.uiRender(c, http.StatusOK, "members.html", map[string]any{"App": ig, "Tab": tab, "Tabs": memberTabs, "Counts": counts,
-		"Members": members, "Next": next, "Query": q})
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
+	return s.uiRender(c, status, "members.html", map[string]any{"App": ig, "Tab": tab, "Tabs": memberTabs, "Counts": counts,
+		"Members": members, "Next": next, "Query": q, "CanInvite": d.Can(connector.Invite), "Notice": c.QueryParam("notice"),
+		"Error": formError, "Bulk": bulkChoices[tab], "Roles": d.Roles, "CanBulk": d.Can(connector.Bulk)})
+}
+
+// bulkChoices are the bulk actions each tab offers.
+var bulkChoices = map[domain.MemberState][]string{
+	domain.StateOnboarded: {store.ActionRemove, store.ActionRole},
+	domain.StateUnmatched: {store.ActionRemove, store.ActionExempt, store.ActionRole},
+	domain.StateExempted:  {store.ActionUnexempt},
+}
+
+// uiBulk starts a bulk action on the ticked members and shows its
+// progress; a refusal is shown on the members page, and nothing starts.
+func (s *Server) uiBulk(c echo.Context) error {
+	sess := uiSession(c)
+	form, err := c.FormParams()
+	if err != nil {
+		return s.membersPage(c, http.StatusBadRequest, "The form could not be read. Nothing was changed.")
+	}
+	if len(form["member"]) == 0 {
+		return s.membersPage(c, http.StatusBadRequest, "Tick the members to act on. Nothing was changed.")
+	}
+	b, _, err := s.startBulkAction(c.Request().Context(), store.BulkAction{WorkspaceID: sess.WorkspaceID, IntegrationID: c.Param("id"),
+		Action: form.Get("action"), Actor: "console:" + sess.Email, Reason: strings.TrimSpace(form.Get("reason")), Role: form.Get("role"),
+		MemberIDs: form["member"]})
+	if code := domain.ErrorCode(err); code == domain.EInvalid || code == domain.EConflict {
+		return s.membersPage(c, statusOf[code], messageOf(err)+". Nothing was changed.")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/apps/"+b.IntegrationID+"/bulk/"+b.ID)
+}
+
+// uiBulkProgress follows a bulk action until every member has an outcome.
+func (s *Server) uiBulkProgress(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	b, err := s.Store.BulkAction(ctx, sess.WorkspaceID, c.Param("bulk"))
+	if err != nil {
+		return err
+	}
+	if b.IntegrationID != c.Param("id") {
+		return domain.Errorf(domain.ENotFound, "bulk action not found")
+	}
+	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, b.IntegrationID)
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, http.StatusOK, "bulk.html", map[string]any{"App": ig, "Bulk": b, "Refresh": b.FinishedAt == nil})
 }
 
 // uiMember shows one member, its recent actions and, for admins, the
@@ -398,9 +463,111 @@ func (s *Server) memberPage(c echo.Context, status int, notice, formError string
 	if form == nil {
 		form = map[string]string{}
 	}
+	base := "/ui/apps/" + ig.ID + "/members/" + m.ExternalID
+	people := peopleForm{Title: "Re-assign", Intro: "Give this account to someone else of the directory.", SearchURL: base,
+		PostURL: base + "/" + store.ActionReassign, Button: "Re-assign to"}
+	if m.State == domain.StateUnmatched {
+		people = peopleForm{Title: "Match user", Intro: "Whose account is this? Find them in the directory.", SearchURL: base,
+			PostURL: base + "/" + store.ActionMatch, Button: "Match to", RoleField: "hub_role", Roles: hubRoles}
+	}
+	if err := s.findPeople(c, &people); err != nil {
+		return err
+	}
 	d, _ := connector.Describe(ig.Provider, ig.Mode)
+	var choices []assetChoice
+	if d.Can(connector.SetAssetTasks) {
+		assets, _, err := s.Store.ListAssets(ctx, sess.WorkspaceID, ig.ID, store.Page{Limit: store.MaxLimit})
+		if err != nil {
+			return err
+		}
+		held := map[string][]string{}
+		for _, a := range m.Assets {
+			held[a.AssetID] = a.Tasks
+		}
+		for _, a := range assets {
+			choice := assetChoice{Asset: a.Asset, Held: held[a.ExternalID]}
+			for _, task := range d.Tasks[a.Type] {
+				choice.Tasks = append(choice.Tasks, taskChoice{Name: task, Held: slices.Contains(choice.Held, task)})
+			}
+			choices = append(choices, choice)
+		}
+	}
 	return s.uiRender(c, status, "member.html", map[string]any{"App": ig, "Member": m, "Actions": actions, "Notice": notice,
-		"Error": formError, "Form": form, "Roles": d.Roles, "CanSetRole": d.Can(connector.SetRole)})
+		"Error": formError, "Form": form, "Roles": d.Roles, "CanSetRole": d.Can(connector.SetRole), "Assets": choices,
+		"People": people})
+}
+
+// peopleForm is a directory search whose results each get a button:
+// match, re-assign or invite that person.
+type peopleForm struct {
+	Title, Intro, SearchURL, PostURL, Button string
+	// RoleField, when set, is the role select each result's form sends.
+	RoleField string
+	Roles     []connector.Role
+	CSRF      string
+	// Person is the search, Found whom it found.
+	Person string
+	Found  []store.Person
+}
+
+// hubRoles are what a matched person is to their account.
+var hubRoles = []connector.Role{{Name: "owner", Label: "owner"}, {Name: "collaborator", Label: "collaborator"}}
+
+// findPeople runs the request's directory search (?person=) into f.
+func (s *Server) findPeople(c echo.Context, f *peopleForm) error {
+	sess := uiSession(c)
+	f.CSRF, f.Person = sess.CSRF, strings.TrimSpace(c.QueryParam("person"))
+	if len(f.Person) > 200 {
+		return domain.Errorf(domain.EInvalid, "the search is longer than 200 characters")
+	}
+	if f.Person == "" {
+		return nil
+	}
+	var err error
+	f.Found, err = s.Store.SearchPeople(c.Request().Context(), sess.WorkspaceID, f.Person, 10)
+	return err
+}
+
+// assetChoice is an asset in the role form, with the tasks the member holds.
+type assetChoice struct {
+	domain.Asset
+	Held  []string
+	Tasks []taskChoice
+}
+
+type taskChoice struct {
+	Name string
+	Held bool
+}
+
+// roleChange reads the role form: the role if it changes, and the assets
+// whose ticked tasks differ from what the member holds.
+func roleChange(c echo.Context, m store.Member) (string, []store.AssetTasks, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return "", nil, domain.Errorf(domain.EInvalid, "the form could not be read")
+	}
+	role := form.Get("role")
+	if role == m.Role {
+		role = ""
+	}
+	held := map[string][]string{}
+	for _, a := range m.Assets {
+		held[a.AssetID] = a.Tasks
+	}
+	var assets []store.AssetTasks
+	for _, id := range form["asset"] {
+		ticked := form["task:"+id]
+		slices.Sort(ticked)
+		was := slices.Sorted(slices.Values(held[id]))
+		if !slices.Equal(ticked, was) {
+			assets = append(assets, store.AssetTasks{AssetID: id, Tasks: append([]string{}, ticked...)})
+		}
+	}
+	if role == "" && len(assets) == 0 {
+		return "", nil, domain.Errorf(domain.EInvalid, "nothing would change: choose another role or tick other tasks")
+	}
+	return role, assets, nil
 }
 
 // uiMemberAction starts an action from the member page's form; bad input
@@ -412,16 +579,21 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 			Action: action, Actor: "console:" + sess.Email}
 		form := map[string]string{"email": c.FormValue("email"), "reason": c.FormValue("reason")}
 		switch action {
-		case store.ActionMatch:
+		case store.ActionMatch, store.ActionReassign:
 			ch.MatchedEmail, ch.HubRole = domain.NormalizeEmail(form["email"]), c.FormValue("hub_role")
 			if ch.MatchedEmail == "" {
-				return s.memberPage(c, http.StatusBadRequest, "", "Enter the directory person's e-mail address.", form)
+				return s.memberPage(c, http.StatusBadRequest, "", "Choose the directory person.", form)
 			}
 		case store.ActionExempt:
 			ch.Reason = strings.TrimSpace(form["reason"])
 		case store.ActionRole:
-			ch.Role = c.FormValue("role")
-			form["role"] = ch.Role
+			m, err := s.Store.Member(c.Request().Context(), sess.WorkspaceID, ch.IntegrationID, ch.MemberID)
+			if err != nil {
+				return err
+			}
+			if ch.Role, ch.Assets, err = roleChange(c, m); err != nil {
+				return s.memberPage(c, http.StatusBadRequest, "", messageOf(err)+".", form)
+			}
 		}
 		for field, v := range form {
 			if err := checkText("field "+field, v); err != nil {
@@ -429,15 +601,53 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 			}
 		}
 		if _, err := s.startMemberChange(c.Request().Context(), ch); err != nil {
-			code := domain.ErrorCode(err)
-			if code == domain.EInvalid || code == domain.EConflict {
-				return s.memberPage(c, map[string]int{domain.EInvalid: http.StatusBadRequest, domain.EConflict: http.StatusConflict}[code], "",
-					messageOf(err), form)
+			if code := domain.ErrorCode(err); code == domain.EInvalid || code == domain.EConflict {
+				return s.memberPage(c, statusOf[code], "", messageOf(err), form)
 			}
 			return err
 		}
 		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action+"+started")
 	}
+}
+
+// uiInvite shows the Invite page: a directory search whose results each
+// get an invitation with a role.
+func (s *Server) uiInvite(c echo.Context) error { return s.invitePage(c, http.StatusOK, "") }
+
+func (s *Server) invitePage(c echo.Context, status int, formError string) error {
+	ig, err := s.Store.Integration(c.Request().Context(), uiSession(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := supported(ig, connector.Invite); err != nil {
+		return err
+	}
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
+	base := "/ui/apps/" + ig.ID + "/invite"
+	f := peopleForm{Title: "Invite", Intro: "Invite someone of the directory to " + ig.Label + ".", SearchURL: base, PostURL: base,
+		Button: "Invite", RoleField: "role", Roles: d.Roles}
+	if err := s.findPeople(c, &f); err != nil {
+		return err
+	}
+	return s.uiRender(c, status, "invite.html", map[string]any{"App": ig, "People": f, "Error": formError})
+}
+
+// uiSendInvite invites the chosen person; bad input is shown on the page,
+// and nothing starts.
+func (s *Server) uiSendInvite(c echo.Context) error {
+	sess := uiSession(c)
+	ch := store.MemberChange{WorkspaceID: sess.WorkspaceID, IntegrationID: c.Param("id"), Action: store.ActionInvite,
+		Actor: "console:" + sess.Email, Email: domain.NormalizeEmail(c.FormValue("email")), Role: c.FormValue("role")}
+	if ch.Email == "" {
+		return s.invitePage(c, http.StatusBadRequest, "Choose the person to invite.")
+	}
+	if _, err := s.startMemberChange(c.Request().Context(), ch); err != nil {
+		if code := domain.ErrorCode(err); code == domain.EInvalid || code == domain.EConflict {
+			return s.invitePage(c, statusOf[code], messageOf(err)+". Nobody was invited.")
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members?tab=pending&notice=invited")
 }
 
 func (s *Server) uiDirectories(c echo.Context) error {
@@ -533,7 +743,7 @@ func (s *Server) uiRender(c echo.Context, status int, page string, data map[stri
 	}
 	data["Session"] = uiSession(c)
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")

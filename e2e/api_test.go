@@ -260,7 +260,7 @@ func TestBadBytesEveryRoute(t *testing.T) {
 			return "User"
 		case param == "id" && strings.HasPrefix(route, "/v1/directories"):
 			return dir.ID
-		case param == "id" && strings.HasPrefix(route, "/v1/integrations"):
+		case param == "id" && (strings.HasPrefix(route, "/v1/integrations") || strings.HasPrefix(route, "/ui/apps")):
 			return ig.ID
 		case param == "member", param == "invitation":
 			return member

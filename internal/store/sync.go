@@ -445,3 +445,28 @@ func (s *Store) ListDirectoryUsers(ctx context.Context, workspaceID, directoryID
 	}
 	return users, next, nil
 }
+
+// Person is someone of a workspace's directories, by their e-mail address.
+type Person struct {
+	Email       string            `json:"email"`
+	DisplayName string            `json:"display_name"`
+	Status      domain.UserStatus `json:"status"`
+	Guest       bool              `json:"guest"`
+}
+
+// SearchPeople finds up to limit people of the workspace's directories
+// whose e-mail, alias or name contains query, active ones first, each
+// address once: whom an admin may match, re-assign or invite.
+func (s *Store) SearchPeople(ctx context.Context, workspaceID, query string, limit int) ([]Person, error) {
+	rows, err := s.pool.Query(ctx, `SELECT email, display_name, status, guest FROM (
+			SELECT DISTINCT ON (u.email) u.email, u.display_name, u.status, u.guest
+			FROM directory_users u JOIN directories d ON d.id = u.directory_id
+			WHERE d.workspace_id = $1 AND (u.email ILIKE $2 OR u.display_name ILIKE $2
+				OR u.given_name || ' ' || u.family_name ILIKE $2 OR EXISTS (SELECT 1 FROM unnest(u.aliases) a WHERE a ILIKE $2))
+			ORDER BY u.email, u.status = 'active' DESC) people
+		ORDER BY status <> 'active', email LIMIT $3`, workspaceID, likePattern(query), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Person])
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 
@@ -215,18 +216,28 @@ func (s *Server) createIntegration(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	key := apiKey(c)
+	ig, err := s.connect(c.Request().Context(), req, key.WorkspaceID, "api_key:"+key.ID)
+	if err != nil {
+		return err
+	}
+	return s.writeIntegration(c, http.StatusCreated, ig)
+}
+
+// connect checks and creates an integration, then starts what comes next,
+// the API's and the console's alike.
+func (s *Server) connect(ctx context.Context, req createIntegrationRequest, workspaceID, actor string) (store.Integration, error) {
 	ni, err := req.validate(s.ProviderHosts, s.Pinterest != nil)
 	if err != nil {
-		return err
+		return store.Integration{}, err
 	}
-	key := apiKey(c)
-	ni.WorkspaceID, ni.Actor = key.WorkspaceID, "api_key:"+key.ID
-	ig, start, err := s.Store.CreateIntegration(c.Request().Context(), ni)
+	ni.WorkspaceID, ni.Actor = workspaceID, actor
+	ig, start, err := s.Store.CreateIntegration(ctx, ni)
 	if err != nil {
-		return err
+		return ig, err
 	}
-	_ = s.start(c.Request().Context(), start)
-	return s.writeIntegration(c, http.StatusCreated, ig)
+	_ = s.start(ctx, start)
+	return ig, nil
 }
 
 // writeIntegration answers an integration with its counts and onboarding.

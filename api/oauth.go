@@ -24,7 +24,13 @@ func (s *Server) oauthStart(c echo.Context) error {
 		return domain.Errorf(domain.EInvalid, "no Pinterest app is configured on this Hubkeeper (HUBKEEPER_PINTEREST_CLIENT_ID)")
 	}
 	key := apiKey(c)
-	state, err := s.Store.BeginOAuth(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
+	return s.consent(c, key.WorkspaceID, "api_key:"+key.ID)
+}
+
+// consent sends the admin's browser to Pinterest's consent for the path's
+// integration, the API's and the console's alike.
+func (s *Server) consent(c echo.Context, workspaceID, actor string) error {
+	state, err := s.Store.BeginOAuth(c.Request().Context(), workspaceID, c.Param("id"), actor)
 	if err != nil {
 		return err
 	}

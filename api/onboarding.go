@@ -89,17 +89,27 @@ func (s *Server) connectProfile(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	req.Profile = strings.TrimSpace(req.Profile)
-	if err := required("profile", req.Profile); err != nil {
+	profile, err := checkProfile(req.Profile)
+	if err != nil {
 		return err
 	}
-	if !numericID.MatchString(req.Profile) {
-		if req.Profile = domain.NormalizeEmail(req.Profile); req.Profile == "" {
-			return domain.Errorf(domain.EInvalid, "profile must be the Facebook profile's business user id or e-mail address")
-		}
-	}
 	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
-		Stage: store.OnboardProfile, Profile: req.Profile}, workflows.SignalProfile)
+		Stage: store.OnboardProfile, Profile: profile}, workflows.SignalProfile)
+}
+
+// checkProfile reads a Facebook profile: a business user id or an e-mail.
+func checkProfile(profile string) (string, error) {
+	profile = strings.TrimSpace(profile)
+	if err := required("profile", profile); err != nil {
+		return "", err
+	}
+	if numericID.MatchString(profile) {
+		return profile, nil
+	}
+	if profile = domain.NormalizeEmail(profile); profile == "" {
+		return "", domain.Errorf(domain.EInvalid, "profile must be the Facebook profile's business user id or e-mail address")
+	}
+	return profile, nil
 }
 
 type verificationRequest struct {
@@ -115,11 +125,20 @@ func (s *Server) submitVerificationCode(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.Code = strings.TrimSpace(req.Code); !verificationCode.MatchString(req.Code) {
-		return domain.Errorf(domain.EInvalid, "code must be the verification code Pinterest sent (4 to 12 letters or digits)")
+	code, err := checkCode(req.Code)
+	if err != nil {
+		return err
 	}
 	return s.submit(c, store.OnboardingSubmission{WorkspaceID: apiKey(c).WorkspaceID, IntegrationID: c.Param("id"),
-		Stage: store.OnboardLogin, Secret: []byte(req.Code)}, workflows.SignalVerification)
+		Stage: store.OnboardLogin, Secret: []byte(code)}, workflows.SignalVerification)
+}
+
+// checkCode reads the verification code Pinterest sent.
+func checkCode(code string) (string, error) {
+	if code = strings.TrimSpace(code); !verificationCode.MatchString(code) {
+		return "", domain.Errorf(domain.EInvalid, "code must be the verification code Pinterest sent (4 to 12 letters or digits)")
+	}
+	return code, nil
 }
 
 // restartOnboarding starts a failed onboarding again: from the claim when
@@ -129,39 +148,52 @@ func (s *Server) restartOnboarding(c echo.Context) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	key := apiKey(c)
-	if err := s.failStoppedOnboarding(ctx, key.WorkspaceID, c.Param("id")); err != nil {
-		return err
-	}
-	start, err := s.Store.RestartOnboarding(ctx, key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
-	if err != nil {
-		return err
-	}
-	_ = s.start(ctx, start)
-	o, err := s.Store.OnboardingOf(ctx, c.Param("id"))
+	o, err := s.restart(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(c.Param("id")), Onboarding: o})
 }
 
+// restart starts a failed onboarding again, the API's and the console's alike.
+func (s *Server) restart(ctx context.Context, workspaceID, integrationID, actor string) (store.Onboarding, error) {
+	if err := s.failStoppedOnboarding(ctx, workspaceID, integrationID); err != nil {
+		return store.Onboarding{}, err
+	}
+	start, err := s.Store.RestartOnboarding(ctx, workspaceID, integrationID, actor)
+	if err != nil {
+		return store.Onboarding{}, err
+	}
+	_ = s.start(ctx, start)
+	return s.Store.OnboardingOf(ctx, integrationID)
+}
+
 // submit stores a submission and signals the onboarding; a repeat in the
 // current stage signals again, in case the first signal was lost.
 func (s *Server) submit(c echo.Context, sub store.OnboardingSubmission, signal string) error {
-	ctx := c.Request().Context()
 	key := apiKey(c)
 	sub.Actor = "api_key:" + key.ID
 	if key.Scope == store.ScopeSupport {
 		sub.Actor = "support_key:" + key.ID
 	}
-	done, err := s.Store.SubmitOnboarding(ctx, sub)
+	o, err := s.submitStep(c.Request().Context(), sub, signal)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(sub.IntegrationID), Onboarding: o})
+}
+
+// submitStep stores a step's submission and signals the onboarding, the
+// API's and the console's alike.
+func (s *Server) submitStep(ctx context.Context, sub store.OnboardingSubmission, signal string) (store.Onboarding, error) {
+	done, err := s.Store.SubmitOnboarding(ctx, sub)
+	if err != nil {
+		return store.Onboarding{}, err
+	}
 	o, err := s.Store.OnboardingOf(ctx, sub.IntegrationID)
 	if err != nil {
-		return err
+		return o, err
 	}
 	if o.Stage == sub.Stage {
 		var arg any
@@ -169,10 +201,10 @@ func (s *Server) submit(c echo.Context, sub store.OnboardingSubmission, signal s
 			arg = done.CredentialID
 		}
 		if err := s.wakeOnboarding(ctx, sub.IntegrationID, signal, arg); err != nil {
-			return err
+			return o, err
 		}
 	}
-	return c.JSON(http.StatusAccepted, onboardingView{WorkflowID: workflows.OnboardingID(sub.IntegrationID), Onboarding: o})
+	return o, nil
 }
 
 // stoppedOnboarding is why an onboarding whose workflow stopped without

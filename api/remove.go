@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
@@ -12,8 +13,17 @@ import (
 // stop, then it goes with everything it holds and every secret it had;
 // the audit trail stays. Temporal unreachable: 503, and nothing is gone.
 func (s *Server) deleteIntegration(c echo.Context) error {
-	key, ctx := apiKey(c), c.Request().Context()
-	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
+	key := apiKey(c)
+	if err := s.removeIntegration(c.Request().Context(), key.WorkspaceID, c.Param("id"), "api_key:"+key.ID); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// removeIntegration removes an integration of a workspace, the API's and
+// the console's alike.
+func (s *Server) removeIntegration(ctx context.Context, workspaceID, id, actor string) error {
+	ig, err := s.Store.Integration(ctx, workspaceID, id)
 	if err != nil {
 		return err
 	}
@@ -25,10 +35,7 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 		s.Logger.Error("stopping an integration's workflows", "integration", ig.ID, "error", err)
 		return domain.Errorf(domain.EUnavailable, "Temporal is unavailable, so the integration's workflows could not be stopped; nothing was deleted, try again")
 	}
-	if err := s.Store.DeleteIntegration(ctx, key.WorkspaceID, ig.ID, "api_key:"+key.ID); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return s.Store.DeleteIntegration(ctx, workspaceID, ig.ID, actor)
 }
 
 // deleteDirectory removes a directory the same way: its Schedule and

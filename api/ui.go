@@ -83,6 +83,15 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/ui/apps") }, s.uiAuth(false))
 	e.GET("/ui/apps", s.uiApps, s.uiAuth(false))
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
+	e.GET("/ui/apps/new", s.uiConnect, s.uiAuth(true))
+	e.POST("/ui/apps/new", s.uiConnectApp, s.uiAuth(true))
+	e.GET("/ui/apps/:id/consent", s.uiConsent, s.uiAuth(true))
+	e.GET("/ui/apps/:id/onboarding", s.uiOnboarding, s.uiAuth(false))
+	for _, step := range onboardingSteps {
+		e.POST("/ui/apps/:id/onboarding/"+step, s.uiOnboardingStep(step), s.uiAuth(true))
+	}
+	e.GET("/ui/apps/:id/remove", s.uiRemovePage, s.uiAuth(true))
+	e.POST("/ui/apps/:id/remove", s.uiRemoveApp, s.uiAuth(true))
 	e.GET("/ui/apps/:id/members", s.uiMembers, s.uiAuth(false))
 	e.GET("/ui/apps/:id/members/:member", s.uiMember, s.uiAuth(false))
 	e.POST("/ui/apps/:id/bulk", s.uiBulk, s.uiAuth(true))
@@ -648,6 +657,39 @@ func (s *Server) uiSendInvite(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members?tab=pending&notice=invited")
+}
+
+// uiRemovePage asks an admin to confirm removing an app by typing its label.
+func (s *Server) uiRemovePage(c echo.Context) error { return s.removePage(c, http.StatusOK, "") }
+
+func (s *Server) removePage(c echo.Context, status int, formError string) error {
+	ctx, ws := c.Request().Context(), uiSession(c).WorkspaceID
+	ig, err := s.Store.Integration(ctx, ws, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	counts, err := s.Store.MemberCounts(ctx, ig.ID)
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, status, "remove.html", map[string]any{"App": ig, "Counts": counts, "Tabs": memberTabs, "Error": formError})
+}
+
+// uiRemoveApp removes the app once its label is typed: its schedule and
+// runs stop, and it goes with its members and secrets.
+func (s *Server) uiRemoveApp(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.FormValue("label")) != ig.Label {
+		return s.removePage(c, http.StatusBadRequest, "Type the app's name exactly to remove it. Nothing was removed.")
+	}
+	if err := s.removeIntegration(ctx, sess.WorkspaceID, ig.ID, "console:"+sess.Email); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/apps?notice=removed")
 }
 
 func (s *Server) uiDirectories(c echo.Context) error {

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
+)
+
+// TestConsoleConnectAndRemoveApps: in real Chromium an admin connects a
+// Meta business with a token (a bad business id first refused, nothing
+// created), onboards another step by step through the wizard (support's
+// approval by its key, the claim at the sandbox, a weak token refused in
+// words, then the token and the profile typed in the console) up to
+// connected, and removes the first app, typing its name.
+func TestConsoleConnectAndRemoveApps(t *testing.T) {
+	people := seed.Company(emailDomain, 80, 3)
+	s := newStack(t, people)
+	s.importOkta()
+	ctx := context.Background()
+	admin := people[0]
+	s.setAdmins(admin.Email)
+	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
+	const businessID, adminProfile = "901234567890666", "100000000000888"
+	b := metasandbox.NewBusiness(businessID, emailDomain, people, metaShape, time.Now())
+	b.Users[adminProfile] = &metasandbox.BusinessUser{ID: adminProfile, Name: admin.DisplayName(), Email: "ann.personal@fbmail.test",
+		FirstName: admin.GivenName, LastName: admin.FamilyName, Role: "ADMIN", Tasks: []string{}, UserType: "business_user"}
+	s.meta.AddBusiness(b, "EAAunused-token-of-another-app")
+	page := openConsole(t, s)
+	consoleSignIn(t, s, page, admin, "admin password")
+	apps := func() []store.Integration {
+		list, _, err := s.store.ListIntegrations(ctx, s.ws.ID, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	// With a token: a business id that is not one is refused in the form.
+	submit(page, "#connect-app")
+	screenshot(t, page, "connect")
+	page.MustElement("#mt-label").MustInput("Acme Meta")
+	page.MustElement("#mt-business").MustInput("acme")
+	page.MustElement("#mt-token").MustInput(metaToken)
+	page.MustElement("#mt-graph").MustParents("details").First().MustElement("summary").MustClick()
+	page.MustElement("#mt-graph").MustInput(s.metaURL)
+	submit(page, "#connect-meta-token")
+	if text := page.MustElement("#form-error").MustText(); !strings.Contains(text, "business_id must be the numeric") || len(apps()) != 0 {
+		t.Fatalf("a bad business id: %q, %d apps", text, len(apps()))
+	}
+	if page.MustElement("#mt-label").MustProperty("value").String() != "Acme Meta" ||
+		page.MustElement("#mt-token").MustProperty("value").String() != "" {
+		t.Fatal("the refused form lost what was typed, or kept the token")
+	}
+	page.MustElement("#mt-business").MustSelectAllText().MustInput(metaBusinessID)
+	page.MustElement("#mt-token").MustInput(metaToken)
+	submit(page, "#connect-meta-token")
+	if !strings.Contains(page.MustElement("#notice").MustText(), "Connected") || len(apps()) != 1 {
+		t.Fatalf("after connecting: %d apps", len(apps()))
+	}
+	token := apps()[0]
+
+	// Step by step: the wizard shows each stage and takes its forms.
+	page.MustNavigate(s.api.URL + "/ui/apps/new").MustWaitLoad()
+	page.MustElement("#mo-label").MustInput("Acme onboarding")
+	page.MustElement("#mo-business").MustInput(businessID)
+	page.MustElement("#mo-admin").MustInput(admin.Email)
+	page.MustElement("#mo-graph").MustParents("details").First().MustElement("summary").MustClick()
+	page.MustElement("#mo-graph").MustInput(s.metaURL)
+	submit(page, "#connect-meta-onboarding")
+	if !strings.HasSuffix(page.MustInfo().URL, "/onboarding") {
+		t.Fatalf("after starting an onboarding: %s", page.MustInfo().URL)
+	}
+	var onboarding store.Integration
+	for _, ig := range apps() {
+		if ig.BusinessID == businessID {
+			onboarding = ig
+		}
+	}
+	stageShown := func(stage string) {
+		t.Helper()
+		s.waitOnboarding(onboarding.ID, stage, atStage(stage))
+		page.MustReload().MustWaitLoad()
+	}
+	stageShown(store.OnboardAppApproval)
+	if text := page.MustElement(`#stages [aria-current="step"]`).MustText(); !strings.Contains(text, "dedicated Facebook app") ||
+		!strings.Contains(page.MustElement("#waiting").MustText(), "support to approve") {
+		t.Fatalf("the first stage: %q", text)
+	}
+	screenshot(t, page, "onboarding")
+	supportKey, _, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{Name: "support desk", Scope: store.ScopeSupport, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appID, appSecret := s.meta.RegisterApp()
+	if code := s.call("POST", "/v1/integrations/"+onboarding.ID+"/onboarding/app-approved", supportKey,
+		map[string]string{"app_id": appID, "app_secret": appSecret}, nil); code != http.StatusAccepted {
+		t.Fatalf("app-approved: %d", code)
+	}
+	stageShown(store.OnboardClaim)
+	if err := s.meta.ClaimApp(businessID, appID); err != nil {
+		t.Fatal(err)
+	}
+	submit(page, "#claimed")
+	stageShown(store.OnboardToken)
+	_, weakToken, _ := s.meta.CreateSystemUser(businessID, "Weak", "ADMIN", []string{"business_management"})
+	page.MustElement("#token").MustInput(weakToken)
+	submit(page, "#send-token")
+	s.waitOnboarding(onboarding.ID, "a refused token", refusedFor("ads_management"))
+	page.MustReload().MustWaitLoad()
+	if !strings.Contains(page.MustElement("main").MustText(), "ads_management") {
+		t.Fatal("the refused token's reason is not on the page")
+	}
+	_, goodToken, _ := s.meta.CreateSystemUser(businessID, "Hubkeeper", "ADMIN", metasandbox.AllPermissions)
+	page.MustElement("#token").MustInput(goodToken)
+	submit(page, "#send-token")
+	stageShown(store.OnboardProfile)
+	page.MustElement("#profile").MustInput("ann at home")
+	submit(page, "#send-profile")
+	if text := page.MustElement("#form-error").MustText(); !strings.Contains(text, "profile must be the Facebook profile") {
+		t.Fatalf("a profile that is none: %q", text)
+	}
+	page.MustElement("#profile").MustSelectAllText().MustInput(adminProfile)
+	submit(page, "#send-profile")
+	stageShown(store.OnboardDone)
+	if text := page.MustElement("#stages").MustText(); strings.Contains(text, "now") || !strings.Contains(text, "Connected — done") {
+		t.Fatalf("the finished onboarding: %q", text)
+	}
+	if ig := s.integration(onboarding.ID); ig.Status != "connected" || ig.Members[string(domain.StateOnboarded)] == 0 {
+		t.Fatalf("after the wizard: %+v", ig.Integration)
+	}
+	for _, secret := range []string{goodToken, weakToken, appSecret} {
+		if strings.Contains(page.MustHTML(), secret) {
+			t.Fatal("a secret is on the page")
+		}
+	}
+
+	// Remove app: the wrong name is refused; the right one removes it.
+	page.MustNavigate(s.api.URL + "/ui/apps").MustWaitLoad()
+	submitIn(page, page.MustElement("#app-"+token.ID+" .remove-app"))
+	page.MustElement("#label").MustInput("Acme")
+	submit(page, "#remove-app")
+	if text := page.MustElement("#form-error").MustText(); !strings.Contains(text, "Nothing was removed") || len(apps()) != 2 {
+		t.Fatalf("a wrong name: %q, %d apps", text, len(apps()))
+	}
+	screenshot(t, page, "remove")
+	page.MustElement("#label").MustInput("Acme Meta")
+	submit(page, "#remove-app")
+	if !strings.Contains(page.MustElement("#notice").MustText(), "removed") || len(apps()) != 1 || apps()[0].ID != onboarding.ID {
+		t.Fatalf("after removing: %d apps", len(apps()))
+	}
+}

@@ -37,7 +37,7 @@ func BenchmarkConsoleMembers10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.setAdmins("it-admin@" + emailDomain)
-	link, err := s.store.CreateConsoleLink(context.Background(), s.ws.ID, "it-admin@"+emailDomain, time.Hour)
+	link, err := s.store.CreateConsoleLink(context.Background(), s.ws.ID, "it-admin@"+emailDomain, time.Hour, "test")
 	if err != nil {
 		b.Fatal(err)
 	}

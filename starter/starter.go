@@ -34,6 +34,8 @@ const Usage = `Operations:
                                             issue a support key: approves dedicated apps in every workspace
   apikey list [--workspace ID]              list API keys (every workspace's without --workspace)
   apikey revoke --id KEY_ID                 revoke an API key at once
+  console link --workspace ID --email E [--expires 1h]
+                                            print a one-time console sign-in link for an admin or viewer
   directory sync --directory ID [--wait]    import a directory now
   integration sync --integration ID [--wait] check a business center for updates now
   schedule list                             list Schedules with their state
@@ -72,6 +74,7 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 	note := fs.String("note", "paused by an operator", "note")
 	wait := fs.Bool("wait", false, "wait for the workflow to finish")
 	scope := fs.String("scope", store.ScopeAdmin, "API key scope: admin or support")
+	email := fs.String("email", "", "a workspace admin's or viewer's e-mail address")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -98,6 +101,8 @@ func Run(ctx context.Context, args []string, out io.Writer, env envconfig.Lookup
 		}
 		defer st.Close()
 		return workspaceCommand(ctx, st, cmd, keyFlags{name: *name, workspace: *workspace, scope: *scope, id: *id, expires: *expires}, out, need)
+	case "console link":
+		return consoleLink(ctx, cfg, env, *workspace, *email, *expires, out, need)
 	case "directory sync", "integration sync", "schedule list", "schedule pause", "schedule unpause", "schedule trigger", "search-attributes register":
 	default:
 		return ErrUsage
@@ -288,4 +293,39 @@ func when(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// consoleLink prints a one-time console sign-in link, for the first
+// sign-in of a workspace or when its IdP is unreachable. The link's page
+// signs in only from its button, once, within --expires (default 1h).
+func consoleLink(ctx context.Context, cfg config.Common, env envconfig.Lookuper, workspace, email string, expires time.Duration,
+	out io.Writer, need func(*string, string) error) error {
+	if err := firstErr(need(&workspace, "workspace"), need(&email, "email")); err != nil {
+		return err
+	}
+	var api config.API
+	if err := config.Load(ctx, &api, env); err != nil {
+		return err
+	}
+	_, st, err := process.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	token, err := st.CreateConsoleLink(ctx, workspace, email, cmp.Or(expires, time.Hour), "operator")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s/ui/link/%s\n(once, for %s, within %s)\n", strings.TrimRight(api.PublicURL, "/"), token, email,
+		cmp.Or(expires, time.Hour))
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

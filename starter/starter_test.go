@@ -101,6 +101,24 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("workspace list: %q %v", out, err)
 	}
 
+	// A one-time console link for an admin, good once; none for a stranger.
+	if err := st.SetWorkspaceSettings(ctx, wsID, "test", store.WorkspaceSettings{AdminEmails: []string{"ann@acme.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run("console", "link", "--workspace", wsID, "--email", "Ann@acme.test", "--expires", "30m")
+	link := regexp.MustCompile(`^http://localhost:8080/ui/link/(\S+)\n`).FindStringSubmatch(out)
+	if err != nil || link == nil {
+		t.Fatalf("console link: %q %v", out, err)
+	}
+	if _, sess, err := st.UseConsoleLink(ctx, link[1]); err != nil || sess.Email != "ann@acme.test" || sess.Role != store.RoleAdmin {
+		t.Fatalf("the printed link: %+v %v", sess, err)
+	}
+	for _, bad := range [][]string{{"--email", "stranger@acme.test"}, {"--email", "ann@acme.test", "--expires", "720h"}, {}} {
+		if out, err := run(append([]string{"console", "link", "--workspace", wsID}, bad...)...); err == nil {
+			t.Fatalf("console link %v printed %q", bad, out)
+		}
+	}
+
 	// Schedules: create one as the API does, then list, pause and unpause it.
 	c, err := client.Dial(client.Options{HostPort: temporalAddr})
 	if err != nil {

@@ -411,7 +411,7 @@ func seedConsole(ctx context.Context, st *store.Store, apiURL string, demo demoS
 		"client_id": sandbox.DemoConsoleClientID, "client_secret": state["SANDBOX_CONSOLE_CLIENT_SECRET"]}, nil); err != nil {
 		return "", err
 	}
-	token, err := st.CreateConsoleLink(ctx, demo.workspaceID, demoAdmin, 24*time.Hour)
+	token, err := st.CreateConsoleLink(ctx, demo.workspaceID, demoAdmin, 24*time.Hour, "dev stack")
 	return apiURL + "/ui/link/" + token, err
 }
 

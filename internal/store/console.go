@@ -116,7 +116,7 @@ func (s *Store) FinishConsoleSignIn(ctx context.Context, state string) (workspac
 // consoleRole is the role a workspace gives an e-mail address ("" none).
 func consoleRole(ctx context.Context, tx pgx.Tx, workspaceID, email string) (string, error) {
 	var admins, viewers []string
-	if err := tx.QueryRow(ctx, `SELECT admin_emails, console_viewers FROM workspaces WHERE id = $1`, workspaceID).
+	if err := tx.QueryRow(ctx, `SELECT admin_emails, console_viewers FROM workspaces WHERE id::text = $1`, workspaceID).
 		Scan(&admins, &viewers); err != nil {
 		return "", notFound(err, "workspace")
 	}
@@ -189,15 +189,36 @@ func (s *Store) EndConsoleSession(ctx context.Context, token string) error {
 	return err
 }
 
+// MaxLinkLifetime bounds how long a one-time sign-in link stays good.
+const MaxLinkLifetime = 7 * 24 * time.Hour
+
 // CreateConsoleLink makes a one-time sign-in link's token for a workspace
-// admin or viewer, valid for lifetime; only its hash is kept.
-func (s *Store) CreateConsoleLink(ctx context.Context, workspaceID, email string, lifetime time.Duration) (string, error) {
+// admin or viewer, valid for lifetime; only its hash is kept, and actor's
+// issuing it is audited.
+func (s *Store) CreateConsoleLink(ctx context.Context, workspaceID, email string, lifetime time.Duration, actor string) (string, error) {
+	email = domain.NormalizeEmail(email)
+	if lifetime <= 0 || lifetime > MaxLinkLifetime {
+		return "", domain.Errorf(domain.EInvalid, "a sign-in link lasts more than nothing and at most %s", MaxLinkLifetime)
+	}
 	token, err := randomToken()
 	if err != nil {
 		return "", err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO console_links (hash, workspace_id, email, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashToken(token), workspaceID, domain.NormalizeEmail(email), s.now().Add(lifetime))
+	err = s.WithTx(ctx, func(tx pgx.Tx) error {
+		role, err := consoleRole(ctx, tx, workspaceID, email)
+		if err != nil {
+			return err
+		}
+		if role == "" || email == "" {
+			return domain.Errorf(domain.EInvalid, "that address is neither an admin nor a viewer of the workspace (settings admin_emails, console viewers)")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO console_links (hash, workspace_id, email, expires_at) VALUES ($1, $2, $3, $4)`,
+			hashToken(token), workspaceID, email, s.now().Add(lifetime)); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEvent{WorkspaceID: workspaceID, Actor: actor, Action: "console.link_created",
+			SubjectType: "workspace", SubjectID: workspaceID, Details: map[string]any{"role": role, "expires_in": lifetime.String()}})
+	})
 	return token, err
 }
 

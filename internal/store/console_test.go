@@ -26,7 +26,7 @@ func TestConsoleSessions(t *testing.T) {
 	if idp, secret, err := f.st.ConsoleIdP(ctx, f.ws.ID); err != nil || string(secret) != "secret" || idp.Viewers[0] != "bob@acme.test" {
 		t.Fatalf("idp %+v %v", idp, err)
 	}
-	link, err := f.st.CreateConsoleLink(ctx, f.ws.ID, "Ann@acme.test", time.Hour)
+	link, err := f.st.CreateConsoleLink(ctx, f.ws.ID, "Ann@acme.test", time.Hour, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

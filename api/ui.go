@@ -446,7 +446,11 @@ func (s *Server) uiBulkProgress(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.uiRender(c, http.StatusOK, "bulk.html", map[string]any{"App": ig, "Bulk": b, "Refresh": b.FinishedAt == nil})
+	names, err := s.Store.MemberNames(ctx, ig.ID, b.MemberIDs)
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, http.StatusOK, "bulk.html", map[string]any{"App": ig, "Bulk": b, "Names": names, "Refresh": b.FinishedAt == nil})
 }
 
 // uiMember shows one member, its recent actions and, for admins, the

@@ -42,8 +42,8 @@ func (s *Server) uiConnectApp(c echo.Context) error {
 	sess := uiSession(c)
 	kind := c.FormValue("kind")
 	form := map[string]string{"kind": kind}
-	for _, field := range []string{"label", "business_id", "admin_email", "login_method", "graph_base_url", "automation_email",
-		"automation_phone"} {
+	for _, field := range []string{"label", "business_id", "admin_email", "login_method", "graph_base_url", "web_base_url",
+		"automation_email", "automation_phone"} {
 		form[field] = strings.TrimSpace(c.FormValue(field))
 	}
 	for field, v := range form {
@@ -61,7 +61,7 @@ func (s *Server) uiConnectApp(c echo.Context) error {
 	case connectPinterestAPI:
 		req.Provider, req.Mode = "pinterest", connector.ModeAPI
 	case connectPinterestLogin:
-		req.Provider, req.Mode, req.LoginMethod = "pinterest", connector.ModeBrowser, "password"
+		req.Provider, req.Mode, req.LoginMethod, req.WebBaseURL = "pinterest", connector.ModeBrowser, "password", form["web_base_url"]
 		req.Automation = &automationRequest{Label: form["label"], Email: form["automation_email"], Password: c.FormValue("automation_password"),
 			Phone: form["automation_phone"]}
 	default:
@@ -76,7 +76,9 @@ func (s *Server) uiConnectApp(c echo.Context) error {
 	}
 	switch {
 	case kind == connectPinterestAPI:
-		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ig.ID+"/consent")
+		// A link, not a redirect: the CSP's form-action keeps a form's
+		// answer from leading to another site.
+		return c.Redirect(http.StatusSeeOther, "/ui/apps?notice=consent#app-"+ig.ID)
 	case ig.Status == "onboarding":
 		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ig.ID+"/onboarding")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
+	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
@@ -155,5 +156,108 @@ func TestConsoleConnectAndRemoveApps(t *testing.T) {
 	submit(page, "#remove-app")
 	if !strings.Contains(page.MustElement("#notice").MustText(), "removed") || len(apps()) != 1 || apps()[0].ID != onboarding.ID {
 		t.Fatalf("after removing: %d apps", len(apps()))
+	}
+}
+
+// TestConsolePinterestConnect: the wizard connects Pinterest both ways in
+// real Chromium: through its API (the app's card leads the admin to
+// Pinterest's consent, and the first check follows), and, once that app
+// is removed, through an automation account, whose verification code is
+// typed on the onboarding page, up to connected.
+func TestConsolePinterestConnect(t *testing.T) {
+	people := seed.Company(emailDomain, 80, 3)
+	s := newStack(t, people)
+	s.importOkta()
+	admin := people[0]
+	s.setAdmins(admin.Email)
+	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
+	page := openConsole(t, s)
+	consoleSignIn(t, s, page, admin, "admin password")
+	ctx := context.Background()
+	appOf := func(label string) store.Integration {
+		list, _, err := s.store.ListIntegrations(ctx, s.ws.ID, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ig := range list {
+			if ig.Label == label {
+				return ig
+			}
+		}
+		t.Fatalf("no app %q", label)
+		return store.Integration{}
+	}
+
+	// Through the API: the console's consent link leads to Pinterest.
+	page.MustNavigate(s.api.URL + "/ui/apps/new").MustWaitLoad()
+	page.MustElement("#pa-label").MustInput("Acme Pinterest API")
+	page.MustElement("#pa-business").MustInput(pinBusinessID)
+	submit(page, "#connect-pinterest-api")
+	viaAPI := appOf("Acme Pinterest API")
+	if !strings.Contains(page.MustElement("#notice").MustText(), "Consent at Pinterest") {
+		t.Fatal("no word of the consent after creating")
+	}
+	href := page.MustElement("#app-" + viaAPI.ID + " a.consent").MustProperty("href").String()
+	resp, err := cookieClient(t, page).Get(href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	consent := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(consent, s.pinURL+"/oauth/") {
+		t.Fatalf("consent: %d %s", resp.StatusCode, consent)
+	}
+	// The sandbox's consent pages, as the admin would go through them.
+	back, err := pinsandbox.Consent(ctx, consent, pinAutomation, pinPassword, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.MustNavigate(back.String()).MustWaitLoad()
+	if !strings.Contains(page.MustElement("main").MustText(), "Connected") {
+		t.Fatalf("after consent: %s", page.MustElement("main").MustText())
+	}
+	if checked := s.waitCheck(t, viaAPI.ID); checked.Members == 0 {
+		t.Fatal("the first check found nobody")
+	}
+
+	// The same business can be connected once: the API app goes first.
+	page.MustNavigate(s.api.URL + "/ui/apps/" + viaAPI.ID + "/remove").MustWaitLoad()
+	page.MustElement("#label").MustInput(viaAPI.Label)
+	submit(page, "#remove-app")
+
+	// Through an automation account: the code Pinterest sends, typed here.
+	sb, webURL := s.pinterestSandbox(t, pinsandbox.FlowPeople, 40, 2, 25)
+	sb.RequireVerification = true
+	page.MustNavigate(s.api.URL + "/ui/apps/new").MustWaitLoad()
+	page.MustElement("#pb-label").MustInput("Acme Pinterest")
+	page.MustElement("#pb-business").MustInput(pinBusinessID)
+	page.MustElement("#pb-email").MustInput(pinAutomation)
+	page.MustElement("#pb-password").MustInput(pinPassword)
+	page.MustElement("#pb-web").MustParents("details").First().MustElement("summary").MustClick()
+	page.MustElement("#pb-web").MustInput(webURL)
+	submit(page, "#connect-pinterest-browser")
+	if has, el, _ := page.Has("#form-error"); has {
+		t.Fatalf("the automation account's form: %s", el.MustText())
+	}
+	viaBrowser := appOf("Acme Pinterest")
+	waitFor(t, "Pinterest's verification step", func() bool { return sb.VerificationCode(pinAutomation) != "" })
+	page.MustReload().MustWaitLoad()
+	if text := page.MustElement(`#stages [aria-current="step"]`).MustText(); !strings.Contains(text, "automation account's login") {
+		t.Fatalf("the login stage: %q", text)
+	}
+	page.MustElement("#code").MustInput("12 34")
+	submit(page, "#send-code")
+	if text := page.MustElement("#form-error").MustText(); !strings.Contains(text, "verification code Pinterest sent") {
+		t.Fatalf("a code that is none: %q", text)
+	}
+	page.MustElement("#code").MustSelectAllText().MustInput(sb.VerificationCode(pinAutomation))
+	submit(page, "#send-code")
+	s.waitOnboarding(viaBrowser.ID, "done", atStage(store.OnboardDone))
+	page.MustReload().MustWaitLoad()
+	if text := page.MustElement("#stages").MustText(); !strings.Contains(text, "Connected — done") {
+		t.Fatalf("the finished onboarding: %q", text)
+	}
+	if ig := s.integration(viaBrowser.ID); ig.Status != "connected" || ig.Members[string(domain.StateOnboarded)] == 0 {
+		t.Fatalf("after the wizard: %+v", ig.Integration)
 	}
 }

@@ -155,6 +155,9 @@ func TestConsoleMemberActions(t *testing.T) {
 		page.MustReload().MustWaitLoad()
 		return strings.Contains(page.MustElement("#progress").MustText(), "2 of 2 members: 2 done")
 	})
+	if text := page.MustElement("#outcomes").MustText(); !strings.Contains(text, ticked[0].Name) || !strings.Contains(text, ticked[1].Name) {
+		t.Fatalf("the bulk page's members: %q", text)
+	}
 	screenshot(t, page, "bulk")
 	for _, m := range ticked {
 		if got := s.member(ig.ID, m.ExternalID); got.State != domain.StateExempted || got.ExemptReason != "Agency seats, reviewed quarterly" {

@@ -67,6 +67,8 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	}
 	signIn := func(p seed.Person, password string) { consoleSignIn(t, s, page, p, password) }
 
+	page.MustNavigate(s.api.URL + "/ui/signin?workspace=" + s.ws.ID).MustWaitLoad()
+	screenshot(t, page, "idp-sign-in")
 	signIn(admin, "admin password")
 	card := page.MustElement("#app-" + ig.ID)
 	if text := card.MustText(); !strings.Contains(text, ig.Label) || !strings.Contains(text, "connected") || !strings.Contains(text, "Onboarded") {
@@ -121,6 +123,7 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		inReport[m.MemberID] = true
 	}
 	page.MustNavigate(s.api.URL + "/ui/reports").MustWaitLoad()
+	screenshot(t, page, "reports")
 	submit(page, `a[href="/ui/reports/`+report.ID+`"]`)
 	screenshot(t, page, "report")
 	page.MustElement(`input[value="` + report.Members[0].MemberID + `"]`).MustClick()
@@ -195,6 +198,7 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatalf("directories %v", err)
 	}
 	page.MustNavigate(s.api.URL + "/ui/directories").MustWaitLoad()
+	screenshot(t, page, "directories")
 	submit(page, `a[href="/ui/directories/`+dirs[0].ID+`"]`)
 	page.MustElement("#status").MustSelect("deprovisioned")
 	submit(page, `form[role="search"] button`)
@@ -213,10 +217,16 @@ func TestConsoleSignInAndApps(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || runs() != before+1 {
 		t.Fatalf("a post without CSRF: %d, %d runs", resp.StatusCode, runs())
 	}
+	page.MustNavigate(s.api.URL + "/ui/apps/00000000-0000-0000-0000-000000000000/members").MustWaitLoad()
+	if h := page.MustElement("h1").MustText(); h != "Not found" {
+		t.Fatalf("an unknown app's page: %q", h)
+	}
+	screenshot(t, page, "not-found")
 	submit(page, `form[action="/ui/signout"] button`)
 	if h := page.MustElement("h1").MustText(); h != "Signed out" {
 		t.Fatalf("after signing out: %q", h)
 	}
+	screenshot(t, page, "signed-out")
 
 	// The viewer looks but has no button, and is refused the post itself.
 	signIn(viewer, "viewer password")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
+	"github.com/jackc/pgx/v5"
 )
 
 // BulkLimit is the most members one bulk action takes.
@@ -104,4 +105,17 @@ func (s *Store) RecordBulkStatus(ctx context.Context, id, workflowID, status str
 			workflow_id = CASE WHEN $2 = '' THEN workflow_id ELSE $2 END,
 			finished_at = CASE WHEN $3 IN ('succeeded', 'failed') THEN now() END WHERE id = $1`, id, workflowID, status, waitingUntil)
 	return err
+}
+
+// MemberNames maps the ids of an integration's members to their names.
+func (s *Store) MemberNames(ctx context.Context, integrationID string, ids []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT external_id, name FROM members WHERE integration_id = $1 AND external_id = ANY($2)`,
+		integrationID, ids)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	var id, name string
+	_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil })
+	return names, err
 }

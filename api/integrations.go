@@ -425,9 +425,8 @@ func (s *Server) replaceSecret(c echo.Context, kind string) error {
 	if err := required(field, secret); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	key := apiKey(c)
-	ig, err := s.Store.Integration(ctx, key.WorkspaceID, c.Param("id"))
+	ig, err := s.Store.Integration(c.Request().Context(), key.WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -436,21 +435,28 @@ func (s *Server) replaceSecret(c echo.Context, kind string) error {
 		return domain.Errorf(domain.EInvalid, "integration %s is %s: a Meta token goes to PUT …/token, a Pinterest password to PUT …/password",
 			ig.ID, ig.Provider)
 	}
-	// A Meta onboarding takes its token at its token step; a Pinterest one
-	// takes a new password here, and logs in again with it.
+	if err := s.replaceCredential(c.Request().Context(), ig, "api_key:"+key.ID, []byte(secret)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// replaceCredential stores an integration's new credential, the API's and
+// the console's alike. A Meta onboarding takes its token at its token
+// step; a Pinterest one takes a new password here, and logs in again.
+func (s *Server) replaceCredential(ctx context.Context, ig store.Integration, actor string, secret []byte) error {
+	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	loginAgain := d.Onboarding == connector.OnboardAutomationLogin
 	if !loginAgain {
 		if err := connected(ig); err != nil {
 			return err
 		}
 	}
-	if err := s.Store.ReplaceIntegrationSecret(ctx, ig, "api_key:"+key.ID, []byte(secret)); err != nil {
+	if err := s.Store.ReplaceIntegrationSecret(ctx, ig, actor, secret); err != nil {
 		return err
 	}
 	if ig.OnboardingOpen && loginAgain {
-		if err := s.wakeOnboarding(ctx, ig.ID, workflows.SignalVerification, nil); err != nil {
-			return err
-		}
+		return s.wakeOnboarding(ctx, ig.ID, workflows.SignalVerification, nil)
 	}
-	return c.NoContent(http.StatusNoContent)
+	return nil
 }

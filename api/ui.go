@@ -83,6 +83,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/ui/apps") }, s.uiAuth(false))
 	e.GET("/ui/apps", s.uiApps, s.uiAuth(false))
 	e.POST("/ui/apps/:id/check", s.uiCheck, s.uiAuth(true))
+	e.POST("/ui/apps/:id/credential", s.uiCredential, s.uiAuth(true))
 	e.GET("/ui/apps/new", s.uiConnect, s.uiAuth(true))
 	e.POST("/ui/apps/new", s.uiConnectApp, s.uiAuth(true))
 	e.GET("/ui/apps/:id/consent", s.uiConsent, s.uiAuth(true))
@@ -316,7 +317,10 @@ type appCard struct {
 	Running bool
 }
 
-func (s *Server) uiApps(c echo.Context) error {
+func (s *Server) uiApps(c echo.Context) error { return s.appsPage(c, http.StatusOK, "", "") }
+
+// appsPage shows the cards; formError is the refusal of appID's form.
+func (s *Server) appsPage(c echo.Context, status int, appID, formError string) error {
 	sess, ctx := uiSession(c), c.Request().Context()
 	igs, _, err := s.Store.ListIntegrations(ctx, sess.WorkspaceID, store.Page{Limit: store.MaxLimit})
 	if err != nil {
@@ -340,8 +344,33 @@ func (s *Server) uiApps(c echo.Context) error {
 		}
 		cards = append(cards, card)
 	}
-	return s.uiRender(c, http.StatusOK, "apps.html", map[string]any{"Apps": cards, "Refresh": running, "Notice": c.QueryParam("notice"),
-		"TabOrder": memberTabs})
+	return s.uiRender(c, status, "apps.html", map[string]any{"Apps": cards, "Refresh": running && formError == "",
+		"Notice": c.QueryParam("notice"), "TabOrder": memberTabs, "ErrorApp": appID, "Error": formError})
+}
+
+// uiCredential replaces an app's credential from its card: the Meta
+// token or the Pinterest automation account's password it needs again.
+func (s *Server) uiCredential(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	secret := c.FormValue("secret")
+	if err := required("the new credential", secret); err != nil {
+		return s.appsPage(c, http.StatusBadRequest, ig.ID, messageOf(err)+".")
+	}
+	if d, _ := connector.Describe(ig.Provider, ig.Mode); d.SecretKind != "meta_token" && d.SecretKind != "pinterest_password" {
+		return s.appsPage(c, http.StatusBadRequest, ig.ID, "This app is connected by consent: follow “Consent at Pinterest”.")
+	}
+	err = s.replaceCredential(ctx, ig, "console:"+sess.Email, []byte(strings.TrimSpace(secret)))
+	if code := domain.ErrorCode(err); code == domain.EInvalid || code == domain.EConflict {
+		return s.appsPage(c, statusOf[code], ig.ID, messageOf(err)+".")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/apps?notice=credential#app-"+ig.ID)
 }
 
 // uiCheck starts a check for updates and goes back to the Apps page,

@@ -17,7 +17,8 @@ import (
 
 // TestConsoleConnectAndRemoveApps: in real Chromium an admin connects a
 // Meta business with a token (a bad business id first refused, nothing
-// created), onboards another step by step through the wizard (support's
+// created) and gives it a new token from its card once Meta rejects the
+// old one, onboards another step by step through the wizard (support's
 // approval by its key, the claim at the sandbox, a weak token refused in
 // words, then the token and the profile typed in the console) up to
 // connected, and removes the first app, typing its name.
@@ -67,6 +68,28 @@ func TestConsoleConnectAndRemoveApps(t *testing.T) {
 		t.Fatalf("after connecting: %d apps", len(apps()))
 	}
 	token := apps()[0]
+
+	// Its token expires: the card says so and takes a new one.
+	s.meta.Inject(metasandbox.Faults["token_expired"], 100)
+	if _, err := s.check(s.apiKey, token.ID); err == nil {
+		t.Fatal("a check with an expired token succeeded")
+	}
+	s.meta.ClearFaults()
+	s.meta.AddToken(metaBusinessID, "EAAfresh-console-token", "30000000000002", metasandbox.AllPermissions)
+	page.MustNavigate(s.api.URL + "/ui/apps").MustWaitLoad()
+	card := page.MustElement("#app-" + token.ID)
+	if text := card.MustText(); !strings.Contains(text, "needs_reauth") || !strings.Contains(text, "Meta rejected the access token") {
+		t.Fatalf("the card of an expired token: %q", text)
+	}
+	screenshot(t, page, "apps-needs-reauth")
+	page.MustElement("#secret-" + token.ID).MustInput("EAAfresh-console-token")
+	submit(page, "#credential-"+token.ID)
+	if !strings.Contains(page.MustElement("#notice").MustText(), "new credential is stored") {
+		t.Fatal("no notice after replacing the token")
+	}
+	if _, err := s.check(s.apiKey, token.ID); err != nil || s.integration(token.ID).Status != "connected" {
+		t.Fatalf("the check with the new token: %v", err)
+	}
 
 	// Step by step: the wizard shows each stage and takes its forms.
 	page.MustNavigate(s.api.URL + "/ui/apps/new").MustWaitLoad()

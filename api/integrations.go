@@ -325,7 +325,8 @@ func (s *Server) listMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.MemberFilter{State: domain.MemberState(c.QueryParam("state")), Role: c.QueryParam("role"), TwoFactor: c.QueryParam("two_factor")}
+	f := store.MemberFilter{State: domain.MemberState(c.QueryParam("state")), Role: c.QueryParam("role"), TwoFactor: c.QueryParam("two_factor"),
+		Sort: c.QueryParam("sort")}
 	if f.State != "" && !f.State.Valid() {
 		return domain.Errorf(domain.EInvalid, "state must be onboarded, unmatched, exempted, pending, removed or system")
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -45,6 +46,10 @@ var uiPages = template.Must(template.New("").Funcs(template.FuncMap{
 		return "never"
 	},
 	"tabLabel": func(s string) string { return strings.ToUpper(s[:1]) + s[1:] },
+	// sortLabels are the Members page's sorts.
+	"sortLabels": func() map[string]string {
+		return map[string]string{"": "provider id", "name": "name", "email": "e-mail", "role": "role"}
+	},
 	// hasOutcome: a bulk action's member has an outcome ("" is done).
 	"hasOutcome": func(outcomes map[string]string, id string) bool { _, ok := outcomes[id]; return ok },
 }).ParseFS(uiFiles, "ui/*.html"))
@@ -416,7 +421,8 @@ func (s *Server) membersPage(c echo.Context, status int, formError string) error
 	if len(q) > 200 {
 		return domain.Errorf(domain.EInvalid, "the search is longer than 200 characters")
 	}
-	members, next, err := s.Store.ListMembers(ctx, sess.WorkspaceID, ig.ID, store.MemberFilter{State: tab, Query: q},
+	sort := c.QueryParam("sort")
+	members, next, err := s.Store.ListMembers(ctx, sess.WorkspaceID, ig.ID, store.MemberFilter{State: tab, Query: q, Sort: sort},
 		store.Page{Limit: 50, Cursor: c.QueryParam("cursor")})
 	if err != nil {
 		return err
@@ -428,7 +434,7 @@ func (s *Server) membersPage(c echo.Context, status int, formError string) error
 	d, _ := connector.Describe(ig.Provider, ig.Mode)
 	return s.uiRender(c, status, "members.html", map[string]any{"App": ig, "Tab": tab, "Tabs": memberTabs, "Counts": counts,
 		"Members": members, "Next": next, "Query": q, "CanInvite": d.Can(connector.Invite), "Notice": c.QueryParam("notice"),
-		"Error": formError, "Bulk": bulkChoices[tab], "Roles": d.Roles, "CanBulk": d.Can(connector.Bulk)})
+		"Error": formError, "Bulk": bulkChoices[tab], "Roles": d.Roles, "Sort": sort})
 }
 
 // bulkChoices are the bulk actions each tab offers.
@@ -516,27 +522,35 @@ func (s *Server) memberPage(c echo.Context, status int, notice, formError string
 		return err
 	}
 	d, _ := connector.Describe(ig.Provider, ig.Mode)
-	var choices []assetChoice
+	// The role form: the tasks on each asset the member holds, and one
+	// more asset to give tasks on.
+	var held []assetChoice
+	var others []domain.Asset
+	var taskTypes []taskType
 	if d.Can(connector.SetAssetTasks) {
-		assets, _, err := s.Store.ListAssets(ctx, sess.WorkspaceID, ig.ID, store.Page{Limit: store.MaxLimit})
+		assets, err := s.Store.AssetsOf(ctx, sess.WorkspaceID, ig.ID, store.MaxLimit)
 		if err != nil {
 			return err
 		}
-		held := map[string][]string{}
 		for _, a := range m.Assets {
-			held[a.AssetID] = a.Tasks
+			choice := assetChoice{MemberAsset: a}
+			for _, task := range d.Tasks[a.Type] {
+				choice.Tasks = append(choice.Tasks, taskChoice{Name: task, Held: slices.Contains(a.Tasks, task)})
+			}
+			held = append(held, choice)
 		}
 		for _, a := range assets {
-			choice := assetChoice{Asset: a.Asset, Held: held[a.ExternalID]}
-			for _, task := range d.Tasks[a.Type] {
-				choice.Tasks = append(choice.Tasks, taskChoice{Name: task, Held: slices.Contains(choice.Held, task)})
+			if !slices.ContainsFunc(m.Assets, func(h store.MemberAsset) bool { return h.AssetID == a.ExternalID }) {
+				others = append(others, a)
 			}
-			choices = append(choices, choice)
+		}
+		for _, t := range slices.Sorted(maps.Keys(d.Tasks)) {
+			taskTypes = append(taskTypes, taskType{Type: t, Tasks: d.Tasks[t]})
 		}
 	}
 	return s.uiRender(c, status, "member.html", map[string]any{"App": ig, "Member": m, "Actions": actions, "Notice": notice,
-		"Error": formError, "Form": form, "Roles": d.Roles, "CanSetRole": d.Can(connector.SetRole), "Assets": choices,
-		"People": people})
+		"Error": formError, "Form": form, "Roles": d.Roles, "CanSetRole": d.Can(connector.SetRole), "Held": held, "Others": others,
+		"TaskTypes": taskTypes, "People": people})
 }
 
 // peopleForm is a directory search whose results each get a button:
@@ -570,16 +584,22 @@ func (s *Server) findPeople(c echo.Context, f *peopleForm) error {
 	return err
 }
 
-// assetChoice is an asset in the role form, with the tasks the member holds.
+// assetChoice is an asset the member holds, in the role form: each task
+// its type takes, ticked when held.
 type assetChoice struct {
-	domain.Asset
-	Held  []string
+	store.MemberAsset
 	Tasks []taskChoice
 }
 
 type taskChoice struct {
 	Name string
 	Held bool
+}
+
+// taskType is an asset type and the tasks it takes.
+type taskType struct {
+	Type  string
+	Tasks []string
 }
 
 // roleChange reads the role form: the role if it changes, and the assets
@@ -605,6 +625,14 @@ func roleChange(c echo.Context, m store.Member) (string, []store.AssetTasks, err
 		if !slices.Equal(ticked, was) {
 			assets = append(assets, store.AssetTasks{AssetID: id, Tasks: append([]string{}, ticked...)})
 		}
+	}
+	// Another asset, as "type/id", takes the ticked tasks of its type.
+	if kind, id, ok := strings.Cut(form.Get("add_asset"), "/"); ok && held[id] == nil {
+		ticked := form["add_task:"+kind]
+		if len(ticked) == 0 {
+			return "", nil, domain.Errorf(domain.EInvalid, "tick the tasks to give on the other asset")
+		}
+		assets = append(assets, store.AssetTasks{AssetID: id, Tasks: slices.Sorted(slices.Values(ticked))})
 	}
 	if role == "" && len(assets) == 0 {
 		return "", nil, domain.Errorf(domain.EInvalid, "nothing would change: choose another role or tick other tasks")

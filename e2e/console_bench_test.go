@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
+	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -72,7 +74,13 @@ func BenchmarkConsoleMembers10k(b *testing.B) {
 	}
 	first := s.members(s.apiKey, ig.ID, "onboarded")
 	later := first[len(first)/2]
+	_, byName, err := s.store.ListMembers(context.Background(), s.ws.ID, ig.ID, store.MemberFilter{State: domain.StateOnboarded, Sort: "name"},
+		store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		b.Fatal(err)
+	}
 	pages := []struct{ name, path string }{
+		{"members by name, a later page", "/ui/apps/" + ig.ID + "/members?sort=name&cursor=" + url.QueryEscape(byName)},
 		{"members, first page", "/ui/apps/" + ig.ID + "/members"},
 		{"members, a later page", "/ui/apps/" + ig.ID + "/members?cursor=" + url.QueryEscape(cursorAfter(later.ExternalID))},
 		{"members, a search", "/ui/apps/" + ig.ID + "/members?q=" + url.QueryEscape(later.Name)},

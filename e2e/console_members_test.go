@@ -97,9 +97,12 @@ func TestConsoleMemberActions(t *testing.T) {
 			ad = id
 		}
 	}
-	box := page.MustElement(`input[name="task:` + ad + `"][value="ANALYZE"]`)
-	box.MustParents("details").First().MustElement("summary").MustClick()
-	box.MustClick()
+	pick := page.MustElement("#add-asset")
+	pick.MustParents("details").First().MustElement("summary").MustClick()
+	if err := pick.Select([]string{`option[value="ad_account/` + ad + `"]`}, true, rod.SelectorTypeCSSSector); err != nil {
+		t.Fatal(err)
+	}
+	page.MustElement(`input[name="add_task:ad_account"][value="ANALYZE"]`).MustClick()
 	screenshot(t, page, "member-tasks")
 	submit(page, "#set-role")
 	waitFor(t, "the task at Meta", func() bool {

@@ -109,6 +109,21 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatalf("search for %q found %d rows", m.Name, len(rows))
 	}
 	screenshot(t, page, "members")
+	// Sorted by name, the tab's first page is the API's first page so sorted.
+	page.MustElement("#q").MustSelectAllText().MustInput("")
+	page.MustElement("#sort").MustSelect("name")
+	submit(page, `form[role="search"] button`)
+	var byName struct{ Items []store.Member }
+	s.call("GET", "/v1/integrations/"+ig.ID+"/members?state=onboarded&sort=name&limit=50", s.apiKey, nil, &byName)
+	rows := page.MustElements("tbody tr")
+	if len(rows) != len(byName.Items) {
+		t.Fatalf("sorted by name: %d rows, the API %d", len(rows), len(byName.Items))
+	}
+	for i, row := range rows {
+		if name := row.MustElement("td a").MustText(); name != byName.Items[i].Name {
+			t.Fatalf("row %d sorted by name is %q, the API's %q", i, name, byName.Items[i].Name)
+		}
+	}
 
 	// The open report, decided here as on the e-mailed page: the first
 	// person unticked stays, the others are removed.

@@ -57,13 +57,29 @@ type MemberFilter struct {
 	TwoFactor string
 	// Query matches the name, e-mail or matched e-mail, case-insensitively.
 	Query string
+	// Sort is name, email or role (each then by id); empty sorts by id.
+	Sort string
 }
 
-// ListMembers lists an integration's members that pass f, in external id order.
+// MemberSorts are the columns a member list sorts by.
+var MemberSorts = map[string]string{"name": "m.name", "email": "m.email", "role": "m.role"}
+
+// ListMembers lists an integration's members that pass f, in f.Sort's order then by external id.
 func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID string, f MemberFilter, p Page) ([]Member, string, error) {
-	after := ""
+	// The cursor is the last id, or the last (sort value, id).
+	after, afterValue := "", ""
+	column, sorted := MemberSorts[f.Sort]
+	if f.Sort != "" && !sorted {
+		return nil, "", domain.Errorf(domain.EInvalid, "sort must be name, email or role")
+	}
 	if p.Cursor != "" {
-		if err := decodeCursor(p.Cursor, &after); err != nil {
+		if sorted {
+			var key [2]string
+			if err := decodeCursor(p.Cursor, &key); err != nil {
+				return nil, "", err
+			}
+			afterValue, after = key[0], key[1]
+		} else if err := decodeCursor(p.Cursor, &after); err != nil {
 			return nil, "", err
 		}
 	}
@@ -72,17 +88,23 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 	if f.Query != "" {
 		query = likePattern(f.Query)
 	}
+	args := []any{workspaceID, integrationID, string(f.State), after, limit + 1, p.Only, f.Role, f.TwoFactor, query}
+	keyset, order := "m.external_id > $4", "m.external_id"
+	if sorted {
+		keyset, order = "("+column+", m.external_id) > ($10, $4)", column+", m.external_id"
+		args = append(args, afterValue)
+	}
 	// The page first, in key order; then, in one round trip, what its
 	// members hold and who they are matched to.
 	rows, err := s.pool.Query(ctx, `SELECT m.external_id, m.kind, m.email, m.name, m.role, m.tasks, m.invitation_status, m.two_fac_status,
 			m.state, m.match, m.matched_email, m.matched_by, m.hub_role, m.exempt_reason, m.kept_by, m.kept_at, m.first_seen_at, m.removed_at
 		FROM members m
 		WHERE m.integration_id = $2 AND EXISTS (SELECT 1 FROM integrations i WHERE i.id = $2 AND i.workspace_id = $1)
-			AND ($3 = '' OR m.state = $3) AND m.external_id > $4
+			AND ($3 = '' OR m.state = $3) AND `+keyset+`
 			AND ($6 = '' OR m.external_id = $6) AND ($7 = '' OR m.role = $7)
 			AND ($8 = '' OR ($8 = 'on') = (m.two_fac_status = 'enabled') AND m.two_fac_status <> '')
 			AND ($9 = '' OR m.name ILIKE $9 OR m.email ILIKE $9 OR m.matched_email ILIKE $9)
-		ORDER BY m.external_id LIMIT $5`, workspaceID, integrationID, string(f.State), after, limit+1, p.Only, f.Role, f.TwoFactor, query)
+		ORDER BY `+order+` LIMIT $5`, args...)
 	if err != nil {
 		return nil, "", notFound(err, "integration")
 	}
@@ -97,7 +119,12 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID, integrationID stri
 	next := ""
 	if len(members) > limit {
 		members = members[:limit]
-		next = encodeCursor(members[limit-1].ExternalID)
+		last := members[limit-1]
+		next = encodeCursor(last.ExternalID)
+		if sorted {
+			next = encodeCursor([2]string{map[string]string{"name": last.Name, "email": last.Email, "role": last.Role}[f.Sort],
+				last.ExternalID})
+		}
 	}
 	if len(members) == 0 {
 		return members, next, nil
@@ -219,4 +246,16 @@ func (s *Store) ListAssets(ctx context.Context, workspaceID, integrationID strin
 		next = encodeCursor(assets[limit-1].ExternalID)
 	}
 	return assets, next, nil
+}
+
+// AssetsOf lists up to limit of an integration's assets, without their
+// holders, by type and name: what a member may be given tasks on.
+func (s *Store) AssetsOf(ctx context.Context, workspaceID, integrationID string, limit int) ([]domain.Asset, error) {
+	rows, err := s.pool.Query(ctx, `SELECT a.external_id, a.type, a.ownership, a.name
+		FROM assets a JOIN integrations i ON i.id = a.integration_id
+		WHERE i.workspace_id = $1 AND a.integration_id = $2 ORDER BY a.type, a.name, a.external_id LIMIT $3`, workspaceID, integrationID, limit)
+	if err != nil {
+		return nil, notFound(err, "integration")
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Asset])
 }

@@ -143,6 +143,19 @@ func TestConsoleWorkspacePages(t *testing.T) {
 		t.Fatalf("the check's row: %q", row)
 	}
 	screenshot(t, page, "automation")
+
+	// Signed out, an operator's one-time link signs the admin in from its button.
+	submit(page, `form[action="/ui/signout"] button`)
+	oneTime, err := s.store.CreateConsoleLink(context.Background(), s.ws.ID, admin.Email, time.Hour, "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.MustNavigate(s.api.URL + "/ui/link/" + oneTime).MustWaitLoad()
+	screenshot(t, page, "link")
+	submit(page, "#use-link")
+	if !strings.HasSuffix(page.MustInfo().URL, "/ui/apps") || !strings.Contains(page.MustElement("header").MustText(), admin.Email) {
+		t.Fatalf("the link signed in to %s", page.MustInfo().URL)
+	}
 	for _, bad := range []string{"?cursor=AAAA", "?cursor=%25%25", "?type=Nope"} {
 		resp, err := cookieClient(t, page).Get(s.api.URL + "/ui/automation" + bad)
 		if err != nil {

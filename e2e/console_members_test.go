@@ -14,7 +14,7 @@ import (
 // TestConsoleMemberActions drives the member dialogs in real Chromium,
 // each checked at the Meta sandbox or in the store: Match user and
 // Re-assign through the directory search as you type, a task given on an
-// ad account, an invitation, and bulk exempt and remove with progress;
+// ad account, an invitation, and bulk exempt, remove and role with progress;
 // bad input shows its error and changes nothing.
 func TestConsoleMemberActions(t *testing.T) {
 	people := seed.Company(emailDomain, 120, 3)
@@ -184,5 +184,23 @@ func TestConsoleMemberActions(t *testing.T) {
 	waitFor(t, "the bulk removal at Meta", func() bool {
 		b := s.meta.Business(metaBusinessID)
 		return len(gone) == 2 && b.Users[gone[0]] == nil && b.Users[gone[1]] == nil
+	})
+
+	// Bulk role: two employees of the first page made admins at Meta.
+	page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members?tab=onboarded").MustWaitLoad()
+	var promoted []string
+	for _, box := range page.MustElements(`input[name="member"]`) {
+		id := box.MustProperty("value").String()
+		if m := s.member(ig.ID, id); m.Kind == domain.MemberUser && m.Role == "EMPLOYEE" && len(promoted) < 2 {
+			box.MustClick()
+			promoted = append(promoted, id)
+		}
+	}
+	page.MustElement("#bulk-action").MustSelect("role")
+	page.MustElement("#bulk-role").MustSelect("Full control")
+	submit(page, "#bulk-apply")
+	waitFor(t, "the bulk role change at Meta", func() bool {
+		b := s.meta.Business(metaBusinessID)
+		return len(promoted) == 2 && b.Users[promoted[0]].Role == "ADMIN" && b.Users[promoted[1]].Role == "ADMIN"
 	})
 }

@@ -158,6 +158,9 @@ func (s *Server) uiAuth(acting bool) echo.MiddlewareFunc {
 				if subtle.ConstantTimeCompare([]byte(c.FormValue("csrf")), []byte(sess.CSRF)) != 1 {
 					return domain.Errorf(domain.EForbidden, "this form has expired or did not come from the console: reload the page and try again")
 				}
+				if err := checkForm(c); err != nil {
+					return err
+				}
 			}
 			if acting && sess.Role != store.RoleAdmin {
 				return domain.Errorf(domain.EForbidden, "viewers may look but not change anything: ask a workspace admin")
@@ -169,6 +172,23 @@ func (s *Server) uiAuth(acting bool) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// checkForm refuses a posted form with a field that is not text (a NUL,
+// invalid UTF-8), before any handler reads it.
+func checkForm(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return domain.Errorf(domain.EInvalid, "the form could not be read")
+	}
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		for _, v := range append(form[name], name) {
+			if err := checkText("form field "+strconv.Quote(name), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // uiSignedOut sends a browser without a session to sign in.
@@ -663,11 +683,6 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 			}
 			if ch.Role, ch.Assets, err = roleChange(c, m); err != nil {
 				return s.memberPage(c, http.StatusBadRequest, "", messageOf(err)+".", form)
-			}
-		}
-		for field, v := range form {
-			if err := checkText("field "+field, v); err != nil {
-				return s.memberPage(c, http.StatusBadRequest, "", messageOf(err), form)
 			}
 		}
 		if _, err := s.startMemberChange(c.Request().Context(), ch); err != nil {

@@ -46,11 +46,6 @@ func (s *Server) uiConnectApp(c echo.Context) error {
 		"automation_email", "automation_phone"} {
 		form[field] = strings.TrimSpace(c.FormValue(field))
 	}
-	for field, v := range form {
-		if err := checkText("field "+field, v); err != nil {
-			return s.connectPage(c, http.StatusBadRequest, messageOf(err)+".", form)
-		}
-	}
 	req := createIntegrationRequest{Label: form["label"], BusinessID: form["business_id"], LoginMethod: form["login_method"],
 		GraphBaseURL: form["graph_base_url"]}
 	switch kind {

@@ -5,10 +5,12 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hubkeeper/hubkeeper/api"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
@@ -42,9 +44,41 @@ func TestConsoleWorkspacePages(t *testing.T) {
 		return set
 	}
 
+	// A form field that is not text is refused on every console form,
+	// before anything reads it.
+	token := csrfRE.FindStringSubmatch(page.MustHTML())[1]
+	events := func() int {
+		list, _, err := s.store.ListAuditEvents(context.Background(), s.ws.ID, store.AuditFilter{}, store.Page{Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	before := events()
+	for _, r := range api.New(api.Options{}).Routes() {
+		if r.Method != "POST" || !strings.HasPrefix(r.Path, "/ui/") || strings.HasPrefix(r.Path, "/ui/link/") {
+			continue
+		}
+		path := regexp.MustCompile(`:\w+`).ReplaceAllString(r.Path, ig.ID)
+		for _, bad := range []string{"reason=a%00b", "name=%ff", "a%00b=x"} {
+			resp, err := cookieClient(t, page).Post(s.api.URL+path, "application/x-www-form-urlencoded",
+				strings.NewReader("csrf="+token+"&"+bad))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("POST %s with %s: %d", r.Path, bad, resp.StatusCode)
+			}
+		}
+	}
+	if events() != before {
+		t.Fatal("a refused form changed something")
+	}
+
 	// Who gets reports: refusals first, each changing nothing.
 	page.MustNavigate(s.api.URL + "/ui/settings").MustWaitLoad()
-	before := settings()
+	unchanged := settings()
 	for typed, want := range map[string]string{
 		admin.Email + "\nnot-an-address": "is not an e-mail address",
 		"someone.else@" + emailDomain:    "Your own address must stay",
@@ -57,7 +91,7 @@ func TestConsoleWorkspacePages(t *testing.T) {
 		if text := page.MustElement("#settings-error").MustText(); !strings.Contains(text, want) {
 			t.Fatalf("saving %q: %q", typed, text)
 		}
-		if got := settings(); strings.Join(got.AdminEmails, ",") != strings.Join(before.AdminEmails, ",") || got.ReportSuspended {
+		if got := settings(); strings.Join(got.AdminEmails, ",") != strings.Join(unchanged.AdminEmails, ",") || got.ReportSuspended {
 			t.Fatalf("a refused save changed the settings: %+v", got)
 		}
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// The console's Connect app wizard: a form per way of connecting, then
+// The console's Connect app wizard (a form per way of connecting, then
 // the onboarding's stages, each with what it waits for and the form it
-// needs.
+// needs) and Remove app.
 
 // Ways of connecting an app, as the wizard's forms name them.
 const (
@@ -191,4 +191,37 @@ func (s *Server) uiOnboardingStep(step string) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+sub.IntegrationID+"/onboarding?notice="+step)
 	}
+}
+
+// uiRemovePage asks an admin to confirm removing an app by typing its label.
+func (s *Server) uiRemovePage(c echo.Context) error { return s.removePage(c, http.StatusOK, "") }
+
+func (s *Server) removePage(c echo.Context, status int, formError string) error {
+	ctx, ws := c.Request().Context(), uiSession(c).WorkspaceID
+	ig, err := s.Store.Integration(ctx, ws, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	counts, err := s.Store.MemberCounts(ctx, ig.ID)
+	if err != nil {
+		return err
+	}
+	return s.uiRender(c, status, "remove.html", map[string]any{"App": ig, "Counts": counts, "Tabs": memberTabs, "Error": formError})
+}
+
+// uiRemoveApp removes the app once its label is typed: its schedule and
+// runs stop, and it goes with its members and secrets.
+func (s *Server) uiRemoveApp(c echo.Context) error {
+	sess, ctx := uiSession(c), c.Request().Context()
+	ig, err := s.Store.Integration(ctx, sess.WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.FormValue("label")) != ig.Label {
+		return s.removePage(c, http.StatusBadRequest, "Type the app's name exactly to remove it. Nothing was removed.")
+	}
+	if err := s.removeIntegration(ctx, sess.WorkspaceID, ig.ID, "console:"+sess.Email); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/apps?notice=removed")
 }

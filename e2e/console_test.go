@@ -20,9 +20,22 @@ import (
 )
 
 // screenshot writes a page's screenshot as a test artifact in
-// $HUBKEEPER_ARTIFACTS (default: the test's temporary directory).
+// $HUBKEEPER_ARTIFACTS (default: the test's temporary directory), once
+// the page passes what a screen reader needs: a language, a heading, and
+// a name for every control.
 func screenshot(t *testing.T, p *rod.Page, name string) {
 	t.Helper()
+	unnamed := p.MustEval(`() => {
+		const bad = [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')].filter(e =>
+			e.tagName === 'BUTTON' ? !(e.textContent.trim() || e.getAttribute('aria-label'))
+				: !(e.labels && e.labels.length) && !e.getAttribute('aria-label'));
+		if (!document.documentElement.lang) bad.unshift(document.documentElement);
+		if (!document.querySelector('h1')) bad.unshift(document.body);
+		return bad.map(e => e.outerHTML.slice(0, 160));
+	}`).Arr()
+	if len(unnamed) > 0 {
+		t.Errorf("page %s: %d elements a screen reader cannot name, first %s", name, len(unnamed), unnamed[0].String())
+	}
 	dir := os.Getenv("HUBKEEPER_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()
@@ -109,6 +122,14 @@ func TestConsoleSignInAndApps(t *testing.T) {
 		t.Fatalf("search for %q found %d rows", m.Name, len(rows))
 	}
 	screenshot(t, page, "members")
+	// On a phone the tab reads without scrolling sideways.
+	page.MustSetViewport(390, 844, 2, true)
+	page.MustReload().MustWaitLoad()
+	if wide := page.MustEval(`() => document.documentElement.scrollWidth - window.innerWidth`).Int(); wide > 0 {
+		t.Fatalf("on a phone the members tab is %dpx too wide", wide)
+	}
+	screenshot(t, page, "members-phone")
+	page.MustSetViewport(1280, 800, 1, false)
 	// Sorted by name, the tab's first page is the API's first page so sorted.
 	page.MustElement("#q").MustSelectAllText().MustInput("")
 	page.MustElement("#sort").MustSelect("name")

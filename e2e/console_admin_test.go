@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/api"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 )
@@ -23,19 +21,12 @@ import (
 // trail filtered to their own doings and exports it as CSV, and finds the
 // check on the Automation page linked to its run in the Temporal web UI.
 func TestConsoleWorkspacePages(t *testing.T) {
-	people := seed.Company(emailDomain, 60, 3)
-	s := newStack(t, people)
-	s.importOkta()
-	admin := people[0]
-	s.setAdmins(admin.Email)
-	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
-	page := openConsole(t, s)
+	s, admin, page := consoleAdmin(t, 60)
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	started, err := s.check(s.apiKey, ig.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	consoleSignIn(t, s, page, admin, "admin password")
 	settings := func() store.WorkspaceSettings {
 		var set store.WorkspaceSettings
 		if code := s.call("GET", "/v1/workspace/settings", s.apiKey, nil, &set); code != 200 {
@@ -95,7 +86,7 @@ func TestConsoleWorkspacePages(t *testing.T) {
 			t.Fatalf("a refused save changed the settings: %+v", got)
 		}
 	}
-	second := people[3].Email
+	second := s.people[3].Email
 	page.MustElement("#admin-emails").MustSelectAllText().MustInput(admin.Email + "\n" + strings.ToUpper(second))
 	page.MustElement("#report-suspended").MustClick()
 	submit(page, "#save-settings")

@@ -9,9 +9,7 @@ import (
 
 	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/metasandbox"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/pinsandbox"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
 
@@ -23,20 +21,13 @@ import (
 // words, then the token and the profile typed in the console) up to
 // connected, and removes the first app, typing its name.
 func TestConsoleConnectAndRemoveApps(t *testing.T) {
-	people := seed.Company(emailDomain, 80, 3)
-	s := newStack(t, people)
-	s.importOkta()
+	s, admin, page := consoleAdmin(t, 80)
 	ctx := context.Background()
-	admin := people[0]
-	s.setAdmins(admin.Email)
-	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
 	const businessID, adminProfile = "901234567890666", "100000000000888"
-	b := metasandbox.NewBusiness(businessID, emailDomain, people, metaShape, time.Now())
+	b := metasandbox.NewBusiness(businessID, emailDomain, s.people, metaShape, time.Now())
 	b.Users[adminProfile] = &metasandbox.BusinessUser{ID: adminProfile, Name: admin.DisplayName(), Email: "ann.personal@fbmail.test",
 		FirstName: admin.GivenName, LastName: admin.FamilyName, Role: "ADMIN", Tasks: []string{}, UserType: "business_user"}
 	s.meta.AddBusiness(b, "EAAunused-token-of-another-app")
-	page := openConsole(t, s)
-	consoleSignIn(t, s, page, admin, "admin password")
 	apps := func() []store.Integration {
 		list, _, err := s.store.ListIntegrations(ctx, s.ws.ID, store.Page{Limit: 10})
 		if err != nil {
@@ -188,14 +179,7 @@ func TestConsoleConnectAndRemoveApps(t *testing.T) {
 // is removed, through an automation account, whose verification code is
 // typed on the onboarding page, up to connected.
 func TestConsolePinterestConnect(t *testing.T) {
-	people := seed.Company(emailDomain, 80, 3)
-	s := newStack(t, people)
-	s.importOkta()
-	admin := people[0]
-	s.setAdmins(admin.Email)
-	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
-	page := openConsole(t, s)
-	consoleSignIn(t, s, page, admin, "admin password")
+	s, _, page := consoleAdmin(t, 80)
 	ctx := context.Background()
 	appOf := func(label string) store.Integration {
 		list, _, err := s.store.ListIntegrations(ctx, s.ws.ID, store.Page{Limit: 10})

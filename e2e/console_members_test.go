@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/hubkeeper/hubkeeper/internal/domain"
-	"github.com/hubkeeper/hubkeeper/internal/sandbox/oktasandbox"
 	"github.com/hubkeeper/hubkeeper/internal/sandbox/seed"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 )
@@ -17,18 +16,12 @@ import (
 // ad account, an invitation, and bulk exempt, remove and role with progress;
 // bad input shows its error and changes nothing.
 func TestConsoleMemberActions(t *testing.T) {
-	people := seed.Company(emailDomain, 120, 3)
-	s := newStack(t, people)
-	s.importOkta()
-	admin := people[0]
-	s.setAdmins(admin.Email)
-	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
-	page := openConsole(t, s)
+	s, admin, page := consoleAdmin(t, 120)
+	people := s.people
 	ig, _ := s.createIntegration(s.apiKey, metaToken)
 	if _, err := s.check(s.apiKey, ig.ID); err != nil {
 		t.Fatal(err)
 	}
-	consoleSignIn(t, s, page, admin, "admin password")
 	memberPage := func(m store.Member) {
 		page.MustNavigate(s.api.URL + "/ui/apps/" + ig.ID + "/members/" + m.ExternalID).MustWaitLoad()
 	}

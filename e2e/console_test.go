@@ -308,6 +308,21 @@ func openConsole(t *testing.T, s *stack, viewers ...string) *rod.Page {
 	return openPage(t, launchBrowser(t), s.oktaURL+"/.well-known/openid-configuration").CancelTimeout().Timeout(3 * time.Minute)
 }
 
+// consoleAdmin brings up a stack of a company of n people, imports its
+// Okta directory and signs its first person in to the console as admin.
+func consoleAdmin(t *testing.T, n int) (*stack, seed.Person, *rod.Page) {
+	t.Helper()
+	people := seed.Company(emailDomain, n, 3)
+	s := newStack(t, people)
+	s.importOkta()
+	admin := people[0]
+	s.setAdmins(admin.Email)
+	s.okta.SetPassword(oktasandbox.OktaID(admin.Key), "admin password")
+	page := openConsole(t, s)
+	consoleSignIn(t, s, page, admin, "admin password")
+	return s, admin, page
+}
+
 // consoleSignIn signs p in on page through the IdP's sign-in form.
 func consoleSignIn(t *testing.T, s *stack, page *rod.Page, p seed.Person, password string) {
 	t.Helper()

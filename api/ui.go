@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -457,7 +456,7 @@ func (s *Server) uiReports(c echo.Context) error {
 }
 
 func (s *Server) uiReport(c echo.Context) error {
-	return s.reportPage(c, http.StatusOK, c.QueryParam("message"))
+	return s.reportPage(c, http.StatusOK, noticeOf(c))
 }
 
 func (s *Server) reportPage(c echo.Context, status int, message string) error {
@@ -495,12 +494,27 @@ func (s *Server) uiDecide(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "Nobody will be removed."
-	if decision == "confirm" {
-		msg = "The ticked people are being removed."
-	}
-	return c.Redirect(http.StatusSeeOther, "/ui/reports/"+r.ID+"?message="+url.QueryEscape(msg))
+	return c.Redirect(http.StatusSeeOther, "/ui/reports/"+r.ID+"?notice="+decision)
 }
+
+// notices are what a page says after a form's success, by the code its
+// address carries: a page never shows text from its address.
+var notices = map[string]string{
+	"confirm": "The ticked people are being removed.",
+	"reject":  "Nobody will be removed.",
+	"saved":   "Saved.",
+	"revoked": "The key was revoked.",
+}
+
+func init() {
+	for _, action := range []string{store.ActionMatch, store.ActionReassign, store.ActionExempt, store.ActionUnexempt, store.ActionRemove,
+		store.ActionRole} {
+		notices[action] = action + " started: its state is under Recent actions."
+	}
+}
+
+// noticeOf is the sentence of the request's notice code, if it is one.
+func noticeOf(c echo.Context) string { return notices[c.QueryParam("notice")] }
 
 // uiRender writes a page with the layout's data: the session and its CSRF token.
 func (s *Server) uiRender(c echo.Context, status int, page string, data map[string]any) error {

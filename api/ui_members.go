@@ -110,7 +110,7 @@ func (s *Server) uiBulkProgress(c echo.Context) error {
 // uiMember shows one member, its recent actions and, for admins, the
 // actions its tab allows.
 func (s *Server) uiMember(c echo.Context) error {
-	return s.memberPage(c, http.StatusOK, c.QueryParam("notice"), "", nil)
+	return s.memberPage(c, http.StatusOK, noticeOf(c), "", nil)
 }
 
 func (s *Server) memberPage(c echo.Context, status int, notice, formError string, form map[string]string) error {
@@ -290,7 +290,7 @@ func (s *Server) uiMemberAction(action string) echo.HandlerFunc {
 			}
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action+"+started")
+		return c.Redirect(http.StatusSeeOther, "/ui/apps/"+ch.IntegrationID+"/members/"+ch.MemberID+"?notice="+action)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/csv"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubkeeper/hubkeeper/api"
+	"github.com/hubkeeper/hubkeeper/internal/domain"
 	"github.com/hubkeeper/hubkeeper/internal/store"
 	"github.com/hubkeeper/hubkeeper/workflows"
 )
@@ -65,6 +67,16 @@ func TestConsoleWorkspacePages(t *testing.T) {
 	}
 	if events() != before {
 		t.Fatal("a refused form changed something")
+	}
+
+	// A page never shows text from its address: a crafted notice says nothing.
+	member := s.firstOf(ig.ID, domain.StateOnboarded, "")
+	for _, path := range []string{"/ui/settings", "/ui/apps", "/ui/apps/" + ig.ID + "/members",
+		"/ui/apps/" + ig.ID + "/members/" + member.ExternalID, "/ui/apps/" + ig.ID + "/onboarding"} {
+		code, body := pageWith(t, cookieClient(t, page), s.api.URL+path+"?notice=Your+account+is+locked.+Call+555-0100")
+		if strings.Contains(body, "555-0100") {
+			t.Fatalf("%s shows its address's notice (%d)", path, code)
+		}
 	}
 
 	// Who gets reports: refusals first, each changing nothing.
@@ -191,4 +203,16 @@ func TestConsoleWorkspacePages(t *testing.T) {
 			t.Fatalf("automation%s: %d", bad, resp.StatusCode)
 		}
 	}
+}
+
+// pageWith GETs a page with client and returns its status and text.
+func pageWith(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }

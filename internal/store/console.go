@@ -116,7 +116,7 @@ func (s *Store) FinishConsoleSignIn(ctx context.Context, state string) (workspac
 // consoleRole is the role a workspace gives an e-mail address ("" none).
 func consoleRole(ctx context.Context, tx pgx.Tx, workspaceID, email string) (string, error) {
 	var admins, viewers []string
-	if err := tx.QueryRow(ctx, `SELECT admin_emails, console_viewers FROM workspaces WHERE id::text = $1`, workspaceID).
+	if err := tx.QueryRow(ctx, `SELECT admin_emails, console_viewers FROM workspaces WHERE id = $1`, workspaceID).
 		Scan(&admins, &viewers); err != nil {
 		return "", notFound(err, "workspace")
 	}

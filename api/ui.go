@@ -115,8 +115,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/automation", s.uiAutomation, s.uiAuth(false))
 	e.GET("/ui/audit", s.uiAudit, s.uiAuth(false))
 	e.GET("/ui/audit.csv", s.uiAuditCSV, s.uiAuth(false))
-	for _, action := range []string{store.ActionMatch, store.ActionReassign, store.ActionExempt, store.ActionUnexempt, store.ActionRemove,
-		store.ActionRole} {
+	for _, action := range memberFormActions {
 		e.POST("/ui/apps/:id/members/:member/"+action, s.uiMemberAction(action), s.uiAuth(true))
 	}
 }
@@ -339,6 +338,8 @@ type appCard struct {
 	LastRun *store.SyncRun
 	// Running: a check is under way; the page refreshes until it ends.
 	Running bool
+	// Credential is the kind of secret its connector keeps (SecretKind).
+	Credential string
 }
 
 func (s *Server) uiApps(c echo.Context) error { return s.appsPage(c, http.StatusOK, "", "") }
@@ -353,7 +354,8 @@ func (s *Server) appsPage(c echo.Context, status int, appID, formError string) e
 	cards := make([]appCard, 0, len(igs))
 	running := false
 	for _, ig := range igs {
-		card := appCard{Integration: ig}
+		d, _ := connector.Describe(ig.Provider, ig.Mode)
+		card := appCard{Integration: ig, Credential: d.SecretKind}
 		if card.Tabs, err = s.Store.MemberCounts(ctx, ig.ID); err != nil {
 			return err
 		}
@@ -506,9 +508,12 @@ var notices = map[string]string{
 	"revoked": "The key was revoked.",
 }
 
+// memberFormActions are the actions a member's page posts.
+var memberFormActions = []string{store.ActionMatch, store.ActionReassign, store.ActionExempt, store.ActionUnexempt, store.ActionRemove,
+	store.ActionRole}
+
 func init() {
-	for _, action := range []string{store.ActionMatch, store.ActionReassign, store.ActionExempt, store.ActionUnexempt, store.ActionRemove,
-		store.ActionRole} {
+	for _, action := range memberFormActions {
 		notices[action] = action + " started: its state is under Recent actions."
 	}
 }
